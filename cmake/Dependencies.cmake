@@ -1,0 +1,25 @@
+# Every dependency comes from Debian 12 packages (scripts/install-deps.sh).
+find_package(Threads REQUIRED)
+find_package(Boost 1.81 REQUIRED CONFIG)
+find_package(OpenSSL REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(nlohmann_json 3.11 REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(fmt REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(prometheus-cpp REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(PostgreSQL REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(MARIADB IMPORTED_TARGET libmariadb)
+pkg_check_modules(ODBC IMPORTED_TARGET odbc)
+
+# Asio and Beast are compiled once, in src/http/asio_impl.cpp; every TU that
+# includes them must agree on these definitions.
+add_library(outpost_boost INTERFACE)
+target_link_libraries(outpost_boost INTERFACE Boost::headers OpenSSL::SSL OpenSSL::Crypto
+                      ZLIB::ZLIB Threads::Threads)
+target_compile_definitions(outpost_boost INTERFACE
+  BOOST_ASIO_SEPARATE_COMPILATION BOOST_BEAST_SEPARATE_COMPILATION
+  BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)

@@ -1,0 +1,9 @@
+# OUTPOST_SANITIZE="address;undefined" or "thread" instruments every target.
+if(OUTPOST_SANITIZE)
+  list(JOIN OUTPOST_SANITIZE "," _outpost_san)
+  add_compile_options(-fsanitize=${_outpost_san} -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=${_outpost_san})
+  if("undefined" IN_LIST OUTPOST_SANITIZE)
+    add_compile_options(-fno-sanitize-recover=undefined)
+  endif()
+endif()

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "outpost/row_writer.hpp"
+
+namespace outpost {
+
+/// A result column as the connector names it (`type` is the database's own
+/// type name, e.g. "int8", "varchar", "DECIMAL").
+struct Column {
+  std::string name;
+  std::string type;
+};
+
+/// Where a connector streams rows (query) or tables (metadata). The runtime's
+/// implementation writes them into bounded parts and uploads each full part
+/// before accepting more, so a connector that streams never holds more than
+/// one part in memory, whatever the size of the result.
+///
+/// Used from the connector's worker thread only.
+class ResultSink {
+ public:
+  virtual ~ResultSink() = default;
+
+  /// query: the columns, once, before the first row.
+  virtual void set_columns(std::vector<Column> columns) = 0;
+
+  /// Starts a row: write each value with the returned writer, then end_row().
+  virtual RowWriter& begin_row() = 0;
+
+  /// Finishes the row. Returns false when the producer must stop: the row
+  /// went past a row or byte cap (it is dropped and the result is marked
+  /// truncated), the job was cancelled, or the lease was lost. May block while
+  /// a full part is uploaded (that is the back-pressure that bounds memory).
+  [[nodiscard]] virtual bool end_row() = 0;
+
+  /// metadata: one table object, which must carry a "schema" field.
+  /// Same return value as end_row().
+  [[nodiscard]] virtual bool add_table(const nlohmann::json& table) = 0;
+
+  /// Rows (or tables) accepted so far.
+  [[nodiscard]] virtual std::uint64_t count() const = 0;
+};
+
+}  // namespace outpost

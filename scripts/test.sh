@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds and runs every test suite.
+#
+#   scripts/test.sh            everything CI runs
+#   OUTPOST_SKIP_DEPS=1 ...    skip the apt step (already installed)
+#   OUTPOST_STAGES="asan"      run only some stages (dev asan tsan deploy fuzz)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+stages=${OUTPOST_STAGES:-"dev asan tsan deploy fuzz"}
+jobs=${OUTPOST_JOBS:-$(nproc)}
+
+log() { printf '\n== %s ==\n' "$*"; }
+has_stage() { [[ " $stages " == *" $1 "* ]]; }
+
+if [ -z "${OUTPOST_SKIP_DEPS:-}" ]; then
+  log "dependencies"
+  scripts/install-deps.sh
+fi
+
+# Sanitizer settings for every test process (children inherit them).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+# Tests that need a database must not skip in CI: the suites read this.
+export OUTPOST_REQUIRE_SERVERS=1
+
+if has_stage dev; then
+  log "clean dev build (timed, ccache off)"
+  rm -rf build/dev
+  cmake --preset dev >/dev/null
+  start=$(date +%s)
+  CCACHE_DISABLE=1 cmake --build build/dev -j "$jobs"
+  echo "clean dev build: $(( $(date +%s) - start )) s on $(nproc) cores"
+fi
+
+run_suite() {  # preset
+  log "$1 build"
+  cmake --preset "$1" >/dev/null
+  cmake --build "build/$1" -j "$jobs"
+  log "$1 tests"
+  (cd "build/$1" && ctest --output-on-failure --timeout 600 -j "${OUTPOST_TEST_JOBS:-2}")
+}
+
+has_stage asan && run_suite asan
+has_stage tsan && run_suite tsan
+
+if has_stage deploy && [ -x scripts/check-deploy.sh ]; then
+  log "deployment manifests"
+  scripts/check-deploy.sh
+fi
+
+if has_stage fuzz && [ -x scripts/fuzz.sh ]; then
+  log "fuzzing"
+  OUTPOST_FUZZ_SECONDS=${OUTPOST_FUZZ_SECONDS:-60} scripts/fuzz.sh
+fi
+
+log "all stages passed: $stages"

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "http/message.hpp"
+#include "http/url.hpp"
+
+namespace outpost::http {
+
+/// How a request failed before a complete response was read.
+enum class FailureKind {
+  kNone,
+  kResolve,     ///< name did not resolve
+  kConnect,     ///< TCP connect refused / unreachable
+  kProxy,       ///< the proxy refused CONNECT or failed
+  kTls,         ///< handshake or certificate verification failed
+  kTimeout,     ///< connect, handshake or total deadline elapsed
+  kTooLarge,    ///< response body above max_response_bytes
+  kProtocol,    ///< not HTTP, bad framing, bad gzip
+  kIo,          ///< connection reset or closed mid-exchange
+  kCancelled,   ///< Client::close() was called
+};
+
+std::string_view to_string(FailureKind kind) noexcept;
+
+struct ClientOptions {
+  Url base;                          ///< scheme, host, port, path prefix ("/api")
+  std::string ca_file;               ///< extra CA bundle added to the system store
+  std::string client_cert;           ///< PEM, for mutual TLS
+  std::string client_key;
+  std::optional<Url> proxy;          ///< HTTP proxy reached with CONNECT (user info = basic auth)
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::size_t max_response_bytes = 64 * 1024 * 1024;
+  std::size_t max_idle_connections = 4;
+  std::string user_agent;
+};
+
+/// Result of one request: a response (any status) or a failure.
+struct Outcome {
+  std::optional<Response> response;
+  FailureKind failure = FailureKind::kNone;
+  std::string error;  ///< human-readable, never contains credentials
+
+  [[nodiscard]] bool ok() const noexcept { return response.has_value(); }
+};
+
+/// Asynchronous HTTP/1.1 client for one origin (the control plane), with TLS
+/// (verification and SNI on; TLS 1.2 minimum), keep-alive connection reuse,
+/// gzip responses, a bounded response size and a deadline on every step.
+/// Several send() calls may be in flight at once (each on its own connection).
+///
+/// Thread safety: use from the executor's thread only.
+class Client {
+ public:
+  /// Throws std::runtime_error naming the file when a CA/cert/key cannot be loaded.
+  Client(boost::asio::any_io_executor executor, ClientOptions options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  /// Sends `request` (its target is appended to the base URL's path) and reads
+  /// the response within `total_timeout`. Never throws for network errors.
+  boost::asio::awaitable<Outcome> send(Request request, std::chrono::milliseconds total_timeout);
+
+  /// Aborts every request in flight (they complete with kCancelled) and drops idle connections.
+  void close();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace outpost::http

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace outpost::http {
+
+/// Plain HTTP message types shared by the client and the server facades, so
+/// that no code outside src/http sees Beast.
+struct Header {
+  std::string name;
+  std::string value;
+};
+
+struct Request {
+  std::string method = "GET";
+  std::string target = "/";  ///< path and query, e.g. "/api/v1/agent/connect"
+  std::vector<Header> headers;
+  std::string body;
+
+  /// First header with this name (case-insensitive), if any.
+  [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;
+};
+
+struct Response {
+  int status = 0;
+  std::vector<Header> headers;
+  std::string body;  ///< already gunzipped when the peer sent Content-Encoding: gzip
+
+  [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;
+};
+
+/// Case-insensitive ASCII comparison of header names.
+[[nodiscard]] bool iequals(std::string_view a, std::string_view b) noexcept;
+
+}  // namespace outpost::http

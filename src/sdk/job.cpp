@@ -1,0 +1,21 @@
+#include "outpost/job.hpp"
+
+namespace outpost {
+
+std::string_view to_string(JobType type) noexcept {
+  switch (type) {
+    case JobType::kTestConnection: return "test_connection";
+    case JobType::kMetadata: return "metadata";
+    case JobType::kQuery: return "query";
+  }
+  return "query";
+}
+
+std::optional<JobType> parse_job_type(std::string_view name) noexcept {
+  if (name == "test_connection") return JobType::kTestConnection;
+  if (name == "metadata") return JobType::kMetadata;
+  if (name == "query") return JobType::kQuery;
+  return std::nullopt;
+}
+
+}  // namespace outpost

@@ -1,0 +1,37 @@
+#include <stdexcept>
+#include <utility>
+
+#include "outpost/connector.hpp"
+
+namespace outpost {
+
+void ConnectorRegistry::add(std::shared_ptr<Connector> connector,
+                            std::vector<std::string> aliases) {
+  if (!connector) throw std::invalid_argument("connector registry: null connector");
+  aliases.insert(aliases.begin(), std::string(connector->type()));
+  for (const auto& name : aliases) {
+    if (find(name) != nullptr) {
+      throw std::invalid_argument("connector registry: duplicate connector type '" + name + "'");
+    }
+  }
+  for (auto& name : aliases) entries_.push_back(Entry{std::move(name), connector});
+}
+
+Connector* ConnectorRegistry::find(std::string_view type) const noexcept {
+  for (const auto& e : entries_) {
+    if (e.name == type) return e.connector.get();
+  }
+  return nullptr;
+}
+
+std::vector<Connector*> ConnectorRegistry::all() const {
+  std::vector<Connector*> out;
+  for (const auto& e : entries_) {
+    bool seen = false;
+    for (auto* c : out) seen = seen || c == e.connector.get();
+    if (!seen) out.push_back(e.connector.get());
+  }
+  return out;
+}
+
+}  // namespace outpost
