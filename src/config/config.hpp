@@ -1,0 +1,60 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace outpost::config {
+
+enum class BackoffStrategy { kLinear, kLinearJitter, kExponential, kExponentialJitter, kFallback };
+enum class LogFormat { kJson, kText };
+enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
+
+/// The agent's whole configuration after command line, environment, options
+/// files and defaults were merged and validated (agent-cli.md). Plain data:
+/// every module reads what it needs from here and nothing re-parses options.
+struct AgentConfig {
+  // Control plane.
+  std::string url;    ///< validated http(s) URL, as given (trailing slash tolerated)
+  std::string token;  ///< never logged: registered with the log redactor at start
+  std::string token_file;
+  std::string ca_file;
+  std::string client_cert;
+  std::string client_key;
+  std::string proxy;  ///< --proxy; empty = HTTPS_PROXY/https_proxy from the environment
+  bool allow_insecure_http = false;
+
+  // Capacity and pacing.
+  int max_concurrency = 4;          ///< default sized from the container's CPU quota
+  bool max_concurrency_set = false; ///< given explicitly (else container sizing applies)
+  double max_rate = 0;              ///< jobs started per second, 0 = unlimited
+  int max_per_source = 0;           ///< 0 = no per-source cap
+  std::chrono::milliseconds job_timeout{std::chrono::minutes(10)};
+  std::chrono::milliseconds shutdown_grace{std::chrono::seconds(30)};
+  std::chrono::milliseconds health_interval{std::chrono::seconds(10)};
+
+  // Reconnection.
+  BackoffStrategy backoff = BackoffStrategy::kExponentialJitter;
+  std::chrono::milliseconds backoff_cap{std::chrono::seconds(60)};
+  int max_retries = 0;  ///< 0 = forever
+
+  // Local endpoints and logs.
+  std::string health_addr = "0.0.0.0:8080";  ///< "off" disables
+  LogLevel log_level = LogLevel::kInfo;
+  LogFormat log_format = LogFormat::kJson;
+
+  // Security.
+  std::string sources_file;
+  std::vector<std::string> allow_hosts;  ///< names, *.suffix patterns, CIDRs
+  bool require_secret_refs = false;
+  std::uint64_t max_result_rows = 1'000'000;
+  std::uint64_t max_result_bytes = 256ull * 1024 * 1024;
+  std::string audit_log;
+};
+
+std::string_view to_string(BackoffStrategy strategy) noexcept;
+std::string_view to_string(LogLevel level) noexcept;
+
+}  // namespace outpost::config
