@@ -1,0 +1,72 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace outpost::test {
+
+/// A fault-injecting TCP proxy for reliability tests, on loopback only: put it
+/// between the agent and the hub, or between a connector and its database,
+/// then change what the network does while traffic flows.
+///
+/// Thread safety: every setter may be called from any thread at any time; it
+/// applies to data forwarded from then on (and, for cut_all, to connections
+/// that exist now).
+class FaultProxy {
+ public:
+  /// Listens on 127.0.0.1:<free port> and forwards to 127.0.0.1:`target_port`.
+  explicit FaultProxy(std::uint16_t target_port);
+  ~FaultProxy();
+  FaultProxy(const FaultProxy&) = delete;
+  FaultProxy& operator=(const FaultProxy&) = delete;
+
+  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+
+  /// Added before each forwarded chunk, both directions.
+  void set_latency(std::chrono::milliseconds latency) { latency_ms_ = latency.count(); }
+  /// Bytes per second per direction, 0 = unlimited.
+  void set_bandwidth(std::uint64_t bytes_per_second) { bandwidth_ = bytes_per_second; }
+  /// Accept connections and read from them, but never forward or answer
+  /// anything (also stalls connections that already exist).
+  void set_blackhole(bool on) { blackhole_ = on; }
+  /// New connections are closed at once after accept (a reset-like refusal).
+  void set_refuse(bool on) { refuse_ = on; }
+  /// Cuts every connection after this many bytes forwarded (per direction);
+  /// 0 = never. Models a connection dying mid-stream.
+  void set_cut_after_bytes(std::uint64_t bytes) { cut_after_ = bytes; }
+  /// Closes every connection open now.
+  void cut_all();
+
+  [[nodiscard]] std::uint64_t accepted() const noexcept { return accepted_; }
+  [[nodiscard]] std::uint64_t bytes_forwarded() const noexcept { return bytes_; }
+
+ private:
+  struct Connection;
+  void accept_loop();
+  void pump(std::shared_ptr<Connection> conn, bool upstream);
+
+  std::uint16_t target_port_;
+  std::uint16_t port_ = 0;
+  int listen_fd_ = -1;
+  int wake_pipe_[2] = {-1, -1};
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::int64_t> latency_ms_{0};
+  std::atomic<std::uint64_t> bandwidth_{0};
+  std::atomic<bool> blackhole_{false};
+  std::atomic<bool> refuse_{false};
+  std::atomic<std::uint64_t> cut_after_{0};
+  std::atomic<std::uint64_t> accepted_{0};
+  std::atomic<std::uint64_t> bytes_{0};
+  std::mutex mutex_;
+  std::vector<std::shared_ptr<Connection>> connections_;
+  std::vector<std::thread> threads_;
+  std::thread acceptor_;
+};
+
+}  // namespace outpost::test
