@@ -1,0 +1,79 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace outpost::test {
+
+/// A deliberately misbehaving control plane for reliability tests: plain HTTP
+/// on 127.0.0.1, one thread per connection, and a handler that decides, per
+/// request, whether to answer properly or to misbehave in one of the ways a
+/// broken network or server does.
+class HostileServer {
+ public:
+  struct Request {
+    std::string method;
+    std::string target;
+    std::string headers;  ///< raw header block
+    std::string body;
+  };
+
+  /// What to send back for one request.
+  struct Action {
+    enum class Kind {
+      kRespond,  ///< a well-formed response with `status`, `headers`, `body`
+      kRaw,      ///< `body` written as raw bytes (garbage, truncated), then close
+      kHuge,     ///< a 200 with Content-Length `huge_bytes` of JSON-ish filler, streamed
+      kDribble,  ///< a well-formed response written one byte per `dribble_interval`
+      kHang,     ///< read the request, never answer (until the server stops)
+      kClose,    ///< close the connection without a byte
+    };
+    Kind kind = Kind::kRespond;
+    int status = 200;
+    std::string headers;  ///< extra header lines, each ending in "\r\n"
+    std::string body;
+    std::uint64_t huge_bytes = 0;
+    std::chrono::milliseconds dribble_interval{1000};
+
+    static Action json(int status, std::string body, std::string extra_headers = {});
+  };
+
+  using Handler = std::function<Action(const Request&)>;
+
+  explicit HostileServer(Handler handler);
+  ~HostileServer();
+  HostileServer(const HostileServer&) = delete;
+  HostileServer& operator=(const HostileServer&) = delete;
+
+  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  [[nodiscard]] std::string base_url() const;  ///< http://127.0.0.1:<port>/api
+
+  /// Requests seen so far (copy), oldest first.
+  [[nodiscard]] std::vector<Request> requests() const;
+  /// How many requests had a target ending in `suffix`.
+  [[nodiscard]] std::size_t count(const std::string& suffix) const;
+
+ private:
+  void accept_loop();
+  void serve(int fd);
+
+  Handler handler_;
+  std::uint16_t port_ = 0;
+  int listen_fd_ = -1;
+  int wake_pipe_[2] = {-1, -1};
+  std::atomic<bool> stopping_{false};
+  mutable std::mutex mutex_;
+  std::vector<Request> requests_;
+  std::vector<int> open_fds_;
+  std::vector<std::thread> threads_;
+  std::thread acceptor_;
+};
+
+}  // namespace outpost::test
