@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,5 +35,19 @@ struct Response {
 
 /// Case-insensitive ASCII comparison of header names.
 [[nodiscard]] bool iequals(std::string_view a, std::string_view b) noexcept;
+
+/// Outcome of inflating a gzip body.
+struct Inflated {
+  std::optional<std::string> data;  ///< empty on failure
+  bool too_large = false;           ///< the output would have exceeded the limit
+  std::string error;                ///< human-readable reason on failure
+};
+
+/// Inflates a gzip (or zlib) stream without ever holding more than
+/// `max_bytes` of output, so a "zip bomb" fails instead of exhausting memory.
+[[nodiscard]] Inflated gunzip(std::string_view data, std::size_t max_bytes);
+
+/// Compresses `data` as a gzip stream (default level).
+[[nodiscard]] std::string gzip(std::string_view data);
 
 }  // namespace outpost::http

@@ -1,0 +1,104 @@
+#include "http/message.hpp"
+
+#include <zlib.h>
+
+#include <array>
+#include <stdexcept>
+
+namespace outpost::http {
+namespace {
+
+std::optional<std::string_view> find_header(const std::vector<Header>& headers,
+                                            std::string_view name) {
+  for (const auto& h : headers) {
+    if (iequals(h.name, name)) return std::string_view(h.value);
+  }
+  return std::nullopt;
+}
+
+char lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+}  // namespace
+
+std::optional<std::string_view> Request::header(std::string_view name) const {
+  return find_header(headers, name);
+}
+
+std::optional<std::string_view> Response::header(std::string_view name) const {
+  return find_header(headers, name);
+}
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+Inflated gunzip(std::string_view data, std::size_t max_bytes) {
+  Inflated out;
+  z_stream zs{};
+  // 15 + 32: accept both gzip and zlib headers.
+  if (inflateInit2(&zs, 15 + 32) != Z_OK) {
+    out.error = "zlib initialisation failed";
+    return out;
+  }
+  std::string result;
+  std::array<char, 16384> chunk{};
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    zs.next_out = reinterpret_cast<Bytef*>(chunk.data());
+    zs.avail_out = static_cast<uInt>(chunk.size());
+    rc = inflate(&zs, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      out.error = (rc == Z_BUF_ERROR)
+                      ? "truncated gzip data"
+                      : std::string("invalid gzip data: ") + (zs.msg ? zs.msg : "corrupt stream");
+      inflateEnd(&zs);
+      return out;
+    }
+    const std::size_t produced = chunk.size() - zs.avail_out;
+    if (result.size() + produced > max_bytes) {
+      out.too_large = true;
+      out.error = "inflated body exceeds " + std::to_string(max_bytes) + " bytes";
+      inflateEnd(&zs);
+      return out;
+    }
+    result.append(chunk.data(), produced);
+    if (rc == Z_OK && zs.avail_in == 0 && produced == 0) {
+      out.error = "truncated gzip data";
+      inflateEnd(&zs);
+      return out;
+    }
+  }
+  inflateEnd(&zs);
+  out.data = std::move(result);
+  return out;
+}
+
+std::string gzip(std::string_view data) {
+  z_stream zs{};
+  // 15 + 16: gzip wrapper rather than zlib.
+  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+      Z_OK) {
+    throw std::runtime_error("zlib deflateInit2 failed");
+  }
+  std::string out;
+  out.resize(deflateBound(&zs, static_cast<uLong>(data.size())) + 32);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&zs, Z_FINISH);
+  deflateEnd(&zs);
+  if (rc != Z_STREAM_END) throw std::runtime_error("zlib deflate failed");
+  out.resize(zs.total_out);
+  return out;
+}
+
+}  // namespace outpost::http
