@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace outpost::config {
@@ -27,10 +28,10 @@ struct AgentConfig {
   bool allow_insecure_http = false;
 
   // Capacity and pacing.
-  int max_concurrency = 4;          ///< default sized from the container's CPU quota
-  bool max_concurrency_set = false; ///< given explicitly (else container sizing applies)
-  double max_rate = 0;              ///< jobs started per second, 0 = unlimited
-  int max_per_source = 0;           ///< 0 = no per-source cap
+  int max_concurrency = 4;           ///< default sized from the container's CPU quota
+  bool max_concurrency_set = false;  ///< given explicitly (else container sizing applies)
+  double max_rate = 0;               ///< jobs started per second, 0 = unlimited
+  int max_per_source = 0;            ///< 0 = no per-source cap
   std::chrono::milliseconds job_timeout{std::chrono::minutes(10)};
   std::chrono::milliseconds shutdown_grace{std::chrono::seconds(30)};
   std::chrono::milliseconds health_interval{std::chrono::seconds(10)};
@@ -56,5 +57,6 @@ struct AgentConfig {
 
 std::string_view to_string(BackoffStrategy strategy) noexcept;
 std::string_view to_string(LogLevel level) noexcept;
+std::string_view to_string(LogFormat format) noexcept;
 
 }  // namespace outpost::config

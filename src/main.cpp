@@ -1,0 +1,103 @@
+// outpost-agent: parse the configuration, set up logging and redaction, run.
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "config/command_line.hpp"
+#include "config/validation.hpp"
+#include "observability/log.hpp"
+#include "runtime/agent.hpp"
+#include "security/audit_log.hpp"
+
+namespace {
+
+namespace config = outpost::config;
+namespace obs = outpost::obs;
+
+// The token may have come in as `--token VALUE`: overwrite it in argv so that
+// ps and /proc/PID/cmdline stop showing it (options files, --token-file and
+// AGENT_* never put it there in the first place).
+void hide_token_in_argv(int argc, char** argv, const std::string& token) {
+  if (token.empty()) return;
+  for (int i = 1; i < argc; ++i) {
+    // A very short token is masked only where it is a whole argument, not
+    // wherever its letters happen to occur.
+    if (token.size() < 4) {
+      if (token == argv[i]) std::memset(argv[i], '*', token.size());
+      continue;
+    }
+    for (char* hit = std::strstr(argv[i], token.c_str()); hit != nullptr;
+         hit = std::strstr(hit, token.c_str())) {
+      std::memset(hit, '*', token.size());
+    }
+  }
+}
+
+// A proxy URL may carry "user:password@": the password is a secret too.
+void register_proxy_secret(const std::string& proxy) {
+  if (proxy.empty()) return;
+  const auto url = config::parse_http_url(proxy, nullptr);
+  if (!url || url->userinfo.empty()) return;
+  const auto colon = url->userinfo.find(':');
+  if (colon != std::string::npos) obs::add_secret(url->userinfo.substr(colon + 1));
+}
+
+int run(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args.front() == "audit-verify") {
+    if (args.size() != 2) {
+      std::cerr << "outpost-agent: usage: outpost-agent audit-verify PATH\n";
+      return 2;
+    }
+    return outpost::security::verify_audit_log(args[1], std::cout);
+  }
+
+  config::ProcessEnvironment env;
+  config::FdTokenReader token_reader(STDIN_FILENO, STDERR_FILENO);
+  config::ParseResult parsed = config::parse_command_line(args, env, token_reader);
+  switch (parsed.outcome) {
+    case config::ParseResult::Outcome::kPrintAndExit:
+      std::cout << parsed.text << std::flush;
+      return 0;
+    case config::ParseResult::Outcome::kUsageError:
+      std::cerr << "outpost-agent: " << parsed.text << '\n';
+      return 2;
+    case config::ParseResult::Outcome::kRun: break;
+  }
+
+  const config::AgentConfig& cfg = parsed.config;
+  obs::add_secret(cfg.token);
+  register_proxy_secret(cfg.proxy);
+  hide_token_in_argv(argc, argv, cfg.token);
+  obs::init_logging({cfg.log_level, cfg.log_format});
+
+  const obs::Logger log("config");
+  for (const auto& warning : parsed.warnings) log.warn(warning);
+  log.debug("configuration loaded", {{"url", config::redact_userinfo(cfg.url)},
+                                     {"health_addr", cfg.health_addr},
+                                     {"backoff_strategy", config::to_string(cfg.backoff)},
+                                     {"log_level", config::to_string(cfg.log_level)},
+                                     {"token_source", cfg.token_file.empty() ? "value" : "file"}});
+  return outpost::runtime::run_agent(cfg);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // First thing: no core dumps and no ptrace by other users' processes, so the
+  // token in memory cannot be read from a dump or via /proc/PID/mem.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    const std::string what = obs::redact(e.what());
+    obs::Logger("main").error("fatal error", {{"error", what}});
+    std::cerr << "outpost-agent: fatal error: " << what << '\n';
+    return 1;
+  }
+}
