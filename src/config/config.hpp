@@ -53,6 +53,9 @@ struct AgentConfig {
   std::uint64_t max_result_rows = 1'000'000;
   std::uint64_t max_result_bytes = 256ull * 1024 * 1024;
   std::string audit_log;
+
+  /// Field-by-field equality (tests compare configurations reached different ways).
+  bool operator==(const AgentConfig&) const = default;
 };
 
 std::string_view to_string(BackoffStrategy strategy) noexcept;
