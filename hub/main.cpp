@@ -1,0 +1,199 @@
+// outpost-hub: the reference control plane. The only hub file with CLI11.
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "config/duration.hpp"
+#include "config/size.hpp"
+#include "http/url.hpp"
+#include "hub.hpp"
+#include "observability/log.hpp"
+
+namespace {
+
+using outpost::hub::HubOptions;
+
+[[noreturn]] void usage_error(const std::string& message) {
+  std::cerr << "outpost-hub: " << message << "\n";
+  std::exit(2);
+}
+
+std::chrono::milliseconds duration_flag(const std::string& flag, const std::string& text,
+                                        bool allow_zero = false) {
+  std::string error;
+  auto d = outpost::config::parse_duration(text, &error);
+  if (!d) usage_error(flag + ": " + error);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+  if (!allow_zero && ms.count() <= 0) usage_error(flag + ": must be at least 1ms");
+  return ms;
+}
+
+std::uint64_t size_flag(const std::string& flag, const std::string& text) {
+  std::string error;
+  auto s = outpost::config::parse_size(text, &error);
+  if (!s) usage_error(flag + ": " + error);
+  if (*s == 0) usage_error(flag + ": must be greater than 0");
+  return *s;
+}
+
+/// "127.0.0.1:8443", "[::1]:8443", "localhost:8443".
+void parse_listen(const std::string& text, outpost::http::ServerOptions& server) {
+  std::string host;
+  std::string port;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      usage_error("--listen: expected [IPv6]:PORT, got '" + text + "'");
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos) usage_error("--listen: expected HOST:PORT, got '" + text + "'");
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  if (host == "localhost") host = "127.0.0.1";
+  char* end = nullptr;
+  const long p = std::strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end != '\0' || p < 0 || p > 65535) {
+    usage_error("--listen: '" + port + "' is not a port number (0-65535)");
+  }
+  server.host = host;
+  server.port = static_cast<std::uint16_t>(p);
+}
+
+std::string read_secret_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) usage_error("--admin-token-file: cannot read '" + path + "'");
+  std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
+    token.pop_back();
+  }
+  return token;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"outpost-hub: reference control plane for Outpost agents"};
+  std::string listen = "127.0.0.1:8443";
+  std::string admin_token, admin_token_file;
+  std::string lease_ttl = "30s", poll_wait = "20s", heartbeat = "10s";
+  std::string header_timeout = "10s", body_timeout = "30s", idle_timeout = "75s";
+  std::string max_body = "64MiB", max_part = "4MiB";
+  std::string log_level = "info", log_format = "json";
+  int max_attempts = 3;
+  unsigned threads = 1;
+  bool allow_insecure = false;
+  HubOptions options;
+  app.add_option("--listen", listen, "HOST:PORT to serve on (port 0 = any free port)");
+  app.add_option("--admin-token", admin_token,
+                 "bearer token of the admin API (or $OUTPOST_HUB_ADMIN_TOKEN, --admin-token-file)");
+  app.add_option("--admin-token-file", admin_token_file, "file holding the admin token");
+  app.add_option("--tls-cert", options.server.tls_cert, "PEM certificate chain (enables HTTPS)");
+  app.add_option("--tls-key", options.server.tls_key, "PEM private key of --tls-cert");
+  app.add_option("--tls-client-ca", options.server.tls_client_ca,
+                 "PEM CA bundle: clients must present a certificate it signed (mutual TLS)");
+  app.add_option("--lease-ttl", lease_ttl, "lease of a claimed job without heartbeat");
+  app.add_option("--max-attempts", max_attempts,
+                 "lease expiries after which a job fails as agent_lost")
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--max-body", max_body, "largest request body accepted (413 above)");
+  app.add_option("--max-part-bytes", max_part, "largest result part (advertised to agents)");
+  app.add_option("--poll-wait", poll_wait, "long-poll wait advertised to agents");
+  app.add_option("--heartbeat-interval", heartbeat, "heartbeat interval advertised to agents");
+  app.add_option("--header-timeout", header_timeout, "time allowed to send request headers");
+  app.add_option("--body-timeout", body_timeout, "time allowed to send a request body");
+  app.add_option("--idle-timeout", idle_timeout, "keep-alive connection idle time");
+  app.add_option("--threads", threads, "I/O threads")->check(CLI::Range(1u, 64u));
+  app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  app.add_option("--log-format", log_format, "json or text")
+      ->check(CLI::IsMember({"json", "text"}));
+  app.add_flag("--allow-insecure-http", allow_insecure,
+               "serve plain http on a non-loopback address (testing only)");
+  CLI11_PARSE(app, argc, argv);
+
+  using outpost::config::LogLevel;
+  const LogLevel level = log_level == "trace"   ? LogLevel::kTrace
+                         : log_level == "debug" ? LogLevel::kDebug
+                         : log_level == "warn"  ? LogLevel::kWarn
+                         : log_level == "error" ? LogLevel::kError
+                                                : LogLevel::kInfo;
+  outpost::obs::init_logging({level, log_format == "text" ? outpost::config::LogFormat::kText
+                                                          : outpost::config::LogFormat::kJson});
+
+  if (admin_token.empty() && !admin_token_file.empty())
+    admin_token = read_secret_file(admin_token_file);
+  if (admin_token.empty()) {
+    if (const char* env = std::getenv("OUTPOST_HUB_ADMIN_TOKEN")) admin_token = env;
+  }
+  if (admin_token.empty()) {
+    usage_error(
+        "an admin token is required (--admin-token, --admin-token-file or "
+        "OUTPOST_HUB_ADMIN_TOKEN)");
+  }
+  outpost::obs::add_secret(admin_token);
+  options.admin_token = admin_token;
+  parse_listen(listen, options.server);
+  if (options.server.tls_cert.empty() != options.server.tls_key.empty()) {
+    usage_error("--tls-cert and --tls-key go together");
+  }
+  if (options.server.tls_cert.empty() && !allow_insecure &&
+      !outpost::http::is_loopback_host(options.server.host)) {
+    usage_error(
+        "plain http is only served on loopback addresses; give --tls-cert/--tls-key "
+        "or --allow-insecure-http");
+  }
+  options.store.lease_ttl = duration_flag("--lease-ttl", lease_ttl);
+  options.store.poll_wait = duration_flag("--poll-wait", poll_wait);
+  options.store.heartbeat_interval = duration_flag("--heartbeat-interval", heartbeat);
+  options.store.max_attempts = max_attempts;
+  options.store.max_part_bytes = size_flag("--max-part-bytes", max_part);
+  options.server.max_body_bytes = size_flag("--max-body", max_body);
+  options.server.header_timeout = duration_flag("--header-timeout", header_timeout);
+  options.server.body_timeout = duration_flag("--body-timeout", body_timeout);
+  options.server.idle_timeout = duration_flag("--idle-timeout", idle_timeout);
+  options.store.max_wait = std::max(options.store.max_wait, options.store.poll_wait);
+
+  outpost::obs::Logger log("hub");
+  boost::asio::io_context io(static_cast<int>(threads));
+  std::unique_ptr<outpost::hub::Hub> hub;
+  try {
+    hub = std::make_unique<outpost::hub::Hub>(io.get_executor(), options);
+  } catch (const std::exception& e) {
+    std::cerr << "outpost-hub: " << outpost::obs::redact(e.what()) << "\n";
+    return 1;
+  }
+  hub->start();
+  const std::string scheme = options.server.tls_cert.empty() ? "http" : "https";
+  log.info("hub started", {{"url", scheme + "://" + options.server.host + ":" +
+                                       std::to_string(hub->port()) + "/api"},
+                           {"port", hub->port()},
+                           {"tls", !options.server.tls_cert.empty()},
+                           {"mutual_tls", !options.server.tls_client_ca.empty()},
+                           {"lease_ttl_ms", options.store.lease_ttl.count()},
+                           {"max_attempts", options.store.max_attempts}});
+
+  boost::asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    log.info("shutting down", {{"signal", sig}});
+    hub->stop();
+  });
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : pool) t.join();
+  log.info("hub stopped");
+  return 0;
+}

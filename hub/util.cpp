@@ -1,0 +1,132 @@
+#include "util.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <ctime>
+#include <stdexcept>
+#include <vector>
+
+namespace outpost::hub {
+
+std::string rfc3339(SystemTime t) {
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
+std::string random_hex(std::size_t bytes) {
+  std::vector<unsigned char> raw(bytes);
+  if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) {
+    throw std::runtime_error("the OpenSSL random generator failed");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes * 2);
+  for (unsigned char c : raw) {
+    out += kHex[c >> 4];
+    out += kHex[c & 0xF];
+  }
+  return out;
+}
+
+std::string sha256(std::string_view text) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  unsigned int len = 0;
+  if (EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("SHA-256 failed");
+  }
+  return std::string(reinterpret_cast<const char*>(digest), len);
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::optional<std::string_view> bearer_token(const http::Request& request) {
+  auto h = request.header("Authorization");
+  if (!h) return std::nullopt;
+  std::string_view v = *h;
+  constexpr std::string_view kScheme = "Bearer ";
+  if (v.size() <= kScheme.size() || !http::iequals(v.substr(0, kScheme.size()), kScheme)) {
+    return std::nullopt;
+  }
+  v.remove_prefix(kScheme.size());
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  if (v.empty()) return std::nullopt;
+  return v;
+}
+
+http::Response error_response(int status, std::string_view code, std::string_view message) {
+  return json_reply(status, Json{{"error", {{"code", code}, {"message", message}}}});
+}
+
+http::Response json_reply(int status, const Json& body) {
+  http::Response r;
+  r.status = status;
+  r.headers.push_back({"Content-Type", "application/json"});
+  // Replace invalid UTF-8 coming from agents instead of throwing mid-response.
+  r.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return r;
+}
+
+Json parse_object(std::string_view body) {
+  Json j = Json::parse(body, nullptr, false);
+  if (j.is_discarded()) throw BadRequest{"invalid_json", "the request body is not valid JSON"};
+  if (!j.is_object()) throw BadRequest{"invalid_json", "the request body must be a JSON object"};
+  return j;
+}
+
+namespace {
+[[noreturn]] void wrong_type(const char* key, const char* expected) {
+  throw BadRequest{"invalid_field", std::string("field '") + key + "' must be " + expected};
+}
+}  // namespace
+
+std::optional<std::string> opt_string(const Json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) wrong_type(key, "a string");
+  return it->get<std::string>();
+}
+
+std::string req_string(const Json& obj, const char* key) {
+  auto v = opt_string(obj, key);
+  if (!v || v->empty()) {
+    throw BadRequest{"missing_field",
+                     std::string("field '") + key + "' (a non-empty string) is required"};
+  }
+  return *v;
+}
+
+std::optional<std::int64_t> opt_int(const Json& obj, const char* key, std::int64_t min,
+                                    std::int64_t max) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number_integer()) wrong_type(key, "an integer");
+  const auto v = it->get<std::int64_t>();
+  if (v < min || v > max) {
+    throw BadRequest{"invalid_field", std::string("field '") + key + "' must be between " +
+                                          std::to_string(min) + " and " + std::to_string(max)};
+  }
+  return v;
+}
+
+std::optional<Json> opt_object(const Json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (!it->is_object()) wrong_type(key, "an object");
+  return *it;
+}
+
+}  // namespace outpost::hub
