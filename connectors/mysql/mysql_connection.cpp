@@ -1,0 +1,282 @@
+#include "mysql/mysql_connection.hpp"
+
+#include <arpa/inet.h>
+#include <mysql.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+namespace outpost::connectors::mysql {
+namespace {
+
+// Connector/C client error numbers (errmsg.h) used for classification.
+constexpr unsigned kCrConnectionError = 2002;
+constexpr unsigned kCrConnHostError = 2003;
+constexpr unsigned kCrUnknownHost = 2005;
+constexpr unsigned kCrServerGone = 2006;
+constexpr unsigned kCrServerLost = 2013;
+constexpr unsigned kCrSslConnectionError = 2026;
+
+bool is_network_error(unsigned code) {
+  return code == kCrConnectionError || code == kCrConnHostError || code == kCrUnknownHost ||
+         code == kCrServerGone || code == kCrServerLost;
+}
+
+// The address in its canonical binary form, so "::1" and "0:0::1" compare equal.
+std::optional<std::vector<unsigned char>> address_bytes(const std::string& text) {
+  std::array<unsigned char, sizeof(in6_addr)> buffer{};
+  if (inet_pton(AF_INET, text.c_str(), buffer.data()) == 1) {
+    return std::vector<unsigned char>(buffer.begin(), buffer.begin() + sizeof(in_addr));
+  }
+  if (inet_pton(AF_INET6, text.c_str(), buffer.data()) == 1) {
+    return std::vector<unsigned char>(buffer.begin(), buffer.end());
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> peer_address(MYSQL* handle) {
+  sockaddr_storage peer{};
+  socklen_t length = sizeof peer;
+  const auto fd = mysql_get_socket(handle);
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0) return std::nullopt;
+  char text[INET6_ADDRSTRLEN] = {};
+  if (peer.ss_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&peer);
+    if (inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text) == nullptr) return std::nullopt;
+  } else if (peer.ss_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&peer);
+    if (inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text) == nullptr) return std::nullopt;
+  } else {
+    return std::nullopt;
+  }
+  return std::string(text);
+}
+
+bool verifies_name(const MysqlConfig& config) {
+  return config.ssl_mode == SslMode::kVerifyCa || config.ssl_mode == SslMode::kVerifyIdentity;
+}
+
+void apply_tls_options(MYSQL* handle, const MysqlConfig& config) {
+  const my_bool yes = 1;
+  const char* ca = config.ssl_ca.empty() ? nullptr : config.ssl_ca.c_str();
+  switch (config.ssl_mode) {
+    case SslMode::kDisabled: return;
+    case SslMode::kPreferred:
+      // use_ssl without enforcement: Connector/C falls back to plain TCP when
+      // the server does not offer TLS.
+      mysql_ssl_set(handle, nullptr, nullptr, ca, nullptr, nullptr);
+      return;
+    case SslMode::kRequired:
+      mysql_optionsv(handle, MYSQL_OPT_SSL_ENFORCE, &yes);
+      if (ca != nullptr) mysql_optionsv(handle, MYSQL_OPT_SSL_CA, ca);
+      return;
+    case SslMode::kVerifyCa:
+    case SslMode::kVerifyIdentity:
+      // Connector/C 3.3 verifies the chain and the host name together; there
+      // is no chain-only switch, so verify_ca is as strict as verify_identity.
+      mysql_optionsv(handle, MYSQL_OPT_SSL_ENFORCE, &yes);
+      mysql_optionsv(handle, MYSQL_OPT_SSL_CA, ca);
+      mysql_optionsv(handle, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
+      return;
+  }
+}
+
+// Dials `target` (an address, or the host name for certificate verification).
+ConnectOutcome dial(const MysqlConfig& config, const std::string& target,
+                    const std::string& address, std::chrono::seconds timeout) {
+  MYSQL* handle = mysql_init(nullptr);
+  if (handle == nullptr) {
+    return {nullptr, JobError{ErrorCode::kInternal, "mysql_init failed (out of memory)", true}};
+  }
+  const auto timeout_s = static_cast<unsigned int>(timeout.count());
+  const my_bool no = 0;
+  // TCP always: Connector/C would take the name "localhost" as the local socket.
+  const unsigned int protocol = MYSQL_PROTOCOL_TCP;
+  mysql_optionsv(handle, MYSQL_OPT_PROTOCOL, &protocol);
+  mysql_optionsv(handle, MYSQL_OPT_CONNECT_TIMEOUT, &timeout_s);
+  mysql_optionsv(handle, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  // LOAD DATA LOCAL would let a server read agent-side files.
+  mysql_optionsv(handle, MYSQL_OPT_LOCAL_INFILE, &no);
+  mysql_optionsv(handle, MYSQL_OPT_CONNECT_ATTR_ADD, "program_name", "outpost-agent");
+  apply_tls_options(handle, config);
+
+  const auto started = std::chrono::steady_clock::now();
+  const char* database = config.database.empty() ? nullptr : config.database.c_str();
+  if (mysql_real_connect(handle, target.c_str(), config.user.c_str(), config.password.c_str(),
+                         database, config.port, nullptr, 0) == nullptr) {
+    const unsigned code = mysql_errno(handle);
+    const std::string message = mysql_error(handle);
+    mysql_close(handle);
+    auto error = classify_error(code, message);
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    if (is_network_error(code) && (elapsed + std::chrono::milliseconds(250) >= timeout ||
+                                   message.find("(110)") != std::string::npos)) {
+      error = JobError{ErrorCode::kTimeout,
+                       "connecting to " + address + " timed out after " +
+                           std::to_string(timeout.count()) + " s: " + message,
+                       true};
+    }
+    return {nullptr, std::move(error)};
+  }
+  if (config.ssl_mode != SslMode::kDisabled && config.ssl_mode != SslMode::kPreferred &&
+      mysql_get_ssl_cipher(handle) == nullptr) {
+    // Connector/C 3.3 does not refuse a server without TLS under
+    // MYSQL_OPT_SSL_ENFORCE alone (only with certificate verification), so
+    // the plain session is refused here, before any statement is sent.
+    mysql_close(handle);
+    return {nullptr,
+            JobError{ErrorCode::kTlsError,
+                     "ssl_mode requires TLS but the server at " + address + " does not offer it",
+                     false}};
+  }
+  return {std::make_unique<Connection>(handle, address), std::nullopt};
+}
+
+}  // namespace
+
+Connection::Connection(st_mysql* handle, std::string address)
+    : handle_(handle), address_(std::move(address)) {
+  const char* info = mysql_get_server_info(handle_);
+  mariadb_ = info != nullptr && std::strstr(info, "MariaDB") != nullptr;
+}
+
+Connection::~Connection() {
+  mysql_close(handle_);
+}
+
+std::string Connection::server_version() const {
+  std::string info = mysql_get_server_info(handle_);
+  if (const auto dash = info.find('-'); dash != std::string::npos) info.resize(dash);
+  return (mariadb_ ? "MariaDB " : "MySQL ") + info;
+}
+
+unsigned long Connection::thread_id() const {
+  return mysql_thread_id(handle_);
+}
+
+std::optional<JobError> Connection::execute(std::string_view sql) {
+  if (mysql_real_query(handle_, sql.data(), static_cast<unsigned long>(sql.size())) != 0) {
+    return last_error();
+  }
+  // Drain whatever the statement returned so the session is ready again.
+  do {
+    if (MYSQL_RES* result = mysql_store_result(handle_); result != nullptr) {
+      mysql_free_result(result);
+    } else if (mysql_field_count(handle_) != 0) {
+      return last_error();
+    }
+  } while (mysql_next_result(handle_) == 0);
+  if (mysql_errno(handle_) != 0) return last_error();
+  return std::nullopt;
+}
+
+void Connection::interrupt_socket() const noexcept {
+  const auto fd = mysql_get_socket(handle_);
+  if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+}
+
+JobError Connection::last_error() const {
+  return classify_error(mysql_errno(handle_), mysql_error(handle_));
+}
+
+JobError classify_error(unsigned int code, std::string_view message) {
+  std::string text = "MySQL error " + std::to_string(code) + ": " + std::string(message);
+  auto make = [&](ErrorCode c, bool retryable) { return JobError{c, std::move(text), retryable}; };
+  switch (code) {
+    case 1045:  // ER_ACCESS_DENIED_ERROR
+    case 1698:  // ER_ACCESS_DENIED_NO_PASSWORD_ERROR
+    case 1862:  // ER_MUST_CHANGE_PASSWORD_LOGIN
+    case 1251:  // ER_NOT_SUPPORTED_AUTH_MODE
+      return make(ErrorCode::kAuthFailed, false);
+    case 1044:  // ER_DBACCESS_DENIED_ERROR
+    case 1130:  // ER_HOST_NOT_PRIVILEGED
+    case 1142:  // ER_TABLEACCESS_DENIED_ERROR
+    case 1143:  // ER_COLUMNACCESS_DENIED_ERROR
+    case 1227:  // ER_SPECIFIC_ACCESS_DENIED_ERROR
+    case 1370:  // ER_PROCACCESS_DENIED_ERROR
+      return make(ErrorCode::kPermissionDenied, false);
+    case 1792:  // ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
+    case 1290:  // ER_OPTION_PREVENTS_STATEMENT (--read-only server)
+    case 1836:  // ER_READ_ONLY_MODE
+      return make(ErrorCode::kReadOnlyViolation, false);
+    case 1969:  // ER_STATEMENT_TIMEOUT (MariaDB max_statement_time)
+    case 3024:  // ER_QUERY_TIMEOUT (MySQL max_execution_time)
+    case 1205:  // ER_LOCK_WAIT_TIMEOUT
+      return make(ErrorCode::kTimeout, true);
+    case 1317:  // ER_QUERY_INTERRUPTED (KILL QUERY)
+      return make(ErrorCode::kCancelled, false);
+    case 1040:  // ER_CON_COUNT_ERROR
+    case 1203:  // ER_TOO_MANY_USER_CONNECTIONS
+    case 1053:  // ER_SERVER_SHUTDOWN
+      return make(ErrorCode::kUnreachable, true);
+    case 1049:  // ER_BAD_DB_ERROR: like the postgres connector, the target is not there
+      return make(ErrorCode::kUnreachable, false);
+    case 1213:  // ER_LOCK_DEADLOCK
+      return make(ErrorCode::kQueryError, true);
+    case kCrSslConnectionError: return make(ErrorCode::kTlsError, false);
+    default: break;
+  }
+  if (is_network_error(code)) {
+    if (message.find("SSL") != std::string_view::npos ||
+        message.find("TLS") != std::string_view::npos) {
+      return make(ErrorCode::kTlsError, false);
+    }
+    return make(ErrorCode::kUnreachable, true);
+  }
+  return make(ErrorCode::kQueryError, false);
+}
+
+ConnectOutcome connect_to_address(const MysqlConfig& config, const std::string& address,
+                                  std::chrono::seconds timeout) {
+  return dial(config, verifies_name(config) ? config.host : address, address, timeout);
+}
+
+bool address_permitted(const std::string& address, const ResolvedHost& resolved) {
+  const auto bytes = address_bytes(address);
+  if (!bytes) return false;
+  for (const auto& allowed : resolved.addresses) {
+    if (address_bytes(allowed) == bytes) return true;
+  }
+  return false;
+}
+
+ConnectOutcome connect(const MysqlConfig& config, const ResolvedHost& resolved) {
+  if (resolved.error) return {nullptr, resolved.error};
+  if (resolved.addresses.empty()) {
+    return {nullptr,
+            JobError{ErrorCode::kUnreachable, "host " + config.host + " has no address", true}};
+  }
+
+  if (verifies_name(config)) {
+    // The certificate must be checked against the name, so Connector/C dials
+    // the name; the address it reached must still be one the policy allowed.
+    auto outcome = dial(config, config.host, config.host, config.connect_timeout);
+    if (!outcome.connection) return outcome;
+    const auto peer = peer_address(outcome.connection->handle());
+    if (peer && address_permitted(*peer, resolved)) {
+      outcome.connection->set_address(*peer);
+      return outcome;
+    }
+    return {nullptr, JobError{ErrorCode::kEgressDenied,
+                              "connected address of " + config.host +
+                                  " is not among the addresses the egress policy allowed",
+                              false}};
+  }
+
+  ConnectOutcome last;
+  for (const auto& address : resolved.addresses) {
+    last = dial(config, address, address, config.connect_timeout);
+    if (last.connection) return last;
+    // Try the next address only when this one could not be reached at all.
+    if (last.error->code != ErrorCode::kUnreachable && last.error->code != ErrorCode::kTimeout) {
+      break;
+    }
+  }
+  return last;
+}
+
+}  // namespace outpost::connectors::mysql

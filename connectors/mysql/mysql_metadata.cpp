@@ -1,0 +1,194 @@
+// The metadata job: one information_schema query for tables and views, one
+// for columns, merged in order so each table goes to the sink as soon as its
+// columns are complete (columns are streamed, never all held at once).
+#include <mysql.h>
+
+#include <charconv>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mysql/mysql_jobs.hpp"
+
+namespace outpost::connectors::mysql {
+namespace {
+
+struct TableRow {
+  std::string schema;
+  std::string name;
+  std::string kind;
+  std::optional<std::uint64_t> row_estimate;
+};
+
+struct Filter {
+  std::vector<std::string> schemas;  // empty: every non-system schema
+  bool include_views = true;
+};
+
+std::optional<std::string> parse_filter(const nlohmann::json& params, Filter& filter) {
+  if (params.is_null()) return std::nullopt;
+  if (!params.is_object()) return "metadata params must be an object";
+  if (auto it = params.find("schemas"); it != params.end() && !it->is_null()) {
+    if (!it->is_array()) return "metadata param \"schemas\" must be an array of strings";
+    for (const auto& s : *it) {
+      if (!s.is_string()) return "metadata param \"schemas\" must be an array of strings";
+      filter.schemas.push_back(s.get<std::string>());
+    }
+  }
+  if (auto it = params.find("include_views"); it != params.end() && !it->is_null()) {
+    if (!it->is_boolean()) return "metadata param \"include_views\" must be true or false";
+    filter.include_views = it->get<bool>();
+  }
+  return std::nullopt;
+}
+
+std::string quoted(MYSQL* handle, const std::string& text) {
+  std::string out(text.size() * 2 + 1, '\0');
+  const auto n = mysql_real_escape_string(handle, out.data(), text.data(),
+                                          static_cast<unsigned long>(text.size()));
+  out.resize(n);
+  return "'" + out + "'";
+}
+
+std::string where_clause(MYSQL* handle, const Filter& filter) {
+  std::string where =
+      " WHERE TABLE_SCHEMA NOT IN ('mysql','information_schema','performance_schema','sys')";
+  if (!filter.schemas.empty()) {
+    where += " AND TABLE_SCHEMA IN (";
+    for (std::size_t i = 0; i < filter.schemas.size(); ++i) {
+      where += (i == 0 ? "" : ",") + quoted(handle, filter.schemas[i]);
+    }
+    where += ")";
+  }
+  return where;
+}
+
+std::string text(const MYSQL_ROW row, const unsigned long* lengths, unsigned i) {
+  return row[i] == nullptr ? std::string() : std::string(row[i], lengths[i]);
+}
+
+std::optional<JobError> load_tables(Connection& connection, const std::string& where,
+                                    const Filter& filter, std::vector<TableRow>& tables) {
+  // MariaDB marks system-versioned tables 'SYSTEM VERSIONED'; sequences are
+  // not listed (no kind in the protocol fits them).
+  std::string sql =
+      "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_ROWS FROM information_schema.TABLES" +
+      where + " AND TABLE_TYPE IN ('BASE TABLE','SYSTEM VERSIONED'" +
+      (filter.include_views ? ",'VIEW'" : "") + ") ORDER BY BINARY TABLE_SCHEMA, BINARY TABLE_NAME";
+  MYSQL* handle = connection.handle();
+  if (mysql_real_query(handle, sql.data(), static_cast<unsigned long>(sql.size())) != 0) {
+    return connection.last_error();
+  }
+  MYSQL_RES* result = mysql_store_result(handle);
+  if (result == nullptr) return connection.last_error();
+  while (MYSQL_ROW row = mysql_fetch_row(result)) {
+    const unsigned long* lengths = mysql_fetch_lengths(result);
+    TableRow table{text(row, lengths, 0), text(row, lengths, 1), "table", std::nullopt};
+    if (text(row, lengths, 2) == "VIEW") table.kind = "view";
+    if (row[3] != nullptr && table.kind == "table") {
+      std::uint64_t estimate = 0;
+      std::from_chars(row[3], row[3] + lengths[3], estimate);
+      table.row_estimate = estimate;
+    }
+    tables.push_back(std::move(table));
+  }
+  mysql_free_result(result);
+  return std::nullopt;
+}
+
+nlohmann::json table_object(const TableRow& table, nlohmann::json columns) {
+  return nlohmann::json{{"schema", table.schema},
+                        {"name", table.name},
+                        {"kind", table.kind},
+                        {"row_estimate", table.row_estimate ? nlohmann::json(*table.row_estimate)
+                                                            : nlohmann::json(nullptr)},
+                        {"columns", std::move(columns)}};
+}
+
+}  // namespace
+
+JobResult run_metadata(JobContext& ctx, const MysqlConfig& config, SessionLease& session) {
+  Filter filter;
+  if (auto problem = parse_filter(ctx.job.params, filter)) {
+    return JobResult::failure(ErrorCode::kInvalidJob, *problem);
+  }
+  Connection& connection = session.connection();
+  if (auto error = session.begin_read_only(remaining_budget(ctx))) {
+    connection.mark_broken();
+    return JobResult{std::move(error), nlohmann::json::object()};
+  }
+  MYSQL* handle = connection.handle();
+  const std::string where = where_clause(handle, filter);
+  std::vector<TableRow> tables;
+  if (auto error = load_tables(connection, where, filter, tables)) {
+    return JobResult{std::move(error), nlohmann::json::object()};
+  }
+
+  const std::string sql =
+      "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, ORDINAL_POSITION "
+      "FROM information_schema.COLUMNS" +
+      where + " ORDER BY BINARY TABLE_SCHEMA, BINARY TABLE_NAME, ORDINAL_POSITION";
+  if (mysql_real_query(handle, sql.data(), static_cast<unsigned long>(sql.size())) != 0) {
+    return JobResult{connection.last_error(), nlohmann::json::object()};
+  }
+  MYSQL_RES* result = mysql_use_result(handle);
+  if (result == nullptr) return JobResult{connection.last_error(), nlohmann::json::object()};
+
+  // Both queries are in byte order, and std::string compares bytes, so one
+  // pass pairs each table with its columns.
+  std::size_t current = 0;
+  nlohmann::json columns = nlohmann::json::array();
+  bool stopped = false;
+  auto emit_until = [&](const std::string& schema, const std::string& name) {
+    while (current < tables.size() &&
+           std::tie(tables[current].schema, tables[current].name) < std::tie(schema, name)) {
+      if (!ctx.sink.add_table(table_object(tables[current], std::move(columns)))) return false;
+      columns = nlohmann::json::array();
+      ++current;
+    }
+    return true;
+  };
+  while (MYSQL_ROW row = mysql_fetch_row(result)) {
+    const unsigned long* lengths = mysql_fetch_lengths(result);
+    const std::string schema = text(row, lengths, 0);
+    const std::string name = text(row, lengths, 1);
+    if (!emit_until(schema, name) || ctx.cancel.cancelled()) {
+      stopped = true;
+      break;
+    }
+    if (current < tables.size() && tables[current].schema == schema &&
+        tables[current].name == name) {
+      std::int64_t ordinal = 0;
+      if (row[5] != nullptr) std::from_chars(row[5], row[5] + lengths[5], ordinal);
+      columns.push_back({{"name", text(row, lengths, 2)},
+                         {"type", text(row, lengths, 3)},
+                         {"nullable", text(row, lengths, 4) == "YES"},
+                         {"ordinal", ordinal}});
+    }
+  }
+  std::optional<JobError> error;
+  if (stopped) {
+    connection.mark_broken();
+    connection.interrupt_socket();
+  } else if (mysql_errno(handle) != 0) {
+    error = connection.last_error();
+  }
+  mysql_free_result(result);
+  if (ctx.cancel.cancelled()) {
+    connection.mark_broken();
+    return cancelled_result(ctx.cancel.reason());
+  }
+  if (error) return JobResult{std::move(error), nlohmann::json::object()};
+  if (!stopped) {
+    // Tables after the last column row (none in practice) still go out.
+    while (current < tables.size() &&
+           ctx.sink.add_table(table_object(tables[current], std::move(columns)))) {
+      columns = nlohmann::json::array();
+      ++current;
+    }
+  }
+  return JobResult::success({{"database", config.database}});
+}
+
+}  // namespace outpost::connectors::mysql

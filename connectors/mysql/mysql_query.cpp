@@ -1,0 +1,165 @@
+// The query job: one statement in a READ ONLY transaction, rows streamed with
+// mysql_use_result (one row in client memory at a time) into the sink, and a
+// cancel hook that runs KILL QUERY from a second connection.
+#include <mysql.h>
+
+#include <algorithm>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "mysql/mysql_jobs.hpp"
+#include "mysql/mysql_values.hpp"
+
+namespace outpost::connectors::mysql {
+namespace {
+
+/// Interrupts a running statement from another thread. fire() is called by
+/// the cancel hook (on the canceller's thread), so the slow part — a second
+/// login and KILL QUERY — runs on a thread of its own, joined by the
+/// destructor before the target connection can be reused or closed. If the
+/// KILL cannot be delivered, the target's socket is shut down instead, which
+/// ends any blocked read at once.
+class QueryKiller {
+ public:
+  QueryKiller(const MysqlConfig& config, const Connection& target)
+      : config_(config), target_(target), thread_id_(target.thread_id()) {}
+  ~QueryKiller() {
+    if (thread_.joinable()) thread_.join();
+  }
+  QueryKiller(const QueryKiller&) = delete;
+  QueryKiller& operator=(const QueryKiller&) = delete;
+
+  void fire() {
+    thread_ = std::thread([this] {
+      const auto timeout = std::min(config_.connect_timeout, std::chrono::seconds(5));
+      auto killer = connect_to_address(config_, target_.address(), timeout);
+      const bool killed = killer.connection &&
+                          !killer.connection->execute("KILL QUERY " + std::to_string(thread_id_));
+      if (!killed) target_.interrupt_socket();
+    });
+  }
+
+ private:
+  MysqlConfig config_;
+  const Connection& target_;
+  unsigned long thread_id_;
+  std::thread thread_;
+};
+
+std::vector<Column> describe(MYSQL_RES* result, std::vector<ValueKind>& kinds) {
+  const unsigned count = mysql_num_fields(result);
+  const MYSQL_FIELD* fields = mysql_fetch_fields(result);
+  std::vector<Column> columns;
+  columns.reserve(count);
+  kinds.reserve(count);
+  for (unsigned i = 0; i < count; ++i) {
+    MARIADB_CONST_STRING format{nullptr, 0};
+    FieldInfo info{static_cast<int>(fields[i].type), fields[i].flags, fields[i].charsetnr, {}};
+    if (mariadb_field_attr(&format, &fields[i], MARIADB_FIELD_ATTR_FORMAT_NAME) == 0 &&
+        format.str != nullptr) {
+      info.format = std::string_view(format.str, format.length);
+    }
+    kinds.push_back(value_kind(info));
+    columns.push_back(Column{std::string(fields[i].name, fields[i].name_length), type_name(info)});
+  }
+  return columns;
+}
+
+// Streams the result set; returns the error that ended it early, if any.
+std::optional<JobError> stream_rows(JobContext& ctx, Connection& connection) {
+  MYSQL* handle = connection.handle();
+  MYSQL_RES* result = mysql_use_result(handle);
+  if (result == nullptr) {
+    if (mysql_field_count(handle) == 0) {
+      ctx.sink.set_columns({});  // a statement without a result set
+      return std::nullopt;
+    }
+    return connection.last_error();
+  }
+  std::vector<ValueKind> kinds;
+  ctx.sink.set_columns(describe(result, kinds));
+  const std::size_t width = kinds.size();
+
+  bool stopped = false;
+  std::uint64_t rows = 0;
+  while (MYSQL_ROW row = mysql_fetch_row(result)) {
+    const unsigned long* lengths = mysql_fetch_lengths(result);
+    RowWriter& writer = ctx.sink.begin_row();
+    for (std::size_t i = 0; i < width; ++i) {
+      if (row[i] == nullptr) {
+        writer.null_value();
+      } else {
+        write_value(writer, kinds[i], std::string_view(row[i], lengths[i]));
+      }
+    }
+    if (!ctx.sink.end_row() || ((++rows & 1023U) == 0 && ctx.cancel.cancelled())) {
+      stopped = true;
+      break;
+    }
+  }
+  std::optional<JobError> error;
+  if (stopped) {
+    // mysql_free_result would read (and discard) every remaining row; cutting
+    // the link ends the statement on the server and the drain at once.
+    connection.mark_broken();
+    connection.interrupt_socket();
+  } else if (mysql_errno(handle) != 0) {
+    error = connection.last_error();
+  }
+  mysql_free_result(result);
+  if (error || stopped) return error;
+  // A CALL may return further result sets: only the first one is the answer,
+  // the rest are read and dropped so the session is usable again.
+  while (mysql_more_results(handle)) {
+    if (mysql_next_result(handle) > 0) return connection.last_error();
+    if (MYSQL_RES* extra = mysql_store_result(handle); extra != nullptr) mysql_free_result(extra);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+JobResult run_query(JobContext& ctx, const MysqlConfig& config, SessionLease& session) {
+  const auto& params = ctx.job.params;
+  const auto sql = params.is_object() ? params.find("sql") : params.end();
+  if (!params.is_object() || sql == params.end() || !sql->is_string() ||
+      sql->get_ref<const std::string&>().empty()) {
+    return JobResult::failure(ErrorCode::kInvalidJob,
+                              "query params need a non-empty \"sql\" string");
+  }
+  const auto& text = sql->get_ref<const std::string&>();
+  Connection& connection = session.connection();
+  if (auto error = session.begin_read_only(remaining_budget(ctx))) {
+    connection.mark_broken();
+    return JobResult{std::move(error), nlohmann::json::object()};
+  }
+
+  std::optional<JobError> error;
+  {
+    // Declared in this order so the hook is removed before the killer thread
+    // is joined, and both are gone before the session is pooled or closed.
+    QueryKiller killer(config, connection);
+    auto registration = ctx.cancel.on_cancel([&killer] { killer.fire(); });
+    if (!ctx.cancel.cancelled()) {
+      if (mysql_real_query(connection.handle(), text.data(),
+                           static_cast<unsigned long>(text.size())) != 0) {
+        error = connection.last_error();
+      } else {
+        error = stream_rows(ctx, connection);
+      }
+    }
+  }
+  if (ctx.cancel.cancelled()) {
+    // A KILL may have landed after the statement ended; never reuse the session.
+    connection.mark_broken();
+    return cancelled_result(ctx.cancel.reason());
+  }
+  if (error) {
+    if (error->code == ErrorCode::kUnreachable) connection.mark_broken();
+    return JobResult{std::move(error), nlohmann::json::object()};
+  }
+  return JobResult::success();
+}
+
+}  // namespace outpost::connectors::mysql
