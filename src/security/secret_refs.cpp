@@ -10,6 +10,7 @@ namespace {
 constexpr std::string_view kEnvPrefix = "${env:";
 constexpr std::string_view kFilePrefix = "${file:";
 constexpr std::string_view kEscape = "$${";
+constexpr std::string_view kAgentEnvPrefix = "AGENT_";
 
 /// One piece of a scanned string: literal text, or a reference.
 struct Segment {
@@ -164,6 +165,12 @@ class Expander {
   }
 
   std::optional<std::string> lookup(const Segment& segment, const std::string& path) {
+    if (segment.kind == Segment::Kind::kEnv && segment.text.starts_with(kAgentEnvPrefix)) {
+      error_ = unresolved(path, "secret reference " + segment.raw +
+                                    " is not allowed: AGENT_* variables hold the agent's own "
+                                    "configuration and are never given to jobs");
+      return std::nullopt;
+    }
     if (segment.kind == Segment::Kind::kEnv) {
       auto value = lookups_.env ? lookups_.env(segment.text) : std::nullopt;
       if (!value) {

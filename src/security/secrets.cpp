@@ -1,14 +1,18 @@
 #include "security/secrets.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <utility>
+#include <vector>
 
 #include "observability/log.hpp"
 
@@ -16,6 +20,35 @@ namespace outpost::security {
 namespace {
 
 constexpr std::size_t kMaxFileBytes = 1024 * 1024;
+
+struct ProtectedFiles {
+  std::mutex mutex;
+  std::vector<std::string> paths;  // guarded by mutex
+};
+
+ProtectedFiles& protected_files() {
+  static ProtectedFiles files;
+  return files;
+}
+
+// Whether the open file is one a job may never read (see secrets.hpp).
+std::optional<std::string> protected_reason(int fd, const struct stat& opened) {
+  struct statfs fs {};
+  if (::fstatfs(fd, &fs) != 0) return std::string(std::strerror(errno));
+  if (fs.f_type == PROC_SUPER_MAGIC || fs.f_type == SYSFS_MAGIC) {
+    return std::string("files on /proc and /sys are never given to jobs");
+  }
+  ProtectedFiles& files = protected_files();
+  const std::lock_guard lock(files.mutex);
+  for (const auto& path : files.paths) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && st.st_dev == opened.st_dev &&
+        st.st_ino == opened.st_ino) {
+      return std::string("the agent's own credentials are never given to jobs");
+    }
+  }
+  return std::nullopt;
+}
 
 FileLookup read_secret_file(const std::string& path) {
   // O_NONBLOCK: opening a FIFO must not hang the job; it is refused below.
@@ -28,6 +61,7 @@ FileLookup read_secret_file(const std::string& path) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) return {std::nullopt, std::strerror(errno)};
   if (!S_ISREG(st.st_mode)) return {std::nullopt, "not a regular file"};
+  if (auto reason = protected_reason(fd, st)) return {std::nullopt, std::move(*reason)};
   if (static_cast<std::uint64_t>(st.st_size) > kMaxFileBytes) {
     return {std::nullopt, "file larger than 1 MiB"};
   }
@@ -47,6 +81,13 @@ FileLookup read_secret_file(const std::string& path) {
 }
 
 }  // namespace
+
+void add_protected_secret_file(std::string path) {
+  if (path.empty()) return;
+  ProtectedFiles& files = protected_files();
+  const std::lock_guard lock(files.mutex);
+  files.paths.push_back(std::move(path));
+}
 
 SecretLookups process_lookups() {
   return {[](const std::string& name) -> std::optional<std::string> {

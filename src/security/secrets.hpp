@@ -28,6 +28,21 @@ namespace outpost::security {
 /// a literal password such as "a${b}" keeps working; but `${env:` or `${file:`
 /// without a closing `}` or with an invalid name is an error, never literal.
 
+/// What a job may not read, whatever it asks (a compromised control plane
+/// could otherwise have the agent send its own credentials to a database
+/// host as a "password"):
+///  - `${env:AGENT_*}`: the agent's own options, the access token among them;
+///  - files on /proc and /sys (/proc/self/environ holds the environment);
+///  - files registered with add_protected_secret_file() (the token file, the
+///    TLS client key), compared by identity (device and inode), so another
+///    path or a link to them is refused too.
+/// Such a reference fails as secret_unresolved like a missing one.
+
+/// Registers a file that references may never read. Call at start for
+/// --token-file and --client-key (thread safe; the path is stat()ed again on
+/// every check, so a rotated Kubernetes Secret stays protected).
+void add_protected_secret_file(std::string path);
+
 /// The outcome of resolving a config: the config with every reference
 /// replaced, or an error (code secret_unresolved) whose message names the key
 /// path and the reference, never a value.

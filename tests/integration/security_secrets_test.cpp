@@ -92,6 +92,35 @@ TEST_F(SecretsIntegration, UnusableFilesFailNamingTheReference) {
   }
 }
 
+TEST_F(SecretsIntegration, ProcSysAndProtectedFilesAreNeverRead) {
+  const auto token = dir_.path() / "token";
+  write_file(token, "protected-token-value\n");
+  add_protected_secret_file(token.string());
+  std::filesystem::create_symlink(token, dir_.path() / "link");
+  std::filesystem::create_hard_link(token, dir_.path() / "hardlink");
+  const struct {
+    std::string path;
+    const char* reason;
+  } cases[] = {{"/proc/self/environ", "/proc and /sys"},
+               {"/proc/self/cmdline", "/proc and /sys"},
+               {"/sys/kernel/hostname", "/proc and /sys"},
+               {token.string(), "own credentials"},
+               {(dir_.path() / "link").string(), "own credentials"},
+               {(dir_.path() / "hardlink").string(), "own credentials"}};
+  for (const auto& c : cases) {
+    if (!std::filesystem::exists(c.path)) continue;  // /sys may be absent in a sandbox
+    const auto result = resolve_secret_refs({{"password", "${file:" + c.path + "}"}});
+    ASSERT_TRUE(result.error) << c.path;
+    EXPECT_EQ(result.error->code, ErrorCode::kSecretUnresolved);
+    EXPECT_NE(result.error->message.find(c.reason), std::string::npos) << result.error->message;
+  }
+  // An ordinary file next to it is still fine.
+  write_file(dir_.path() / "db-password", "db-Pa55word-4411\n");
+  EXPECT_FALSE(
+      resolve_secret_refs({{"password", "${file:" + (dir_.path() / "db-password").string() + "}"}})
+          .error);
+}
+
 TEST_F(SecretsIntegration, SourcesFileLoadsFromDiskAndResolvesPerJob) {
   const auto path = dir_.path() / "sources.yaml";
   write_file(path,

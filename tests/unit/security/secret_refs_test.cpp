@@ -146,6 +146,16 @@ TEST_F(SecretRefsTest, SyntaxCheckDoesNoLookups) {
   EXPECT_EQ(env_calls_, 0);
 }
 
+TEST_F(SecretRefsTest, AgentOwnVariablesAreNeverGivenToJobs) {
+  env_["AGENT_TOKEN"] = "the-access-token";
+  const auto result = expand({{"password", "${env:AGENT_TOKEN}"}});
+  ASSERT_TRUE(result.error);
+  EXPECT_EQ(result.error->code, ErrorCode::kSecretUnresolved);
+  EXPECT_NE(result.error->message.find("${env:AGENT_TOKEN}"), std::string::npos);
+  EXPECT_EQ(result.error->message.find("the-access-token"), std::string::npos);
+  EXPECT_EQ(env_calls_, 0) << "not even looked up";
+}
+
 TEST_F(SecretRefsTest, DuplicateValuesAreRegisteredOnce) {
   const auto result = expand({{"a", "${env:PGPASS}"}, {"b", "${env:PGPASS}"}});
   ASSERT_FALSE(result.error);
