@@ -1,0 +1,121 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "control_plane/messages.hpp"
+#include "http/client.hpp"
+
+namespace outpost::control_plane {
+
+/// How a control-plane call failed, as the runtime reacts to it (protocol §2).
+enum class ErrorKind {
+  kNetwork,       ///< resolve/connect/TLS/IO failure
+  kTimeout,       ///< a deadline elapsed
+  kUnauthorized,  ///< 401
+  kForbidden,     ///< 403
+  kNotFound,      ///< 404
+  kBadRequest,    ///< 400 (a bug on our side: never resend the same body)
+  kConflict,      ///< 409 (lease lost, or `unknown_instance`)
+  kGone,          ///< 410
+  kTooLarge,      ///< 413 (split and retry)
+  kRateLimited,   ///< 429
+  kUnavailable,   ///< 502, 503, 504
+  kServerError,   ///< other 5xx
+  kProtocol,      ///< a 2xx answer that is not protocol v1
+  kCancelled,     ///< the client was closed
+  kOtherStatus,   ///< any other status
+};
+
+/// Stable label for metrics and logs ("network", "unauthorized", …).
+std::string_view to_string(ErrorKind kind) noexcept;
+
+struct CallError {
+  ErrorKind kind = ErrorKind::kNetwork;
+  int status = 0;       ///< HTTP status, 0 without a response
+  std::string code;     ///< error.code of the body, if any
+  std::string message;  ///< one line, never contains the token
+  std::optional<std::chrono::milliseconds> retry_after;
+
+  /// Worth retrying the same call after a backoff (§2: 429, 5xx, network, timeouts).
+  [[nodiscard]] bool transient() const noexcept;
+  /// "409 unknown_instance": the control plane forgot this instance; reconnect.
+  [[nodiscard]] bool unknown_instance() const noexcept {
+    return kind == ErrorKind::kConflict && code == "unknown_instance";
+  }
+};
+
+/// Either a value or an error.
+template <typename T>
+struct Call {
+  std::optional<T> value;
+  CallError error;
+  [[nodiscard]] bool ok() const noexcept { return value.has_value(); }
+};
+struct Ack {};
+
+struct ClientOptions {
+  http::ClientOptions http;  ///< base URL, TLS, proxy, limits; user_agent is set here
+  std::string token;         ///< sent only in the Authorization header
+  std::string instance_id;
+  std::chrono::milliseconds request_timeout{30'000};  ///< every call but claim
+  /// Extra time allowed for a claim beyond its wait_ms.
+  std::chrono::milliseconds claim_margin{15'000};
+};
+
+/// Protocol v1 on top of http::Client: one method per call, typed requests
+/// and responses, every answer classified into a CallError. Sets the
+/// Authorization, User-Agent, X-Outpost-Instance and Content-Type headers and
+/// gzips large bodies once the control plane said `accepts_gzip`.
+///
+/// Thread safety: use from the executor's thread only.
+class Client {
+ public:
+  /// Throws std::runtime_error when the TLS material cannot be loaded.
+  Client(boost::asio::any_io_executor executor, ClientOptions options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  boost::asio::awaitable<Call<Session>> connect(ConnectRequest request);
+  boost::asio::awaitable<Call<ClaimResponse>> claim(ClaimRequest request);
+  boost::asio::awaitable<Call<JobHeartbeatResponse>> job_heartbeat(std::string job_id,
+                                                                   JobHeartbeatRequest request);
+  boost::asio::awaitable<Call<Ack>> post_result(std::string job_id, ResultRequest request);
+  boost::asio::awaitable<Call<Ack>> put_part(std::string job_id, std::uint64_t seq,
+                                             std::string lease_token, std::string ndjson);
+  boost::asio::awaitable<Call<Ack>> release(std::string job_id, ReleaseRequest request);
+  boost::asio::awaitable<Call<Ack>> agent_heartbeat(AgentHeartbeatRequest request);
+
+  /// Enables gzip request bodies (after connect said accepts_gzip).
+  void set_accepts_gzip(bool accepts) noexcept { gzip_ = accepts; }
+
+  /// Aborts every call in flight (they fail with kCancelled).
+  void close();
+
+ private:
+  boost::asio::awaitable<Call<std::string>> send(std::string method, std::string target,
+                                                 std::string content_type, std::string body,
+                                                 std::chrono::milliseconds timeout,
+                                                 std::optional<std::string> lease_token = {});
+
+  ClientOptions options_;
+  std::unique_ptr<http::Client> http_;
+  bool gzip_ = false;
+};
+
+/// Classifies a complete HTTP response with a non-2xx status.
+CallError classify_status(int status, std::string_view body,
+                          std::optional<std::string_view> retry_after_header);
+
+/// gzip-compresses `data` (RFC 1952). Throws std::runtime_error on zlib failure.
+std::string gzip_compress(std::string_view data);
+
+}  // namespace outpost::control_plane

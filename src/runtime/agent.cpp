@@ -1,0 +1,327 @@
+#include "runtime/agent.hpp"
+
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "observability/health_server.hpp"
+#include "observability/log.hpp"
+#include "observability/metrics.hpp"
+#include "outpost_version.hpp"
+#include "runtime/container_limits.hpp"
+#include "runtime/loops.hpp"
+#include "runtime/network_guard.hpp"
+#include "runtime/state.hpp"
+#include "security/audit_log.hpp"
+#include "security/egress.hpp"
+#include "security/secret_policy.hpp"
+#include "security/secrets.hpp"
+#include "security/sources_file.hpp"
+
+namespace outpost::runtime {
+namespace {
+
+namespace asio = boost::asio;
+
+std::string random_uuid() {
+  std::random_device rd;
+  std::uniform_int_distribution<unsigned> byte(0, 255);
+  unsigned char b[16];
+  for (auto& x : b) x = static_cast<unsigned char>(byte(rd));
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);  // RFC 4122 variant
+  char out[37];
+  std::snprintf(out, sizeof out,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
+  return out;
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+void error_line(const std::string& message) {
+  std::fprintf(stderr, "outpost-agent: error: %s\n", obs::redact(message).c_str());
+  std::fflush(stderr);
+}
+
+// NO_PROXY: comma-separated names, ".suffix"/"*.suffix" patterns or "*".
+bool no_proxy_matches(const std::string& host) {
+  const char* env = std::getenv("NO_PROXY");
+  if (env == nullptr) env = std::getenv("no_proxy");
+  if (env == nullptr) return false;
+  std::string list(env);
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    std::size_t end = list.find(',', start);
+    if (end == std::string::npos) end = list.size();
+    std::string item = list.substr(start, end - start);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    start = end + 1;
+    if (item.empty()) continue;
+    if (item == "*") return true;
+    if (item.rfind("*.", 0) == 0) item.erase(0, 1);
+    if (item.front() == '.') {
+      if (host.size() > item.size() &&
+          host.compare(host.size() - item.size(), item.size(), item) == 0) {
+        return true;
+      }
+      if (host == item.substr(1)) return true;
+    } else if (host == item ||
+               (host.size() > item.size() &&
+                host.compare(host.size() - item.size() - 1, item.size() + 1, "." + item) == 0)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::optional<http::Url> select_proxy(const config::AgentConfig& config, const http::Url& base,
+                                      std::string& error) {
+  std::string text = config.proxy;
+  if (text.empty()) {
+    if (no_proxy_matches(base.host)) return std::nullopt;
+    const char* names[] = {"HTTPS_PROXY", "https_proxy"};
+    for (const char* n : names) {
+      if (const char* v = std::getenv(n); v != nullptr && *v != '\0') {
+        text = v;
+        break;
+      }
+    }
+  }
+  if (text.empty()) return std::nullopt;
+  auto url = http::parse_url(text, &error);
+  if (!url) error = "invalid proxy URL: " + error;
+  return url;
+}
+
+}  // namespace
+
+int run_agent(const config::AgentConfig& cfg) {
+  config::AgentConfig config = cfg;
+  obs::Logger log("runtime");
+  if (config.token.empty() && !config.token_file.empty()) {
+    std::ifstream in(config.token_file);
+    std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    token.erase(0, token.find_first_not_of(" \t\r\n"));
+    token.erase(token.find_last_not_of(" \t\r\n") + 1);
+    config.token = std::move(token);
+  }
+  if (config.token.empty()) {
+    error_line("no access token: give --token or --token-file");
+    return 1;
+  }
+  obs::add_secret(config.token);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  std::string url_error;
+  auto base = http::parse_url(config.url, &url_error);
+  if (!base) {
+    error_line("invalid control plane URL: " + url_error);
+    return 1;
+  }
+  auto proxy = select_proxy(config, *base, url_error);
+  if (!proxy && !url_error.empty()) {
+    error_line(url_error);
+    return 1;
+  }
+
+  ConnectorRegistry registry;
+  try {
+    register_builtin_connectors(registry);
+  } catch (const std::exception& e) {
+    error_line(std::string("connector registration failed: ") + e.what());
+    return 1;
+  }
+  // Without --allow-hosts every host may be dialled; names are still
+  // resolved by the guard so connectors dial the same way in both cases.
+  OpenNetworkGuard open_guard;
+  std::unique_ptr<security::EgressGuard> egress;
+  const NetworkGuard* guard = &open_guard;
+  if (!config.allow_hosts.empty()) {
+    try {
+      egress = std::make_unique<security::EgressGuard>(config.allow_hosts);
+    } catch (const std::exception& e) {
+      error_line(std::string("invalid --allow-hosts: ") + e.what());
+      return 2;
+    }
+    if (!egress->unrestricted()) guard = egress.get();
+  }
+  std::shared_ptr<security::SourcesFile> sources;
+  if (!config.sources_file.empty()) {
+    try {
+      sources = security::SourcesFile::load(config.sources_file);
+    } catch (const std::exception& e) {
+      error_line(e.what());
+      return 2;
+    }
+  }
+  std::unique_ptr<security::AuditLog> audit;
+  if (!config.audit_log.empty()) {
+    try {
+      audit = std::make_unique<security::AuditLog>(config.audit_log);
+    } catch (const std::exception& e) {
+      error_line(std::string("cannot open --audit-log: ") + e.what());
+      return 2;
+    }
+  }
+
+  const ContainerLimits limits = read_container_limits();
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  const int capacity = config.max_concurrency_set ? std::max(1, config.max_concurrency)
+                                                  : default_max_concurrency(limits, hw);
+  log.info("container limits",
+           {{"limits", describe(limits)},
+            {"hardware_threads", static_cast<std::int64_t>(hw)},
+            {"max_concurrency", capacity},
+            {"max_concurrency_source", config.max_concurrency_set ? "option" : "default"}});
+  obs::Metrics metrics(build::kVersion);
+  asio::io_context ioc(1);
+  asio::thread_pool workers(static_cast<std::size_t>(capacity));
+  asio::thread_pool canceller(1);
+
+  auto state = std::make_shared<RuntimeState>(config, ioc.get_executor());
+  state->instance_id = random_uuid();
+  state->hostname = host_name();
+  state->version = build::kVersion;
+  state->capacity = capacity;
+  state->metrics = &metrics;
+  state->registry = &registry;
+  state->guard = guard;
+  state->workers = &workers;
+  state->canceller = &canceller;
+  state->prepare.registry = &registry;
+  state->prepare.agent_job_timeout = config.job_timeout;
+  state->sources = sources;
+  state->audit = audit.get();
+  RuntimeState* raw_state = state.get();
+  state->prepare.sources_file_configured = sources != nullptr;
+  state->prepare.find_local_source = [raw_state](std::string_view name) -> std::optional<Source> {
+    if (!raw_state->sources) return std::nullopt;
+    return raw_state->sources->find(name);
+  };
+  if (config.require_secret_refs) {
+    state->prepare.find_literal_secret = [](const nlohmann::json& source_config) {
+      return security::find_literal_secret(source_config);
+    };
+  }
+  state->prepare.resolve_secrets = [](nlohmann::json& source_config) -> std::optional<JobError> {
+    auto resolved = security::resolve_secret_refs(source_config);
+    if (resolved.error) return resolved.error;
+    source_config = std::move(resolved.config);
+    return std::nullopt;
+  };
+  if (sources) {
+    state->reload_sources = [raw_state] {
+      const std::string& path = raw_state->config.sources_file;
+      try {
+        raw_state->sources = security::SourcesFile::load(path);
+        raw_state->log.info(
+            "sources file reloaded",
+            {{"path", path},
+             {"sources", static_cast<std::int64_t>(raw_state->sources->names().size())}});
+      } catch (const std::exception& e) {
+        // Keep serving the previous definitions: a typo must not stop jobs.
+        raw_state->log.error("sources file reload failed; keeping the previous one",
+                             {{"path", path}, {"error", e.what()}});
+      }
+    };
+  }
+
+  control_plane::ClientOptions cp_options;
+  cp_options.http.base = *base;
+  cp_options.http.ca_file = config.ca_file;
+  cp_options.http.client_cert = config.client_cert;
+  cp_options.http.client_key = config.client_key;
+  cp_options.http.proxy = proxy;
+  cp_options.http.user_agent = std::string("outpost-agent/") + build::kVersion;
+  cp_options.token = config.token;
+  cp_options.instance_id = state->instance_id;
+  try {
+    state->cp = std::make_unique<control_plane::Client>(ioc.get_executor(), cp_options);
+    state->claims = std::make_unique<control_plane::Client>(ioc.get_executor(), cp_options);
+  } catch (const std::exception& e) {
+    error_line(e.what());
+    return 1;
+  }
+
+  std::unique_ptr<obs::HealthServer> health;
+  if (config.health_addr != "off") {
+    auto addr = obs::parse_host_port(config.health_addr);
+    if (!addr) {
+      error_line("invalid --health-addr '" + config.health_addr + "': expected HOST:PORT or off");
+      return 1;
+    }
+    obs::HealthServer::Probes probes;
+    std::weak_ptr<RuntimeState> weak = state;
+    probes.alive = [weak] {
+      auto s = weak.lock();
+      if (!s) return false;
+      return s->stopping || !s->connected_once || (s->claim_loop_alive && s->heartbeat_loop_alive);
+    };
+    probes.ready = [weak] {
+      auto s = weak.lock();
+      return s && s->ready();
+    };
+    probes.metrics = [&metrics] { return metrics.serialize(); };
+    try {
+      health = std::make_unique<obs::HealthServer>(ioc.get_executor(), *addr, std::move(probes));
+      health->start();
+    } catch (const std::exception& e) {
+      error_line("cannot serve health endpoints on " + config.health_addr + ": " + e.what() +
+                 " (use --health-addr HOST:PORT or off)");
+      return 1;
+    }
+  }
+
+  auto signals = std::make_shared<asio::signal_set>(ioc, SIGINT, SIGTERM, SIGHUP);
+  state->stop_io = [&ioc, &health, signals, state_ptr = state.get()] {
+    boost::system::error_code ignored;
+    signals->cancel(ignored);
+    if (health) health->stop();
+    state_ptr->claims->close();
+    state_ptr->cp->close();
+    ioc.stop();
+  };
+  log.info("agent starting", {{"version", build::kVersion},
+                              {"url", base->redacted()},
+                              {"instance_id", state->instance_id},
+                              {"capacity", capacity},
+                              {"health_addr", config.health_addr}});
+  asio::co_spawn(ioc, agent_main(state), asio::detached);
+  asio::co_spawn(ioc, signal_loop(state, signals), asio::detached);
+  ioc.run();
+
+  const int code = state->exit_code.value_or(1);
+  // A connector that ignores cancellation must not keep the process alive.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (state->busy_workers.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (state->busy_workers.load() > 0) {
+    log.warn("connectors still running at exit; not waiting for them",
+             {{"busy_workers", state->busy_workers.load()}});
+    std::fflush(stdout);
+    std::_Exit(code);
+  }
+  workers.join();
+  canceller.join();
+  return code;
+}
+
+}  // namespace outpost::runtime

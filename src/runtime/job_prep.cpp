@@ -1,0 +1,238 @@
+#include "runtime/job_prep.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+namespace outpost::runtime {
+namespace {
+
+using nlohmann::json;
+
+JobError invalid(std::string message) {
+  return JobError{ErrorCode::kInvalidJob, std::move(message), false};
+}
+
+std::optional<std::string> string_field(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+// A positive integer that fits in int64, or nullopt; `present` tells missing from bad.
+std::optional<std::int64_t> positive_integer(const json& obj, const char* key, bool& present) {
+  auto it = obj.find(key);
+  present = it != obj.end() && !it->is_null();
+  if (!present) return std::nullopt;
+  if (it->is_number_unsigned()) {
+    const auto v = it->get<std::uint64_t>();
+    if (v == 0 || v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      return std::nullopt;
+    }
+    return static_cast<std::int64_t>(v);
+  }
+  if (it->is_number_integer()) {
+    const auto v = it->get<std::int64_t>();
+    if (v <= 0) return std::nullopt;
+    return v;
+  }
+  return std::nullopt;
+}
+
+std::optional<JobError> parse_source(const json& raw, ClaimedJob& out) {
+  auto it = raw.find("source");
+  if (it == raw.end() || !it->is_object())
+    return invalid("field 'source' is missing or not an object");
+  const json& src = *it;
+  if (auto ref = src.find("ref"); ref != src.end()) {
+    if (!ref->is_string() || ref->get<std::string>().empty()) {
+      return invalid("field 'source.ref' must be a non-empty string");
+    }
+    out.source_is_ref = true;
+    out.job.source.ref = ref->get<std::string>();
+    out.job.source.name = out.job.source.ref;
+    out.source_label = out.job.source.ref;
+    return std::nullopt;
+  }
+  out.job.source.id = string_field(src, "id").value_or("");
+  out.job.source.name = string_field(src, "name").value_or("");
+  out.source_label = !out.job.source.name.empty() ? out.job.source.name : out.job.source.id;
+  auto type = string_field(src, "type");
+  if (!type || type->empty()) return invalid("field 'source.type' is missing or not a string");
+  out.job.source.type = std::move(*type);
+  auto cfg = src.find("config");
+  if (cfg == src.end() || cfg->is_null()) {
+    out.job.source.config = json::object();
+  } else if (!cfg->is_object()) {
+    return invalid("field 'source.config' must be an object");
+  } else {
+    out.job.source.config = *cfg;
+  }
+  return std::nullopt;
+}
+
+std::optional<JobError> check_params(const ClaimedJob& claimed) {
+  const json& p = claimed.job.params;
+  bool present = false;
+  switch (claimed.job.type) {
+    case JobType::kQuery: {
+      auto sql = p.find("sql");
+      if (sql == p.end() || !sql->is_string())
+        return invalid("field 'params.sql' is missing or not a string");
+      if (sql->get_ref<const std::string&>().find_first_not_of(" \t\r\n") == std::string::npos) {
+        return invalid("field 'params.sql' is empty");
+      }
+      if (!positive_integer(p, "max_rows", present) && present) {
+        return invalid("field 'params.max_rows' must be a positive integer");
+      }
+      break;
+    }
+    case JobType::kMetadata: {
+      if (auto s = p.find("schemas"); s != p.end() && !s->is_null()) {
+        if (!s->is_array()) return invalid("field 'params.schemas' must be an array of strings");
+        for (const auto& v : *s) {
+          if (!v.is_string()) return invalid("field 'params.schemas' must be an array of strings");
+        }
+      }
+      if (auto v = p.find("include_views"); v != p.end() && !v->is_null() && !v->is_boolean()) {
+        return invalid("field 'params.include_views' must be a boolean");
+      }
+      break;
+    }
+    case JobType::kTestConnection: break;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+ClaimedJob parse_claimed_job(const json& raw) {
+  ClaimedJob out;
+  try {
+    if (!raw.is_object()) {
+      out.error = invalid("job is not a JSON object");
+      return out;
+    }
+    out.id = string_field(raw, "id").value_or("");
+    if (auto lease = raw.find("lease"); lease != raw.end() && lease->is_object()) {
+      out.lease_token = string_field(*lease, "token").value_or("");
+    }
+    out.job.id = out.id;
+    if (out.id.empty()) {
+      out.error = invalid("field 'id' is missing or not a string");
+      return out;
+    }
+    if (out.lease_token.empty()) {
+      out.error = invalid("field 'lease.token' is missing or not a string");
+      return out;
+    }
+    if (auto a = raw.find("attempt"); a != raw.end() && a->is_number_integer()) {
+      out.attempt =
+          static_cast<int>(std::clamp<std::int64_t>(a->get<std::int64_t>(), 1, 1'000'000));
+      out.job.attempt = out.attempt;
+    }
+    auto type = string_field(raw, "type");
+    out.type_name = type.value_or("");
+    if (auto err = parse_source(raw, out)) {
+      out.error = std::move(err);
+      return out;
+    }
+    if (!type) {
+      out.error = invalid("field 'type' is missing or not a string");
+      return out;
+    }
+    auto parsed_type = parse_job_type(*type);
+    if (!parsed_type) {
+      out.error =
+          JobError{ErrorCode::kUnsupported, "job type '" + *type + "' is not supported", false};
+      return out;
+    }
+    out.job.type = *parsed_type;
+    bool present = false;
+    if (auto t = positive_integer(raw, "timeout_ms", present)) {
+      out.timeout = std::chrono::milliseconds(std::min<std::int64_t>(*t, 7LL * 24 * 3600 * 1000));
+    } else if (present) {
+      out.error = invalid("field 'timeout_ms' must be a positive integer");
+      return out;
+    }
+    if (auto p = raw.find("params"); p != raw.end() && !p->is_null()) {
+      if (!p->is_object()) {
+        out.error = invalid("field 'params' must be an object");
+        return out;
+      }
+      out.job.params = *p;
+    }
+    if (auto err = check_params(out)) out.error = std::move(err);
+  } catch (const std::exception& e) {
+    out.error = invalid(std::string("job could not be read: ") + e.what());
+  }
+  return out;
+}
+
+PreparedJob prepare_job(ClaimedJob& claimed, const PrepareContext& ctx) {
+  PreparedJob out;
+  if (claimed.error) {
+    out.error = claimed.error;
+    return out;
+  }
+  try {
+    claimed.job.timeout =
+        claimed.timeout ? std::min(*claimed.timeout, ctx.agent_job_timeout) : ctx.agent_job_timeout;
+    Source& src = claimed.job.source;
+    if (claimed.source_is_ref) {
+      if (!ctx.sources_file_configured || !ctx.find_local_source) {
+        out.error =
+            invalid("source ref '" + src.ref + "' cannot be used: the agent has no --sources-file");
+        return out;
+      }
+      auto local = ctx.find_local_source(src.ref);
+      if (!local) {
+        out.error =
+            invalid("source ref '" + src.ref + "' is not defined in the agent's sources file");
+        return out;
+      }
+      const std::string ref = src.ref;
+      src = std::move(*local);
+      src.ref = ref;
+      if (src.name.empty()) src.name = ref;
+    } else if (ctx.find_literal_secret) {
+      if (auto key = ctx.find_literal_secret(src.config)) {
+        out.error = invalid("source config field '" + *key +
+                            "' holds a literal secret; --require-secret-refs demands a "
+                            "${env:…}/${file:…} reference or a local source ref");
+        return out;
+      }
+    }
+    Connector* connector = ctx.registry ? ctx.registry->find(src.type) : nullptr;
+    if (connector == nullptr) {
+      out.error = JobError{ErrorCode::kUnsupported,
+                           "no connector for source type '" + src.type + "' in this agent", false};
+      return out;
+    }
+    const auto types = connector->job_types();
+    if (std::find(types.begin(), types.end(), claimed.job.type) == types.end()) {
+      out.error = JobError{ErrorCode::kUnsupported,
+                           "connector '" + src.type + "' does not support job type '" +
+                               std::string(to_string(claimed.job.type)) + "'",
+                           false};
+      return out;
+    }
+    out.connector = connector;
+  } catch (const std::exception& e) {
+    out.error =
+        JobError{ErrorCode::kInternal, std::string("job preparation failed: ") + e.what(), false};
+  }
+  return out;
+}
+
+std::optional<JobError> resolve_job_secrets(Job& job, const PrepareContext& ctx) {
+  if (!ctx.resolve_secrets) return std::nullopt;
+  try {
+    return ctx.resolve_secrets(job.source.config);
+  } catch (const std::exception& e) {
+    return JobError{ErrorCode::kSecretUnresolved, std::string("secret references: ") + e.what(),
+                    false};
+  }
+}
+
+}  // namespace outpost::runtime

@@ -1,0 +1,330 @@
+#include "runtime/loops.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "runtime/backoff.hpp"
+#include "runtime/job_runner.hpp"
+
+namespace outpost::runtime {
+namespace {
+
+namespace asio = boost::asio;
+using control_plane::ErrorKind;
+using std::chrono::milliseconds;
+
+control_plane::ConnectRequest connect_request(const RuntimeState& state) {
+  control_plane::ConnectRequest req;
+  req.instance_id = state.instance_id;
+  req.version = state.version;
+  req.hostname = state.hostname;
+  req.capacity = state.capacity;
+  for (Connector* c : state.registry->all()) {
+    control_plane::ConnectorInfo info{std::string(c->type()), {}};
+    for (JobType t : c->job_types()) info.job_types.emplace_back(to_string(t));
+    req.connectors.push_back(std::move(info));
+  }
+  return req;
+}
+
+/// The one line printed when the control plane refuses the agent at start.
+std::string refusal_line(const RuntimeState& state, const control_plane::CallError& err) {
+  const std::string url = state.config.url;
+  const std::string detail =
+      err.message.empty() ? std::string() : " (" + obs::redact(err.message) + ")";
+  switch (err.kind) {
+    case ErrorKind::kUnauthorized:
+      return "the control plane at " + url + " rejected the access token (401 Unauthorized)" +
+             detail + "; check --token/--token-file and that the token was not revoked";
+    case ErrorKind::kForbidden:
+      return "the access token is not allowed to act as an agent (403 Forbidden)" + detail +
+             "; create a token with the agent role";
+    case ErrorKind::kNotFound:
+      return "the control plane answered 404 Not Found for " + url +
+             "/v1/agent/connect; the URL must be the instance API URL ending in /api "
+             "(e.g. https://tenant.example.com/api)";
+    case ErrorKind::kProtocol:
+      return url + " does not speak the Outpost agent protocol v1: " + obs::redact(err.message) +
+             "; the URL must be the instance API URL ending in /api";
+    default:
+      return "the control plane at " + url + " refused the agent (HTTP " +
+             std::to_string(err.status) + ")" + detail;
+  }
+}
+
+/// Sleeps `delay` unless shutdown starts first.
+asio::awaitable<void> backoff_sleep(std::shared_ptr<RuntimeState> state, milliseconds delay) {
+  const auto until = Clock::now() + delay;
+  while (!state->stopping && !state->exit_code && Clock::now() < until) {
+    co_await state->wake.wait_until(until);
+  }
+}
+
+/// Counts a failed attempt to reach the control plane; true when --max-retries is exhausted.
+bool count_failure(RuntimeState& state, const control_plane::CallError& err) {
+  ++state.consecutive_failures;
+  if (state.config.max_retries > 0 && state.consecutive_failures >= state.config.max_retries &&
+      !state.stopping) {
+    fatal(state, 1,
+          "giving up after " + std::to_string(state.consecutive_failures) +
+              " consecutive failed attempts to reach the control plane (--max-retries): " +
+              std::string(control_plane::to_string(err.kind)) +
+              (err.message.empty() ? "" : ": " + obs::redact(err.message)));
+    return true;
+  }
+  return false;
+}
+
+/// Connects until it succeeds. At start-up a refusal is fatal (exit 3);
+/// later (after a 401 or unknown_instance) everything is retried.
+asio::awaitable<bool> connect_loop(std::shared_ptr<RuntimeState> state, Backoff& backoff) {
+  while (!state->stopping && !state->exit_code) {
+    auto call = co_await state->cp->connect(connect_request(*state));
+    if (call.ok()) {
+      state->session = *call.value;
+      state->cp->set_accepts_gzip(state->session.accepts_gzip);
+      state->claims->set_accepts_gzip(state->session.accepts_gzip);
+      state->connected = true;
+      state->authorized = true;
+      state->contact();
+      backoff.succeed();
+      co_return true;
+    }
+    const auto& err = call.error;
+    if (!state->connected_once && !err.transient() && err.kind != ErrorKind::kCancelled) {
+      const std::string line = refusal_line(*state, err);
+      state->log.error("control plane refused the agent",
+                       {{"status", err.status}, {"error", line}});
+      std::fprintf(stderr, "outpost-agent: error: %s\n", obs::redact(line).c_str());
+      std::fflush(stderr);
+      state->exit_code = 3;
+      if (state->stop_io) state->stop_io();
+      co_return false;
+    }
+    if (err.kind == ErrorKind::kCancelled) co_return false;
+    const auto delay = backoff.fail(err.retry_after);
+    note_call_error(*state, "connect", err, delay);
+    if (count_failure(*state, err)) co_return false;
+    co_await backoff_sleep(state, delay);
+  }
+  co_return false;
+}
+
+asio::awaitable<void> heartbeat_loop(std::shared_ptr<RuntimeState> state) {
+  state->heartbeat_loop_alive = true;
+  while (!state->stopping && !state->exit_code) {
+    // Sending at the health interval too keeps /readyz honest when the
+    // health interval is shorter than the control plane's heartbeat interval.
+    const auto period =
+        std::min<Clock::duration>(state->session.heartbeat_interval, state->config.health_interval);
+    const auto until = Clock::now() + period;
+    while (!state->stopping && !state->exit_code && Clock::now() < until) {
+      co_await state->wake.wait_until(until);
+    }
+    if (state->stopping || state->exit_code) break;
+    if (!state->connected) continue;  // the claim loop is reconnecting
+    control_plane::AgentHeartbeatRequest req{
+        state->instance_id, static_cast<int>(state->jobs.size()), state->capacity,
+        std::chrono::duration_cast<milliseconds>(Clock::now() - state->process_start).count(),
+        state->version};
+    auto call = co_await state->cp->agent_heartbeat(std::move(req));
+    if (call.ok()) {
+      state->contact();
+      continue;
+    }
+    if (call.error.kind == ErrorKind::kCancelled) break;
+    note_call_error(*state, "heartbeat", call.error,
+                    std::chrono::duration_cast<milliseconds>(period));
+    if (count_failure(*state, call.error)) break;
+  }
+  state->heartbeat_loop_alive = false;
+}
+
+/// Every --health-interval: publishes readiness and logs its transitions.
+asio::awaitable<void> health_loop(std::shared_ptr<RuntimeState> state) {
+  bool was_ready = true;
+  while (!state->stopping && !state->exit_code) {
+    const bool ready = state->ready();
+    if (state->metrics) state->metrics->set_ready(ready);
+    if (ready != was_ready) {
+      const auto since =
+          std::chrono::duration_cast<milliseconds>(Clock::now() - state->last_contact);
+      if (ready) {
+        state->log.info("agent ready again");
+      } else {
+        state->log.warn("agent not ready", {{"connected", state->connected},
+                                            {"authorized", state->authorized},
+                                            {"last_contact_ms_ago", since.count()}});
+      }
+      was_ready = ready;
+    }
+    co_await backoff_sleep(state,
+                           std::chrono::duration_cast<milliseconds>(state->config.health_interval));
+  }
+}
+
+void start_job(const std::shared_ptr<RuntimeState>& state, const nlohmann::json& raw) {
+  auto job = std::make_shared<JobState>();
+  job->claimed = parse_claimed_job(raw);
+  if (!job->claimed.answerable()) {
+    // Without an id and a lease token there is nothing to answer to.
+    state->log.error(
+        "claimed job cannot be answered and is skipped",
+        {{"job_id", job->claimed.id},
+         {"error", job->claimed.error ? job->claimed.error->message : std::string("malformed")}});
+    return;
+  }
+  if (state->jobs.count(job->id()) != 0) {
+    state->log.warn("job claimed twice; the running copy continues", {{"job_id", job->id()}});
+    return;
+  }
+  state->jobs.emplace(job->id(), job);
+  if (state->metrics) state->metrics->set_running(static_cast<int>(state->jobs.size()));
+  asio::co_spawn(state->executor, run_job(state, job), asio::detached);
+}
+
+asio::awaitable<void> claim_loop(std::shared_ptr<RuntimeState> state, Backoff& backoff) {
+  state->claim_loop_alive = true;
+  while (!state->stopping && !state->exit_code) {
+    if (!state->connected) {
+      if (!co_await connect_loop(state, backoff)) break;
+      state->log.info("reconnected to the control plane", {{"agent_id", state->session.agent_id}});
+      continue;
+    }
+    const int free = state->free_slots();
+    if (free <= 0) {
+      co_await state->wake.wait();
+      continue;
+    }
+    const auto now = Clock::now();
+    const int tokens = state->limiter.available(now);
+    if (tokens <= 0) {
+      co_await state->wake.wait_until(now + state->limiter.time_until_token(now));
+      continue;
+    }
+    control_plane::ClaimRequest req{state->instance_id, std::min(free, tokens),
+                                    state->session.poll_wait};
+    auto call = co_await state->claims->claim(std::move(req));
+    if (call.ok()) {
+      state->contact();
+      backoff.succeed();
+      auto& jobs = call.value->jobs;
+      if (state->metrics) state->metrics->claim(jobs.empty() ? "empty" : "jobs");
+      for (const auto& raw : jobs) {
+        state->limiter.try_take(Clock::now());
+        // A job that arrives after shutdown began is released by run_job.
+        start_job(state, raw);
+      }
+      continue;
+    }
+    const auto& err = call.error;
+    if (err.kind == ErrorKind::kCancelled && state->stopping) break;
+    if (state->metrics) state->metrics->claim("error");
+    const auto delay = backoff.fail(err.retry_after);
+    note_call_error(*state, "claim", err, delay);
+    if (count_failure(*state, err)) break;
+    co_await backoff_sleep(state, delay);
+  }
+  state->claim_loop_alive = false;
+}
+
+/// Waits for running jobs up to the grace, releases the rest, and stops.
+asio::awaitable<void> shutdown(std::shared_ptr<RuntimeState> state) {
+  state->claims->close();
+  state->wake.notify();
+  while (!state->jobs.empty() && Clock::now() < state->grace_deadline) {
+    co_await state->wake.wait_until(state->grace_deadline);
+  }
+  std::vector<std::shared_ptr<JobState>> left;
+  for (auto& [id, job] : state->jobs) {
+    if (job->running && !job->released) left.push_back(job);
+  }
+  for (auto& job : left) {
+    cancel_job(*state, job, CancelReason::kShutdown);
+    co_await release_job(state, job);
+  }
+  // Results being posted and connectors returning from their cancel get a
+  // short while more; then the agent stops regardless.
+  const auto final_deadline = Clock::now() + std::chrono::seconds(5);
+  while (!state->jobs.empty() && Clock::now() < final_deadline) {
+    co_await state->wake.wait_until(final_deadline);
+  }
+  state->log.info("agent stopped",
+                  {{"unfinished_jobs", static_cast<std::int64_t>(state->jobs.size())}});
+  if (!state->exit_code) state->exit_code = 0;
+  if (state->stop_io) state->stop_io();
+}
+
+}  // namespace
+
+void fatal(RuntimeState& state, int code, const std::string& message) {
+  if (state.exit_code) return;
+  state.log.error("fatal error; exiting", {{"error", obs::redact(message)}, {"exit_code", code}});
+  std::fprintf(stderr, "outpost-agent: error: %s\n", obs::redact(message).c_str());
+  std::fflush(stderr);
+  state.exit_code = code;
+  for (auto& [id, job] : state.jobs) cancel_job(state, job, CancelReason::kShutdown);
+  state.wake.notify();
+  if (state.stop_io) state.stop_io();
+}
+
+asio::awaitable<void> agent_main(std::shared_ptr<RuntimeState> state) {
+  Backoff backoff(state->config.backoff, state->config.backoff_cap);
+  if (!co_await connect_loop(state, backoff)) co_return;
+  state->connected_once = true;
+  state->log.info("agent started",
+                  {{"agent_id", state->session.agent_id},
+                   {"agent_name", state->session.agent_name},
+                   {"instance_id", state->instance_id},
+                   {"capacity", state->capacity},
+                   {"version", state->version},
+                   {"heartbeat_interval_ms", state->session.heartbeat_interval.count()},
+                   {"lease_ttl_ms", state->session.lease_ttl.count()}});
+  asio::co_spawn(state->executor, heartbeat_loop(state), asio::detached);
+  asio::co_spawn(state->executor, health_loop(state), asio::detached);
+  co_await claim_loop(state, backoff);
+}
+
+asio::awaitable<void> signal_loop(std::shared_ptr<RuntimeState> state,
+                                  std::shared_ptr<asio::signal_set> signals) {
+  for (;;) {
+    auto [ec, sig] = co_await signals->async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec || state->exit_code) co_return;
+    if (sig == SIGHUP) {
+      if (state->reload_sources) {
+        state->reload_sources();
+      } else {
+        state->log.info("SIGHUP ignored: no --sources-file to reload");
+      }
+      continue;
+    }
+    if (!state->stopping) {
+      state->stopping = true;
+      state->grace_deadline = Clock::now() + state->config.shutdown_grace;
+      state->log.info("shutting down",
+                      {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"},
+                       {"running_jobs", static_cast<std::int64_t>(state->jobs.size())},
+                       {"grace_ms", state->config.shutdown_grace.count()}});
+      if (!state->connected_once) {
+        // Still connecting: nothing was claimed, so stop at once.
+        state->log.info("agent stopped");
+        state->exit_code = 0;
+        if (state->stop_io) state->stop_io();
+        co_return;
+      }
+      asio::co_spawn(state->executor, shutdown(state), asio::detached);
+    } else {
+      state->log.info("second signal: shutdown grace ends now");
+      state->grace_deadline = Clock::now();
+      state->wake.notify();
+    }
+  }
+}
+
+}  // namespace outpost::runtime

@@ -1,0 +1,172 @@
+#include "runtime/part_streamer.hpp"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+namespace outpost::runtime {
+namespace {
+
+using nlohmann::json;
+
+// Splitting a part on 413 stops at this depth (2^12 pieces) or a single line.
+constexpr int kMaxSplitDepth = 12;
+
+}  // namespace
+
+PartStreamer::PartStreamer(JobType type, StreamLimits limits, PartUploader& uploader,
+                           const CancelToken& cancel, std::atomic<std::uint64_t>* progress)
+    : type_(type), limits_(limits), uploader_(uploader), cancel_(cancel), progress_(progress) {
+  limits_.max_part_bytes = std::max<std::uint64_t>(limits_.max_part_bytes, 1);
+}
+
+void PartStreamer::set_columns(std::vector<Column> columns) {
+  columns_ = std::move(columns);
+}
+
+RowWriter& PartStreamer::begin_row() {
+  row_.clear();
+  writer_.open();
+  return writer_;
+}
+
+bool PartStreamer::end_row() {
+  writer_.close();
+  return accept_line(row_);
+}
+
+bool PartStreamer::add_table(const json& table) {
+  return accept_line(table.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+bool PartStreamer::accept_line(std::string_view line) {
+  if (halted()) return false;
+  if (count_ >= limits_.max_rows || total_bytes_ + line.size() + 1 > limits_.max_bytes) {
+    truncated_ = true;
+    return false;
+  }
+  if (line.size() + 1 > limits_.max_part_bytes) {
+    error_ = JobError{ErrorCode::kResultTooLarge,
+                      "one " + std::string(type_ == JobType::kMetadata ? "table" : "row") + " of " +
+                          std::to_string(line.size()) +
+                          " bytes is larger than the control plane's max_part_bytes (" +
+                          std::to_string(limits_.max_part_bytes) + ")",
+                      false};
+    return false;
+  }
+  if (buffer_.size() + line.size() + 1 > limits_.max_part_bytes && !flush_part()) return false;
+  buffer_.append(line);
+  buffer_.push_back('\n');
+  ++count_;
+  total_bytes_ += line.size() + 1;
+  if (progress_ != nullptr) progress_->store(count_, std::memory_order_relaxed);
+  return true;
+}
+
+bool PartStreamer::flush_part() {
+  if (buffer_.empty()) return true;
+  std::string body = std::exchange(buffer_, {});
+  const UploadStatus status = upload_split(body, 0);
+  if (status == UploadStatus::kOk) return true;
+  if (status == UploadStatus::kStopped) {
+    stopped_ = true;
+  } else if (!error_) {
+    error_ = JobError{ErrorCode::kUnreachable,
+                      "result part " + std::to_string(next_seq_) +
+                          " could not be uploaded before the lease expired",
+                      true};
+  }
+  return false;
+}
+
+UploadStatus PartStreamer::upload_split(std::string_view body, int depth) {
+  if (cancel_.cancelled()) return UploadStatus::kStopped;
+  const UploadStatus status = uploader_.upload(next_seq_, std::string(body));
+  if (status == UploadStatus::kOk) {
+    ++next_seq_;
+    return status;
+  }
+  if (status != UploadStatus::kTooLarge) return status;
+  // 413: cut at the line boundary nearest the middle and send both halves
+  // under consecutive sequence numbers (the refused seq was never stored).
+  const std::size_t mid = body.size() / 2;
+  std::size_t cut = body.rfind('\n', mid);
+  if (cut == std::string_view::npos || cut + 1 >= body.size()) cut = body.find('\n', mid);
+  if (depth >= kMaxSplitDepth || cut == std::string_view::npos || cut + 1 >= body.size()) {
+    error_ = JobError{ErrorCode::kResultTooLarge,
+                      "the control plane refused a result part of " + std::to_string(body.size()) +
+                          " bytes (413) and it cannot be split further",
+                      false};
+    return UploadStatus::kFailed;
+  }
+  const UploadStatus first = upload_split(body.substr(0, cut + 1), depth + 1);
+  if (first != UploadStatus::kOk) return first;
+  return upload_split(body.substr(cut + 1), depth + 1);
+}
+
+PartStreamer::Finished PartStreamer::finish() {
+  Finished out;
+  const bool inline_result = next_seq_ == 0;
+  if (!inline_result && !halted()) flush_part();
+  out.parts = next_seq_;
+  out.error = error_;
+  out.stopped = stopped_;
+  if (type_ == JobType::kQuery) {
+    json cols = json::array();
+    for (const auto& c : columns_) cols.push_back({{"name", c.name}, {"type", c.type}});
+    out.fields["columns"] = std::move(cols);
+    if (inline_result) {
+      // The buffer is at most one part: join its lines into one JSON array.
+      std::string text = "[";
+      std::size_t start = 0;
+      bool first = true;
+      while (start < buffer_.size()) {
+        std::size_t end = buffer_.find('\n', start);
+        if (end == std::string::npos) end = buffer_.size();
+        if (!first) text.push_back(',');
+        text.append(buffer_, start, end - start);
+        first = false;
+        start = end + 1;
+      }
+      text.push_back(']');
+      json rows = json::parse(text, nullptr, false);
+      if (rows.is_discarded()) {
+        out.error = JobError{ErrorCode::kInternal, "connector produced an invalid JSON row", false};
+        rows = json::array();
+      }
+      out.fields["rows"] = std::move(rows);
+    }
+    out.fields["row_count"] = count_;
+    out.fields["truncated"] = truncated_;
+  } else if (type_ == JobType::kMetadata) {
+    if (inline_result) {
+      // Group the tables by their "schema" field, keeping first-seen order.
+      json schemas = json::array();
+      std::map<std::string, std::size_t> index;
+      std::size_t start = 0;
+      while (start < buffer_.size()) {
+        std::size_t end = buffer_.find('\n', start);
+        if (end == std::string::npos) end = buffer_.size();
+        json table = json::parse(buffer_.substr(start, end - start), nullptr, false);
+        start = end + 1;
+        if (!table.is_object()) continue;
+        std::string schema;
+        if (auto it = table.find("schema"); it != table.end() && it->is_string()) {
+          schema = it->get<std::string>();
+          table.erase(it);
+        }
+        auto [pos, inserted] = index.emplace(schema, schemas.size());
+        if (inserted) schemas.push_back({{"name", schema}, {"tables", json::array()}});
+        schemas[pos->second]["tables"].push_back(std::move(table));
+      }
+      out.fields["schemas"] = std::move(schemas);
+    } else {
+      out.fields["table_count"] = count_;
+    }
+    if (truncated_) out.fields["truncated"] = true;
+  }
+  buffer_.clear();
+  return out;
+}
+
+}  // namespace outpost::runtime

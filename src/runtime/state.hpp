@@ -1,0 +1,122 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "config/config.hpp"
+#include "control_plane/client.hpp"
+#include "observability/log.hpp"
+#include "observability/metrics.hpp"
+#include "outpost/cancel.hpp"
+#include "outpost/connector.hpp"
+#include "outpost/network_guard.hpp"
+#include "runtime/job_prep.hpp"
+#include "runtime/notifier.hpp"
+#include "runtime/rate_limiter.hpp"
+#include "security/audit_log.hpp"
+#include "security/sources_file.hpp"
+
+// Private to src/runtime: the state shared by the agent's coroutines. Every
+// member is touched on the network thread only, except where noted.
+
+namespace outpost::runtime {
+
+using Clock = std::chrono::steady_clock;
+
+/// One claimed job from claim to result (or release).
+struct JobState {
+  ClaimedJob claimed;
+  PreparedJob prepared;
+  std::string lease_token;         ///< the latest token from a renewal
+  Clock::time_point lease_expiry;  ///< local estimate: last renewal + lease TTL
+  Clock::time_point started;       ///< when the connector started
+  Clock::time_point deadline = Clock::time_point::max();  ///< started + effective timeout
+  std::string started_at;                                 ///< RFC 3339, for the result
+  bool running = false;                                   ///< on a worker now
+  bool finished = false;  ///< result posted, job released or given up
+  bool released = false;  ///< released at shutdown: post nothing
+  /// Why the job is being stopped (first reason wins); the CancelToken below
+  /// gets the same reason on the canceller thread, where the connector's hook
+  /// may block (PQcancel dials the server).
+  CancelReason cancel_reason = CancelReason::kNone;
+  CancelToken cancel;                           ///< shared with the worker thread
+  std::atomic<std::uint64_t> progress_rows{0};  ///< written by the worker
+  Notifier wake;                                ///< wakes the lease keeper
+
+  [[nodiscard]] const std::string& id() const { return claimed.id; }
+};
+
+/// Everything the agent's coroutines share.
+struct RuntimeState {
+  RuntimeState(const config::AgentConfig& cfg, boost::asio::any_io_executor ex)
+      : config(cfg), executor(std::move(ex)), limiter(cfg.max_rate, Clock::now()) {}
+
+  config::AgentConfig config;
+  boost::asio::any_io_executor executor;
+  std::string instance_id;
+  std::string hostname;
+  std::string version;
+  Clock::time_point process_start = Clock::now();
+  int capacity = 1;
+
+  control_plane::Session session;
+  std::unique_ptr<control_plane::Client> cp;      ///< every call but claim
+  std::unique_ptr<control_plane::Client> claims;  ///< long polls; closed at shutdown
+  obs::Metrics* metrics = nullptr;
+  obs::Logger log{"runtime"};
+
+  ConnectorRegistry* registry = nullptr;
+  const NetworkGuard* guard = nullptr;
+  PrepareContext prepare;
+  std::shared_ptr<security::SourcesFile> sources;  ///< --sources-file, replaced on SIGHUP
+  security::AuditLog* audit = nullptr;             ///< --audit-log (thread safe)
+  boost::asio::thread_pool* workers = nullptr;
+  boost::asio::thread_pool* canceller = nullptr;
+  std::atomic<int> busy_workers{0};  ///< connectors running now (any thread)
+
+  std::map<std::string, std::shared_ptr<JobState>> jobs;
+  std::map<std::string, int> running_per_source;
+  RateLimiter limiter;
+
+  // Connection state.
+  bool connected = false;  ///< a session is established
+  bool authorized = true;  ///< false after 401/403 until a connect succeeds
+  Clock::time_point last_contact{};
+  int consecutive_failures = 0;
+  bool claim_loop_alive = false;
+  bool heartbeat_loop_alive = false;
+
+  // Lifecycle.
+  bool stopping = false;
+  Clock::time_point grace_deadline = Clock::time_point::max();
+  std::optional<int> exit_code;
+  bool connected_once = false;
+  /// Stops the io_context (and the health server) once the agent is done.
+  std::function<void()> stop_io;
+  /// SIGHUP: reloads the sources file (empty without --sources-file).
+  std::function<void()> reload_sources;
+  Notifier wake;  ///< capacity freed, connection state changed, shutdown
+
+  /// A control-plane call succeeded.
+  void contact() {
+    last_contact = Clock::now();
+    consecutive_failures = 0;
+    if (metrics) metrics->contact();
+  }
+  [[nodiscard]] bool ready() const {
+    if (!connected || !authorized || stopping) return false;
+    return Clock::now() - last_contact < 3 * config.health_interval;
+  }
+  [[nodiscard]] int free_slots() const { return capacity - static_cast<int>(jobs.size()); }
+};
+
+}  // namespace outpost::runtime

@@ -1,0 +1,234 @@
+#include "runtime/part_streamer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+
+namespace outpost::runtime {
+namespace {
+
+using nlohmann::json;
+
+/// Records parts; answers from a script (then kOk).
+class RecordingUploader final : public PartUploader {
+ public:
+  UploadStatus upload(std::uint64_t seq, std::string ndjson) override {
+    calls.emplace_back(seq, ndjson);
+    if (!script.empty()) {
+      const auto s = script.front();
+      script.pop_front();
+      if (s != UploadStatus::kOk) return s;
+    }
+    if (refuse_over > 0 && ndjson.size() > refuse_over) return UploadStatus::kTooLarge;
+    parts.emplace_back(seq, std::move(ndjson));
+    return UploadStatus::kOk;
+  }
+  std::vector<std::pair<std::uint64_t, std::string>> calls;
+  std::vector<std::pair<std::uint64_t, std::string>> parts;
+  std::deque<UploadStatus> script;
+  std::size_t refuse_over = 0;
+};
+
+bool write_row(PartStreamer& s, std::int64_t n, const std::string& text) {
+  auto& w = s.begin_row();
+  w.integer(n);
+  w.string(text);
+  return s.end_row();
+}
+
+TEST(PartStreamer, SmallResultIsInline) {
+  RecordingUploader up;
+  CancelToken cancel;
+  PartStreamer s(JobType::kQuery, {}, up, cancel);
+  s.set_columns({{"n", "int8"}, {"t", "text"}});
+  ASSERT_TRUE(write_row(s, 1, "a"));
+  ASSERT_TRUE(write_row(s, 2, "b\"c"));
+  auto f = s.finish();
+  EXPECT_TRUE(up.calls.empty());
+  EXPECT_EQ(f.parts, 0u);
+  EXPECT_FALSE(f.error);
+  EXPECT_EQ(f.fields["rows"], json::parse(R"([[1,"a"],[2,"b\"c"]])"));
+  EXPECT_EQ(f.fields["row_count"], 2);
+  EXPECT_EQ(f.fields["truncated"], false);
+  EXPECT_EQ(f.fields["columns"][1]["name"], "t");
+}
+
+TEST(PartStreamer, EmptyQueryHasEmptyRows) {
+  RecordingUploader up;
+  CancelToken cancel;
+  PartStreamer s(JobType::kQuery, {}, up, cancel);
+  auto f = s.finish();
+  EXPECT_EQ(f.fields["rows"], json::array());
+  EXPECT_EQ(f.fields["row_count"], 0);
+}
+
+TEST(PartStreamer, LargeResultGoesInPartsNoBiggerThanMaxPartBytes) {
+  RecordingUploader up;
+  CancelToken cancel;
+  std::atomic<std::uint64_t> progress{0};
+  StreamLimits limits{100, 1'000'000, 1'000'000};
+  PartStreamer s(JobType::kQuery, limits, up, cancel, &progress);
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(write_row(s, i, "row-" + std::to_string(i)));
+  EXPECT_EQ(progress.load(), 50u);
+  auto f = s.finish();
+  ASSERT_FALSE(f.error);
+  EXPECT_GT(f.parts, 1u);
+  EXPECT_EQ(f.parts, up.parts.size());
+  EXPECT_FALSE(f.fields.contains("rows"));
+  EXPECT_EQ(f.fields["row_count"], 50);
+  int expected = 0;
+  for (std::size_t i = 0; i < up.parts.size(); ++i) {
+    EXPECT_EQ(up.parts[i].first, i);
+    EXPECT_LE(up.parts[i].second.size(), 100u);
+    std::size_t start = 0;
+    const auto& body = up.parts[i].second;
+    while (start < body.size()) {
+      auto end = body.find('\n', start);
+      ASSERT_NE(end, std::string::npos) << "every line ends with a newline";
+      auto row = json::parse(body.substr(start, end - start));
+      EXPECT_EQ(row[0], expected++);
+      start = end + 1;
+    }
+  }
+  EXPECT_EQ(expected, 50);
+}
+
+TEST(PartStreamer, MaxRowsTruncates) {
+  RecordingUploader up;
+  CancelToken cancel;
+  PartStreamer s(JobType::kQuery, {4096, 3, 1'000'000}, up, cancel);
+  EXPECT_TRUE(write_row(s, 1, "a"));
+  EXPECT_TRUE(write_row(s, 2, "a"));
+  EXPECT_TRUE(write_row(s, 3, "a"));
+  EXPECT_FALSE(write_row(s, 4, "a"));
+  auto f = s.finish();
+  EXPECT_EQ(f.fields["row_count"], 3);
+  EXPECT_EQ(f.fields["truncated"], true);
+  EXPECT_EQ(f.fields["rows"].size(), 3u);
+}
+
+TEST(PartStreamer, MaxBytesTruncates) {
+  RecordingUploader up;
+  CancelToken cancel;
+  PartStreamer s(JobType::kQuery, {4096, 1000, 30}, up, cancel);
+  EXPECT_TRUE(write_row(s, 1, "abcdefgh"));  // [1,"abcdefgh"]\n = 15 bytes
+  EXPECT_TRUE(write_row(s, 2, "abcdefgh"));  // 30
+  EXPECT_FALSE(write_row(s, 3, "abcdefgh"));
+  auto f = s.finish();
+  EXPECT_EQ(f.fields["row_count"], 2);
+  EXPECT_EQ(f.fields["truncated"], true);
+}
+
+TEST(PartStreamer, ExactlyMaxRowsIsNotTruncated) {
+  RecordingUploader up;
+  CancelToken cancel;
+  PartStreamer s(JobType::kQuery, {4096, 2, 1'000'000}, up, cancel);
+  EXPECT_TRUE(write_row(s, 1, "a"));
+  EXPECT_TRUE(write_row(s, 2, "a"));
+  auto f = s.finish();
+  EXPECT_EQ(f.fields["truncated"], false);
+}
+
+TEST(PartStreamer, CancelStopsTheProducer) {
+  RecordingUploader up;
+  CancelToken cancel;
+  PartStreamer s(JobType::kQuery, {}, up, cancel);
+  EXPECT_TRUE(write_row(s, 1, "a"));
+  cancel.cancel(CancelReason::kRequested);
+  EXPECT_FALSE(write_row(s, 2, "a"));
+}
+
+TEST(PartStreamer, StoppedUploadStopsAndIsReported) {
+  RecordingUploader up;
+  up.script = {UploadStatus::kStopped};
+  CancelToken cancel;
+  PartStreamer s(JobType::kQuery, {40, 1000, 100000}, up, cancel);
+  bool ok = true;
+  for (int i = 0; i < 20 && ok; ++i) ok = write_row(s, i, "xxxxxxxx");
+  EXPECT_FALSE(ok);
+  auto f = s.finish();
+  EXPECT_TRUE(f.stopped);
+  EXPECT_EQ(up.calls.size(), 1u);
+}
+
+TEST(PartStreamer, FailedUploadBecomesAnError) {
+  RecordingUploader up;
+  up.script = {UploadStatus::kFailed};
+  CancelToken cancel;
+  PartStreamer s(JobType::kQuery, {40, 1000, 100000}, up, cancel);
+  bool ok = true;
+  for (int i = 0; i < 20 && ok; ++i) ok = write_row(s, i, "xxxxxxxx");
+  EXPECT_FALSE(ok);
+  auto f = s.finish();
+  ASSERT_TRUE(f.error);
+  EXPECT_EQ(f.error->code, ErrorCode::kUnreachable);
+}
+
+TEST(PartStreamer, TooLargePartIsSplitAndSequenceStaysDense) {
+  RecordingUploader up;
+  up.refuse_over = 40;  // the server takes at most 40 bytes
+  CancelToken cancel;
+  PartStreamer s(JobType::kQuery, {100, 1000, 100000}, up, cancel);
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(write_row(s, i, "xxxxxxxx"));
+  auto f = s.finish();
+  ASSERT_FALSE(f.error) << f.error->message;
+  EXPECT_EQ(f.parts, up.parts.size());
+  int expected = 0;
+  for (std::size_t i = 0; i < up.parts.size(); ++i) {
+    EXPECT_EQ(up.parts[i].first, i);
+    EXPECT_LE(up.parts[i].second.size(), 40u);
+    std::size_t start = 0;
+    const auto& body = up.parts[i].second;
+    while (start < body.size()) {
+      auto end = body.find('\n', start);
+      EXPECT_EQ(json::parse(body.substr(start, end - start))[0], expected++);
+      start = end + 1;
+    }
+  }
+  EXPECT_EQ(expected, 30);
+}
+
+TEST(PartStreamer, ARowLargerThanAPartIsResultTooLarge) {
+  RecordingUploader up;
+  CancelToken cancel;
+  PartStreamer s(JobType::kQuery, {20, 1000, 100000}, up, cancel);
+  EXPECT_FALSE(write_row(s, 1, std::string(50, 'x')));
+  auto f = s.finish();
+  ASSERT_TRUE(f.error);
+  EXPECT_EQ(f.error->code, ErrorCode::kResultTooLarge);
+}
+
+TEST(PartStreamer, MetadataInlineIsGroupedBySchema) {
+  RecordingUploader up;
+  CancelToken cancel;
+  PartStreamer s(JobType::kMetadata, {}, up, cancel);
+  ASSERT_TRUE(s.add_table({{"schema", "public"}, {"name", "a"}, {"kind", "table"}}));
+  ASSERT_TRUE(s.add_table({{"schema", "sales"}, {"name", "b"}, {"kind", "view"}}));
+  ASSERT_TRUE(s.add_table({{"schema", "public"}, {"name", "c"}, {"kind", "table"}}));
+  auto f = s.finish();
+  const auto& schemas = f.fields["schemas"];
+  ASSERT_EQ(schemas.size(), 2u);
+  EXPECT_EQ(schemas[0]["name"], "public");
+  ASSERT_EQ(schemas[0]["tables"].size(), 2u);
+  EXPECT_EQ(schemas[0]["tables"][1]["name"], "c");
+  EXPECT_FALSE(schemas[0]["tables"][0].contains("schema"));
+  EXPECT_EQ(schemas[1]["tables"][0]["name"], "b");
+}
+
+TEST(PartStreamer, MetadataWithPartsHasTableCount) {
+  RecordingUploader up;
+  CancelToken cancel;
+  PartStreamer s(JobType::kMetadata, {80, 1000, 100000}, up, cancel);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(s.add_table({{"schema", "public"}, {"name", "table_" + std::to_string(i)}}));
+  }
+  auto f = s.finish();
+  EXPECT_GT(f.parts, 1u);
+  EXPECT_EQ(f.fields["table_count"], 10);
+  EXPECT_FALSE(f.fields.contains("schemas"));
+  auto first = json::parse(up.parts[0].second.substr(0, up.parts[0].second.find('\n')));
+  EXPECT_EQ(first["schema"], "public");
+}
+
+}  // namespace
+}  // namespace outpost::runtime
