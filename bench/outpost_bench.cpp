@@ -1,0 +1,448 @@
+// outpost-bench: measures the agent end to end against a throwaway
+// PostgreSQL and outpost-hub on loopback, each figure next to a reference
+// measured in the same run on the same machine (docs/benchmarks.md).
+//
+//   outpost-bench --agent BIN --hub BIN [--runs N] [--json FILE] [--quick]
+//
+// Scenarios: dispatch latency, throughput, streaming, footprint.
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <numeric>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "support/http_test_client.hpp"
+#include "support/postgres_server.hpp"
+#include "support/process.hpp"
+
+namespace outpost::bench {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr const char* kAdminToken = "bench-admin-token";
+
+struct Options {
+  std::string agent;
+  std::string hub;
+  int runs = 3;
+  std::string json_path;
+  bool quick = false;  // smaller sizes, for a smoke run
+};
+
+double seconds_since_epoch() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const auto idx = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size()))) - 1;
+  return v[std::min(idx, v.size() - 1)];
+}
+double median(std::vector<double> v) { return percentile(std::move(v), 50); }
+
+/// CPU seconds (user + system) a process has used, from /proc/<pid>/stat.
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');
+  std::istringstream rest(text.substr(close + 2));
+  std::string field;
+  std::vector<std::string> fields;
+  while (rest >> field) fields.push_back(field);
+  // Fields after the command: state(0) ... utime(11) stime(12).
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return (std::stod(fields.at(11)) + std::stod(fields.at(12))) / ticks;
+}
+
+/// The hub, started as a process, with an admin client and one agent token.
+class Hub {
+ public:
+  explicit Hub(const Options& o)
+      : port_(test::free_port()),
+        proc_(test::Process::Options{{o.hub, "--listen", "127.0.0.1:" + std::to_string(port_),
+                                      "--admin-token", kAdminToken, "--lease-ttl", "30s"}}),
+        admin_("127.0.0.1", port_) {
+    admin_.set_header("Authorization", std::string("Bearer ") + kAdminToken);
+    const bool up = test::eventually(
+        [&] {
+          try {
+            return admin_.get("/api/v1/admin/agents").status == 200;
+          } catch (const std::exception&) {
+            return false;
+          }
+        },
+        milliseconds(10'000));
+    if (!up) throw std::runtime_error("hub did not start: " + proc_.stderr_text());
+    token_ = json::parse(admin_.post("/api/v1/admin/tokens", R"({"name":"bench"})").body)
+                 .at("token")
+                 .get<std::string>();
+  }
+
+  [[nodiscard]] std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/api"; }
+  [[nodiscard]] const std::string& token() const { return token_; }
+  test::HttpTestClient& admin() { return admin_; }
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+
+  std::string create_source(const json& config) {
+    const auto r = admin_.post("/api/v1/admin/sources",
+                               json{{"name", "bench"}, {"type", "postgres"}, {"config", config}}.dump());
+    if (r.status != 201) throw std::runtime_error("create source: " + r.body);
+    return json::parse(r.body).at("id").get<std::string>();
+  }
+
+  std::string create_job(const std::string& source_id, const std::string& sql, int timeout_ms = 600'000) {
+    const auto r = admin_.post("/api/v1/admin/jobs",
+                               json{{"source_id", source_id},
+                                    {"type", "query"},
+                                    {"params", {{"sql", sql}}},
+                                    {"timeout_ms", timeout_ms}}
+                                   .dump());
+    if (r.status != 201) throw std::runtime_error("create job: " + r.body);
+    return json::parse(r.body).at("id").get<std::string>();
+  }
+
+  json job(const std::string& id) { return json::parse(admin_.get("/api/v1/admin/jobs/" + id).body); }
+
+  /// Waits until the job is finished (polling every 200 µs) and returns its view.
+  json wait_job(const std::string& id, milliseconds timeout = milliseconds(120'000)) {
+    const auto deadline = SteadyClock::now() + timeout;
+    while (SteadyClock::now() < deadline) {
+      auto view = job(id);
+      const auto status = view.value("status", "");
+      if (status == "succeeded" || status == "failed" || status == "cancelled") return view;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    throw std::runtime_error("job " + id + " did not finish in time");
+  }
+
+ private:
+  std::uint16_t port_;
+  test::Process proc_;
+  test::HttpTestClient admin_;
+  std::string token_;
+};
+
+/// One agent process connected to the hub.
+class Agent {
+ public:
+  Agent(const Options& o, Hub& hub, int concurrency, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{o.agent,           "--url",
+                                  hub.url(),         "--max-concurrency",
+                                  std::to_string(concurrency), "--health-addr",
+                                  "off",             "--log-level",
+                                  "info"};
+    for (auto& e : extra) args.push_back(std::move(e));
+    started_at_ = SteadyClock::now();
+    proc_ = std::make_unique<test::Process>(
+        test::Process::Options{args, {{"AGENT_TOKEN", hub.token()}}});
+    if (!proc_->wait_for_output("\"agent started\"", milliseconds(15'000))) {
+      throw std::runtime_error("agent did not start: " + proc_->stdout_text() + proc_->stderr_text());
+    }
+    startup_ms_ = std::chrono::duration<double, std::milli>(SteadyClock::now() - started_at_).count();
+  }
+  ~Agent() {
+    proc_->signal(SIGTERM);
+    proc_->wait(milliseconds(10'000));
+  }
+  test::Process& process() { return *proc_; }
+  [[nodiscard]] double startup_ms() const { return startup_ms_; }
+
+  /// duration_ms of the agent's "job finished" line for `job_id`, once logged.
+  double job_duration_ms(const std::string& job_id) {
+    double found = -1;
+    test::eventually(
+        [&] {
+          std::istringstream lines(proc_->stdout_text());
+          std::string line;
+          while (std::getline(lines, line)) {
+            if (line.find("\"job finished\"") == std::string::npos ||
+                line.find(job_id) == std::string::npos)
+              continue;
+            const auto j = json::parse(line, nullptr, false);
+            if (j.is_object() && j.value("job_id", "") == job_id) {
+              found = j.value("duration_ms", 0.0);
+              return true;
+            }
+          }
+          return false;
+        },
+        milliseconds(600'000));
+    return found;
+  }
+
+ private:
+  SteadyClock::time_point started_at_;
+  std::unique_ptr<test::Process> proc_;
+  double startup_ms_ = 0;
+};
+
+struct Row {
+  std::string scenario;
+  std::string metric;
+  double value;
+  std::string unit;
+  std::string reference_name;
+  double reference;
+  std::string target;
+  bool met;
+};
+
+class Bench {
+ public:
+  explicit Bench(Options o) : o_(std::move(o)) {}
+
+  void run() {
+    std::cerr << "bench: starting PostgreSQL\n";
+    pg_.exec("CREATE ROLE bench LOGIN PASSWORD 'bench-pw'; GRANT pg_read_all_data TO bench;");
+    source_config_ = pg_.source_config("bench", "bench-pw");
+    dispatch();
+    throughput();
+    streaming();
+    footprint();
+    print();
+  }
+
+ private:
+  void add(Row r) { rows_.push_back(std::move(r)); }
+
+  // 1. Dispatch latency: admin call → the statement running on the server.
+  void dispatch() {
+    const int jobs = o_.quick ? 100 : 1000;
+    std::cerr << "bench: dispatch latency, " << jobs << " sequential jobs x " << o_.runs << " runs\n";
+    std::vector<double> p50s, p99s, rtt50s, rtt99s;
+    for (int run = 0; run < o_.runs; ++run) {
+      Hub hub(o_);
+      const auto source = hub.create_source(source_config_);
+      Agent agent(o_, hub, 4);
+      std::vector<double> lat;
+      // Warm the connection pool so every job measures steady-state dispatch.
+      hub.wait_job(hub.create_job(source, "SELECT 1"));
+      for (int i = 0; i < jobs; ++i) {
+        const double t0 = seconds_since_epoch();
+        const auto id = hub.create_job(source, "SELECT extract(epoch from clock_timestamp())::float8");
+        const auto view = hub.wait_job(id);
+        const double started = view.at("rows").at(0).at(0).get<double>();
+        lat.push_back((started - t0) * 1000.0);
+      }
+      p50s.push_back(median(lat));
+      p99s.push_back(percentile(lat, 99));
+      std::vector<double> rtt;
+      for (int i = 0; i < jobs; ++i) {
+        const auto t = SteadyClock::now();
+        (void)hub.admin().get("/api/v1/admin/agents");
+        rtt.push_back(std::chrono::duration<double, std::milli>(SteadyClock::now() - t).count());
+      }
+      rtt50s.push_back(median(rtt));
+      rtt99s.push_back(percentile(rtt, 99));
+    }
+    add({"dispatch", "p50", median(p50s), "ms", "bare HTTP RTT p50", median(rtt50s), "<= 2 ms",
+         median(p50s) <= 2.0});
+    add({"dispatch", "p99", median(p99s), "ms", "bare HTTP RTT p99", median(rtt99s), "<= 10 ms",
+         median(p99s) <= 10.0});
+  }
+
+  // 2. Throughput: SELECT 1 jobs per second with --max-concurrency 16.
+  void throughput() {
+    const int jobs = o_.quick ? 2000 : 20000;
+    std::cerr << "bench: throughput, " << jobs << " jobs x " << o_.runs << " runs\n";
+    std::vector<double> rates, refs;
+    for (int run = 0; run < o_.runs; ++run) {
+      Hub hub(o_);
+      const auto source = hub.create_source(source_config_);
+      Agent agent(o_, hub, 16);
+      hub.wait_job(hub.create_job(source, "SELECT 1"));
+      std::vector<std::string> ids;
+      ids.reserve(static_cast<std::size_t>(jobs));
+      const auto t0 = SteadyClock::now();
+      for (int i = 0; i < jobs; ++i) ids.push_back(hub.create_job(source, "SELECT 1"));
+      // Jobs finish in roughly FIFO order: wait for the last, then check all.
+      hub.wait_job(ids.back(), milliseconds(600'000));
+      for (const auto& id : ids) {
+        if (hub.wait_job(id).value("status", "") != "succeeded") {
+          throw std::runtime_error("throughput job " + id + " did not succeed");
+        }
+      }
+      const double secs = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+      rates.push_back(jobs / secs);
+      refs.push_back(reference_create_rate(hub, source, jobs / 4));
+    }
+    add({"throughput", "query jobs/s", median(rates), "jobs/s", "admin create-only rate",
+         median(refs), ">= 1500 jobs/s", median(rates) >= 1500});
+  }
+
+  // How fast the bench itself can create jobs (no agent involved): the
+  // ceiling the throughput figure is measured against.
+  static double reference_create_rate(Hub& hub, const std::string& source, int jobs) {
+    const auto t0 = SteadyClock::now();
+    for (int i = 0; i < jobs; ++i) (void)hub.create_job(source, "SELECT 1");
+    return jobs / std::chrono::duration<double>(SteadyClock::now() - t0).count();
+  }
+
+  // 3. Streaming: a 5,000,000-row, 4-column query delivered as parts.
+  void streaming() {
+    const long rows = o_.quick ? 500'000 : 5'000'000;
+    const std::string sql = "SELECT g, md5(g::text), g * 1.5::float8, g % 2 = 0 FROM generate_series(1, " +
+                            std::to_string(rows) + ") g";
+    std::cerr << "bench: streaming " << rows << " rows x " << o_.runs << " runs\n";
+    std::vector<double> rates, copy_rates, peaks;
+    for (int run = 0; run < o_.runs; ++run) {
+      {
+        Hub hub(o_);
+        const auto source = hub.create_source(source_config_);
+        Agent agent(o_, hub, 4);
+        const auto id = hub.create_job(source, sql);
+        const double ms = agent.job_duration_ms(id);
+        peaks.push_back(static_cast<double>(agent.process().peak_rss_kib()) / 1024.0);
+        rates.push_back(static_cast<double>(rows) / (ms / 1000.0));
+      }
+      const auto t0 = SteadyClock::now();
+      const std::string cmd = "PGPASSWORD=bench-pw psql -X -q -h 127.0.0.1 -p " +
+                              std::to_string(pg_.port()) + " -U bench -d postgres -c \"COPY (" + sql +
+                              ") TO STDOUT\" > /dev/null";
+      if (std::system(cmd.c_str()) != 0) throw std::runtime_error("psql COPY failed");
+      copy_rates.push_back(static_cast<double>(rows) /
+                           std::chrono::duration<double>(SteadyClock::now() - t0).count());
+    }
+    const double ratio = median(rates) / median(copy_rates);
+    add({"streaming", "rows/s", median(rates), "rows/s", "psql COPY rows/s", median(copy_rates),
+         ">= 50% of COPY", ratio >= 0.5});
+    add({"streaming", "agent peak RSS", median(peaks), "MiB", "", 0, "<= 64 MiB", median(peaks) <= 64});
+  }
+
+  // 4. Footprint: idle RSS, RSS with 32 jobs running, idle CPU, start-up, size.
+  void footprint() {
+    std::cerr << "bench: footprint (idle CPU is measured over 60 s)\n";
+    std::vector<double> startups;
+    for (int run = 0; run < o_.runs; ++run) {
+      Hub hub(o_);
+      Agent agent(o_, hub, 4);
+      startups.push_back(agent.startup_ms());
+    }
+    Hub hub(o_);
+    const auto source = hub.create_source(source_config_);
+    Agent agent(o_, hub, 32);
+    std::this_thread::sleep_for(std::chrono::seconds(1));  // let start-up allocations settle
+    const double idle_rss = static_cast<double>(agent.process().rss_kib()) / 1024.0;
+    const double cpu0 = cpu_seconds(agent.process().pid());
+    std::this_thread::sleep_for(std::chrono::seconds(o_.quick ? 10 : 60));
+    const double idle_cpu = (cpu_seconds(agent.process().pid()) - cpu0) * (o_.quick ? 6.0 : 1.0);
+    std::vector<std::string> ids;
+    for (int i = 0; i < 32; ++i) ids.push_back(hub.create_job(source, "SELECT pg_sleep(3)"));
+    double busy_rss = 0;
+    test::eventually(
+        [&] {
+          busy_rss = std::max(busy_rss, static_cast<double>(agent.process().rss_kib()) / 1024.0);
+          return pg_.query_column("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3)%' "
+                                  "AND application_name LIKE 'outpost%'")
+                     .at(0) == "32";
+        },
+        milliseconds(20'000));
+    busy_rss = std::max(busy_rss, static_cast<double>(agent.process().rss_kib()) / 1024.0);
+    for (const auto& id : ids) hub.wait_job(id);
+
+    const std::string stripped = "/tmp/outpost-agent-stripped-" + std::to_string(getpid());
+    const std::string strip_cmd = "strip -o " + stripped + " " + o_.agent;
+    double size_mib = 0;
+    if (std::system(strip_cmd.c_str()) == 0) {
+      struct stat st{};
+      if (::stat(stripped.c_str(), &st) == 0) size_mib = static_cast<double>(st.st_size) / (1024.0 * 1024.0);
+      ::unlink(stripped.c_str());
+    }
+    add({"footprint", "idle RSS", idle_rss, "MiB", "", 0, "<= 10 MiB", idle_rss <= 10});
+    add({"footprint", "RSS, 32 jobs running", busy_rss, "MiB", "", 0, "<= 48 MiB", busy_rss <= 48});
+    add({"footprint", "idle CPU", idle_cpu, "s/min", "", 0, "<= 0.05 s/min", idle_cpu <= 0.05});
+    add({"footprint", "start-up to 'agent started'", median(startups), "ms", "", 0, "<= 50 ms",
+         median(startups) <= 50});
+    add({"footprint", "stripped binary", size_mib, "MiB", "", 0, "(report)", true});
+  }
+
+  void print() {
+    std::printf("\n%-11s %-28s %14s %-7s %-24s %14s %7s  %-16s %s\n", "scenario", "metric", "value",
+                "unit", "reference", "ref value", "ratio", "target", "met");
+    json out = json::array();
+    for (const auto& r : rows_) {
+      const double ratio = r.reference > 0 ? r.value / r.reference : 0;
+      std::printf("%-11s %-28s %14.3f %-7s %-24s %14.3f %7s  %-16s %s\n", r.scenario.c_str(),
+                  r.metric.c_str(), r.value, r.unit.c_str(), r.reference_name.c_str(), r.reference,
+                  r.reference > 0 ? (std::to_string(ratio).substr(0, 5)).c_str() : "-",
+                  r.target.c_str(), r.met ? "yes" : "NO");
+      out.push_back({{"scenario", r.scenario},
+                     {"metric", r.metric},
+                     {"value", r.value},
+                     {"unit", r.unit},
+                     {"reference", r.reference_name},
+                     {"reference_value", r.reference},
+                     {"target", r.target},
+                     {"met", r.met}});
+    }
+    if (!o_.json_path.empty()) {
+      std::ofstream(o_.json_path) << json{{"runs", o_.runs}, {"results", out}}.dump(2) << "\n";
+    }
+  }
+
+  Options o_;
+  test::PostgresServer pg_;
+  json source_config_;
+  std::vector<Row> rows_;
+};
+
+}  // namespace
+}  // namespace outpost::bench
+
+int main(int argc, char** argv) {
+  outpost::bench::Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::cerr << "outpost-bench: " << a << " needs a value\n";
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--agent") {
+      o.agent = next();
+    } else if (a == "--hub") {
+      o.hub = next();
+    } else if (a == "--runs") {
+      o.runs = std::max(1, std::atoi(next().c_str()));
+    } else if (a == "--json") {
+      o.json_path = next();
+    } else if (a == "--quick") {
+      o.quick = true;
+    } else {
+      std::cerr << "outpost-bench: unknown argument " << a
+                << " (usage: --agent BIN --hub BIN [--runs N] [--json FILE] [--quick])\n";
+      return 2;
+    }
+  }
+  if (o.agent.empty() || o.hub.empty()) {
+    std::cerr << "outpost-bench: --agent and --hub are required\n";
+    return 2;
+  }
+  try {
+    outpost::bench::Bench(o).run();
+  } catch (const std::exception& e) {
+    std::cerr << "outpost-bench: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
