@@ -2,9 +2,7 @@
 // includes Beast (see STYLE.md, "the Beast firewall").
 #include "http/client.hpp"
 
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
-#include <openssl/x509_vfy.h>
 #include <poll.h>
 
 #include <algorithm>
@@ -23,6 +21,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+
+#include "http/proxy.hpp"
+#include "http/tls.hpp"
 
 namespace outpost::http {
 
@@ -110,71 +111,6 @@ std::string host_port(const Url& url) {
   return (v6 ? "[" + url.host + "]" : url.host) + ":" + std::to_string(url.port);
 }
 
-bool is_ip_literal(const std::string& host) {
-  error_code ec;
-  asio::ip::make_address(host, ec);
-  return !ec;
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// User info in a proxy URL may be percent-encoded ("p%40ss" for "p@ss").
-std::string percent_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size()) {
-      const int hi = hex_digit(text[i + 1]);
-      const int lo = hex_digit(text[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-        continue;
-      }
-    }
-    out += text[i];
-  }
-  return out;
-}
-
-std::string basic_credentials(const std::string& userinfo) {
-  const std::string plain = percent_decode(userinfo);
-  std::string encoded(4 * ((plain.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
-                                reinterpret_cast<const unsigned char*>(plain.data()),
-                                static_cast<int>(plain.size()));
-  encoded.resize(static_cast<std::size_t>(n));
-  return "Basic " + encoded;
-}
-
-/// A readable reason for a failed certificate check, with the usual fix.
-std::string describe_verify_failure(long result, const std::string& host) {
-  std::string text = "certificate verify failed: ";
-  text += X509_verify_cert_error_string(result);
-  switch (result) {
-    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-      text += " (the server's CA is not trusted; pass it with --ca-file)";
-      break;
-    case X509_V_ERR_HOSTNAME_MISMATCH:
-    case X509_V_ERR_IP_ADDRESS_MISMATCH:
-      text += " (the certificate is not valid for host name '" + host + "')";
-      break;
-    case X509_V_ERR_CERT_HAS_EXPIRED: text += " (the server's certificate has expired)"; break;
-    case X509_V_ERR_CERT_NOT_YET_VALID:
-      text += " (check the clocks of this host and of the server)";
-      break;
-    default: break;
-  }
-  return text;
-}
-
 bool is_connection_closed(const error_code& ec) {
   return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
@@ -226,7 +162,6 @@ struct Client::Impl {
     InFlight* flight_;
   };
 
-  void configure_tls();
   std::unique_ptr<Connection> take_idle();
   void put_idle(std::unique_ptr<Connection> connection);
   bhttp::request<bhttp::string_body> build(const Request& request) const;
@@ -243,39 +178,6 @@ struct Client::Impl {
   static asio::awaitable<StepError> handshake(std::shared_ptr<Impl> self, Connection& connection,
                                               Clock::time_point deadline);
 };
-
-void Client::Impl::configure_tls() {
-  SSL_CTX* native = context.native_handle();
-  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
-  context.set_verify_mode(ssl::verify_peer);
-  error_code ec;
-  context.set_default_verify_paths(ec);  // a host without a system store still works with ca_file
-  if (!options.ca_file.empty()) {
-    context.load_verify_file(options.ca_file, ec);
-    if (ec) {
-      throw std::runtime_error("cannot load CA file '" + options.ca_file + "': " + ec.message());
-    }
-  }
-  if (options.client_cert.empty() != options.client_key.empty()) {
-    throw std::runtime_error("mutual TLS needs both a client certificate and its key");
-  }
-  if (!options.client_cert.empty()) {
-    context.use_certificate_chain_file(options.client_cert, ec);
-    if (ec) {
-      throw std::runtime_error("cannot load client certificate '" + options.client_cert +
-                               "': " + ec.message());
-    }
-    context.use_private_key_file(options.client_key, ssl::context::pem, ec);
-    if (ec) {
-      throw std::runtime_error("cannot load client key '" + options.client_key +
-                               "': " + ec.message());
-    }
-    if (SSL_CTX_check_private_key(native) != 1) {
-      throw std::runtime_error("client key '" + options.client_key +
-                               "' does not match certificate '" + options.client_cert + "'");
-    }
-  }
-}
 
 std::unique_ptr<Connection> Client::Impl::take_idle() {
   const auto now = Clock::now();
@@ -433,14 +335,7 @@ asio::awaitable<StepError> Client::Impl::handshake(std::shared_ptr<Impl> self,
                                                    Clock::time_point deadline) {
   const std::string& host = self->options.base.host;
   SSL* native = connection.stream.tls().native_handle();
-  X509_VERIFY_PARAM* param = SSL_get0_param(native);
-  if (is_ip_literal(host)) {
-    X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());  // SNI must not carry an IP address
-  } else {
-    SSL_set_tlsext_host_name(native, host.c_str());
-    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
-  }
+  prepare_client_session(native, host);
   connection.stream.tcp().expires_at(deadline);
   auto [ec] = co_await connection.stream.tls().async_handshake(ssl::stream_base::client, kAwait);
   if (!ec) {
@@ -641,14 +536,16 @@ Client::Client(boost::asio::any_io_executor executor, ClientOptions options) {
     throw std::invalid_argument("only http:// proxies are supported");
   }
   impl_ = std::make_shared<Impl>(std::move(executor), std::move(options));
-  impl_->configure_tls();
+  configure_client_context(
+      impl_->context.native_handle(),
+      {impl_->options.ca_file, impl_->options.client_cert, impl_->options.client_key});
   const Url& base = impl_->options.base;
   const bool default_port = base.port == (base.is_https() ? 443 : 80);
   impl_->host_header =
       default_port ? (base.host.find(':') != std::string::npos ? "[" + base.host + "]" : base.host)
                    : host_port(base);
   if (impl_->options.proxy && !impl_->options.proxy->userinfo.empty()) {
-    impl_->proxy_authorization = basic_credentials(impl_->options.proxy->userinfo);
+    impl_->proxy_authorization = basic_proxy_authorization(*impl_->options.proxy);
   }
 }
 

@@ -1,6 +1,7 @@
 #include "http/proxy.hpp"
 
 #include <arpa/inet.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <array>
@@ -125,7 +126,43 @@ bool entry_matches(const Entry& entry, const std::string& host,
          host[host.size() - domain.size() - 1] == '.';
 }
 
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// User info in a URL may be percent-encoded ("p%40ss" for "p@ss").
+std::string percent_decode(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size()) {
+      const int hi = hex_digit(text[i + 1]);
+      const int lo = hex_digit(text[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out += static_cast<char>(hi * 16 + lo);
+        i += 2;
+        continue;
+      }
+    }
+    out += text[i];
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string basic_proxy_authorization(const Url& proxy) {
+  if (proxy.userinfo.empty()) return {};
+  const std::string plain = percent_decode(proxy.userinfo);
+  std::string encoded(4 * ((plain.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                                reinterpret_cast<const unsigned char*>(plain.data()),
+                                static_cast<int>(plain.size()));
+  encoded.resize(static_cast<std::size_t>(n));
+  return "Basic " + encoded;
+}
 
 ProxyEnvironment ProxyEnvironment::from_process() {
   ProxyEnvironment env;

@@ -51,4 +51,9 @@ struct ProxyChoice {
 [[nodiscard]] bool no_proxy_matches(std::string_view no_proxy, std::string_view host,
                                     std::uint16_t port);
 
+/// The Proxy-Authorization value for a proxy URL's user info ("Basic " +
+/// base64 of the percent-decoded "user:password"), or "" when it has none.
+/// The result is a credential: send it to the proxy only, never log it.
+[[nodiscard]] std::string basic_proxy_authorization(const Url& proxy);
+
 }  // namespace outpost::http

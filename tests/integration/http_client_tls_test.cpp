@@ -12,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "http/client.hpp"
+#include "http/server.hpp"
 #include "support/process.hpp"
 
 namespace outpost::http {
@@ -251,6 +252,65 @@ TEST(HttpClientTls, UnreadableFilesFailAtConstruction) {
   EXPECT_THROW(Client(io.get_executor(), options), std::runtime_error);
   options.client_key.clear();
   EXPECT_THROW(Client(io.get_executor(), options), std::runtime_error);
+}
+
+// Interoperability with the project's own server (the hub's transport):
+// mutual TLS, keep-alive across requests, headers and bodies both ways.
+TEST(HttpClientTls, HubServerWithMutualTlsAndKeepAlive) {
+  Pki pki;
+  pki.issue("server", "DNS:localhost,IP:127.0.0.1");
+  pki.issue("agent", "DNS:agent", false, 2, "clientAuth");
+  asio::io_context io;
+  ServerOptions server_options;
+  server_options.tls_cert = pki.path("server.pem");
+  server_options.tls_key = pki.path("server.key");
+  server_options.tls_client_ca = pki.path("ca.pem");
+  std::vector<Request> seen;
+  Server server(io.get_executor(), server_options, [&](Request request, Responder respond) {
+    seen.push_back(request);
+    respond(json_response(200, R"({"agent_id":"agt_1"})"));
+  });
+  server.start();
+
+  ClientOptions options;
+  options.base = parse_url(url("localhost", server.port())).value();
+  options.ca_file = pki.path("ca.pem");
+  options.client_cert = pki.path("agent.pem");
+  options.client_key = pki.path("agent.key");
+  options.user_agent = "outpost-agent/9.9.9";
+  Client client(io.get_executor(), options);
+  std::vector<Outcome> outcomes;
+  for (int i = 0; i < 3; ++i) {
+    Request request;
+    request.method = "POST";
+    request.target = "/v1/agent/connect";
+    request.body = R"({"capacity":3})";
+    asio::co_spawn(io, client.send(request, 10s),
+                   [&](std::exception_ptr, Outcome o) { outcomes.push_back(std::move(o)); });
+    // The server keeps the io_context busy: run until this outcome is in
+    // (the client's own 10 s deadline bounds the wait).
+    while (outcomes.size() == static_cast<std::size_t>(i)) io.run_one();
+    ASSERT_TRUE(outcomes.back().ok()) << outcomes.back().error;
+    EXPECT_EQ(outcomes.back().response->status, 200);
+    EXPECT_EQ(outcomes.back().response->body, R"({"agent_id":"agt_1"})");
+  }
+  EXPECT_EQ(client.connections_opened(), 1u);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].target, "/api/v1/agent/connect");
+  EXPECT_EQ(seen[0].body, R"({"capacity":3})");
+  EXPECT_EQ(seen[0].header("User-Agent").value_or(""), "outpost-agent/9.9.9");
+
+  // Without a client certificate the same server refuses the agent.
+  options.client_cert.clear();
+  options.client_key.clear();
+  Client anonymous(io.get_executor(), options);
+  std::optional<Outcome> refused;
+  asio::co_spawn(io, anonymous.send(Request{}, 10s),
+                 [&](std::exception_ptr, Outcome o) { refused = std::move(o); });
+  while (!refused) io.run_one();
+  EXPECT_FALSE(refused->ok());
+  EXPECT_EQ(refused->failure, FailureKind::kTls) << refused->error;
+  EXPECT_EQ(seen.size(), 3u);
 }
 
 }  // namespace

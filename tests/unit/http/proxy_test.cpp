@@ -176,5 +176,16 @@ TEST(SelectProxy, RejectsHttpsProxiesAndPaths) {
   EXPECT_NE(choice.error.find("socks5"), std::string::npos);
 }
 
+TEST(BasicProxyAuthorization, EncodesDecodedUserInfo) {
+  EXPECT_EQ(basic_proxy_authorization(target("http://proxy:3128")), "");
+  // RFC 7617 example: "Aladdin:open sesame".
+  EXPECT_EQ(basic_proxy_authorization(target("http://Aladdin:open%20sesame@proxy:3128")),
+            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+  EXPECT_EQ(basic_proxy_authorization(target("http://a:p%40ss%3A@proxy:1")),
+            "Basic YTpwQHNzOg==");  // "a:p@ss:"
+  EXPECT_EQ(basic_proxy_authorization(target("http://a:100%zz@proxy:1")),
+            "Basic YToxMDAleno=");  // a malformed escape is kept literally
+}
+
 }  // namespace
 }  // namespace outpost::http
