@@ -1,0 +1,39 @@
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "common/connection_pool.hpp"
+#include "outpost/connector.hpp"
+#include "postgres/pg_session.hpp"
+
+namespace outpost::connectors::postgres {
+
+/// The PostgreSQL connector (libpq): test_connection, metadata and query.
+///
+/// Sessions come from an idle pool keyed by the source config's fingerprint;
+/// a pooled session is health-checked on checkout by the statement that tags
+/// it with the job (`application_name` = "outpost job_42#2"), and reset with
+/// DISCARD ALL before it goes back. A session that was cancelled, truncated
+/// mid-stream, or left in a failed or unknown transaction state is closed.
+///
+/// Thread safety: run() may be called concurrently from worker threads.
+class PostgresConnector final : public Connector {
+ public:
+  explicit PostgresConnector(common::PoolOptions pool_options = {});
+
+  [[nodiscard]] std::string_view type() const noexcept override { return "postgres"; }
+  [[nodiscard]] std::vector<JobType> job_types() const override;
+  JobResult run(JobContext& ctx) override;
+
+  /// The idle pool (tests check reuse and eviction through it).
+  [[nodiscard]] common::ConnectionPool<Session>& pool() noexcept { return pool_; }
+
+ private:
+  common::ConnectionPool<Session> pool_;
+};
+
+/// Registers PostgresConnector under "postgres" and "postgresql".
+void register_connector(ConnectorRegistry& registry);
+
+}  // namespace outpost::connectors::postgres

@@ -1,0 +1,27 @@
+#pragma once
+
+// Private to the postgres connector: the job bodies, each run on a session
+// already tagged with the job and guarded by its cancel hook.
+
+#include <string>
+
+#include "outpost/connector.hpp"
+#include "postgres/pg_session.hpp"
+
+namespace outpost::connectors::postgres {
+
+JobResult run_test_connection(Session& session, JobContext& ctx, std::int64_t connect_ms);
+JobResult run_metadata(Session& session, JobContext& ctx);
+JobResult run_query(Session& session, JobContext& ctx);
+
+/// "SET LOCAL statement_timeout = …" for what is left of the job's time (ms ≥ 1).
+std::string statement_timeout_sql(const JobContext& ctx);
+
+/// The error for a job stopped by its cancel token (cancelled or timeout).
+JobResult cancelled_result(const CancelToken& cancel);
+
+/// Quotes `items` as a PostgreSQL text[] literal ({"a","b\"c"}), for use as a
+/// bound parameter value (never spliced into SQL).
+std::string text_array_literal(const std::vector<std::string>& items);
+
+}  // namespace outpost::connectors::postgres

@@ -1,0 +1,196 @@
+#include "postgres/pg_params.hpp"
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <memory>
+#include <utility>
+
+#include "common/source_config.hpp"
+
+namespace outpost::connectors::postgres {
+namespace {
+
+constexpr const char* kDefaultSocketDir = "/var/run/postgresql";
+constexpr const char* kDefaultApplicationName = "outpost-agent";
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (;;) {
+    const auto comma = text.find(',', start);
+    out.push_back(text.substr(start, comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+JobError invalid(std::string message) {
+  return JobError{ErrorCode::kInvalidJob, std::move(message), false};
+}
+
+// Copies a dsn/uri's settings into params; refuses what would bypass the
+// egress check (a service file names hosts we would not see).
+std::optional<JobError> load_conninfo(const std::string& text, ConnectParams& params) {
+  char* err = nullptr;
+  std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(
+      PQconninfoParse(text.c_str(), &err), &PQconninfoFree);
+  if (!options) {
+    std::string message = "postgres source config: invalid dsn/uri";
+    if (err != nullptr) {
+      message += ": ";
+      message += err;
+      PQfreemem(err);
+      while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+        message.pop_back();
+      }
+    }
+    return invalid(std::move(message));
+  }
+  for (const auto* o = options.get(); o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    const std::string keyword = o->keyword;
+    if (keyword == "service") {
+      return invalid(
+          "postgres source config: dsn/uri may not use \"service\" (its hosts would "
+          "escape the egress check); give host and port instead");
+    }
+    if (keyword == "client_encoding") continue;  // always UTF8, see parse_config
+    params.set(keyword, o->val);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void ConnectParams::set(const std::string& keyword, std::string value) {
+  for (std::size_t i = 0; i < keywords.size(); ++i) {
+    if (keywords[i] == keyword) {
+      values[i] = std::move(value);
+      return;
+    }
+  }
+  keywords.push_back(keyword);
+  values.push_back(std::move(value));
+}
+
+const std::string* ConnectParams::get(const std::string& keyword) const {
+  for (std::size_t i = 0; i < keywords.size(); ++i) {
+    if (keywords[i] == keyword) return &values[i];
+  }
+  return nullptr;
+}
+
+ParsedConfig parse_config(const nlohmann::json& config) {
+  ParsedConfig out;
+  common::ConfigReader reader(config, "postgres source config");
+  reader.allow_only({"host", "port", "database", "user", "password", "sslmode", "sslrootcert",
+                     "connect_timeout", "application_name", "options", "dsn", "uri"});
+  if (reader.has("dsn") && reader.has("uri"))
+    reader.fail("postgres source config: give dsn or uri, not both");
+  auto& p = out.params;
+  if (auto dsn = reader.string(reader.has("dsn") ? "dsn" : "uri")) {
+    if (auto error = load_conninfo(*dsn, p)) {
+      out.error = std::move(error);
+      return out;
+    }
+  }
+  if (auto v = reader.string("host")) p.set("host", *v);
+  if (auto v = reader.integer("port", 1, 65535)) p.set("port", std::to_string(*v));
+  if (auto v = reader.string("database")) p.set("dbname", *v);
+  if (auto v = reader.string("user")) p.set("user", *v);
+  if (auto v = reader.string("password")) p.set("password", *v);
+  if (auto v = reader.choice(
+          "sslmode", {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"})) {
+    p.set("sslmode", *v);
+  }
+  if (auto v = reader.string("sslrootcert")) p.set("sslrootcert", *v);
+  if (auto v = reader.string("options")) p.set("options", *v);
+  if (auto v = reader.integer("connect_timeout", 1, 3600)) {
+    p.connect_timeout_s = static_cast<int>(*v);
+  } else if (const auto* t = p.get("connect_timeout")) {
+    try {
+      p.connect_timeout_s = std::max(1, std::stoi(*t));
+    } catch (const std::exception&) {
+      reader.fail("postgres source config: connect_timeout in the dsn must be an integer");
+    }
+  }
+  p.set("connect_timeout", std::to_string(p.connect_timeout_s));
+  if (auto v = reader.string("application_name")) {
+    p.application_name = *v;
+  } else if (const auto* a = p.get("application_name")) {
+    p.application_name = *a;
+  } else {
+    p.application_name = kDefaultApplicationName;
+  }
+  p.set("application_name", p.application_name);
+  // Values arrive as UTF-8 whatever the database encoding; json and text rely on it.
+  p.set("client_encoding", "UTF8");
+  if (reader.error()) out.error = invalid(*reader.error());
+  return out;
+}
+
+std::optional<JobError> apply_network_guard(ConnectParams& params, const NetworkGuard& guard) {
+  // libpq falls back to PGHOST and then the default socket directory; make
+  // that explicit so what we check is what it dials.
+  std::vector<std::string> hosts;
+  std::vector<std::string> addrs;
+  if (const auto* h = params.get("host"); h != nullptr && !h->empty()) hosts = split_commas(*h);
+  if (const auto* a = params.get("hostaddr"); a != nullptr && !a->empty()) addrs = split_commas(*a);
+  if (hosts.empty() && addrs.empty()) hosts.push_back(kDefaultSocketDir);
+  if (!hosts.empty() && !addrs.empty() && hosts.size() != addrs.size()) {
+    return invalid("postgres source config: host and hostaddr list different numbers of hosts");
+  }
+  const std::size_t count = std::max(hosts.size(), addrs.size());
+  std::vector<std::string> ports(count, "5432");
+  if (const auto* p = params.get("port"); p != nullptr && !p->empty()) {
+    auto list = split_commas(*p);
+    if (list.size() == 1) {
+      ports.assign(count, list[0]);
+    } else if (list.size() == count) {
+      ports = std::move(list);
+    } else {
+      return invalid("postgres source config: port lists a different number of ports than hosts");
+    }
+  }
+
+  std::string out_host, out_addr, out_port;
+  auto append = [](std::string& list, const std::string& item) {
+    if (!list.empty()) list.push_back(',');
+    list += item;
+  };
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string host = i < hosts.size() ? hosts[i] : std::string();
+    const std::string dial = i < addrs.size() ? addrs[i] : host;
+    int port = 0;
+    try {
+      port = std::stoi(ports[i]);
+    } catch (const std::exception&) {
+    }
+    if (port < 1 || port > 65535) return invalid("postgres source config: invalid port");
+    if (!dial.empty() && (dial.front() == '/' || dial.front() == '@')) {
+      if (auto error = guard.check_local_socket(dial)) return error;
+      append(out_host, dial);
+      append(out_addr, "");
+      append(out_port, ports[i]);
+      continue;
+    }
+    auto resolved = guard.resolve(dial, static_cast<std::uint16_t>(port));
+    if (resolved.error) return resolved.error;
+    if (resolved.addresses.empty()) {
+      return JobError{ErrorCode::kUnreachable, "could not resolve host \"" + dial + "\"", true};
+    }
+    for (const auto& address : resolved.addresses) {
+      append(out_host, host.empty() ? address : host);
+      append(out_addr, address);
+      append(out_port, ports[i]);
+    }
+  }
+  params.set("host", out_host);
+  params.set("hostaddr", out_addr);
+  params.set("port", out_port);
+  return std::nullopt;
+}
+
+}  // namespace outpost::connectors::postgres
