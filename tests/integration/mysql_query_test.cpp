@@ -156,10 +156,11 @@ TEST_F(MysqlQueryTest, CancelStopsSleepWithinTwoSeconds) {
   JobResult result;
   auto j = job(JobType::kQuery, config(), {{"sql", "SELECT SLEEP(30)"}});
   std::thread worker([&] { result = run_job(connector_, j, sink, guard_, &token); });
-  ASSERT_TRUE(wait_running("SELECT SLEEP(30)"));
+  const bool running = wait_running("SELECT SLEEP(30)");
   const auto cancelled_at = Clock::now();
   token.cancel(CancelReason::kRequested);
   worker.join();
+  ASSERT_TRUE(running);
   const auto took = Clock::now() - cancelled_at;
   EXPECT_LT(took, 2s);
   EXPECT_EQ(code(result), "cancelled");
@@ -175,10 +176,11 @@ TEST_F(MysqlQueryTest, RuntimeTimeoutCancelIsReportedAsTimeout) {
   JobResult result;
   auto j = job(JobType::kQuery, config(), {{"sql", "SELECT SLEEP(30)"}});
   std::thread worker([&] { result = run_job(connector_, j, sink, guard_, &token); });
-  ASSERT_TRUE(wait_running("SELECT SLEEP(30)"));
+  const bool running = wait_running("SELECT SLEEP(30)");
   const auto cancelled_at = Clock::now();
   token.cancel(CancelReason::kTimeout);
   worker.join();
+  ASSERT_TRUE(running);
   EXPECT_LT(Clock::now() - cancelled_at, 2s);
   EXPECT_EQ(code(result), "timeout");
 }

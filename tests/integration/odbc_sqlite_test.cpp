@@ -1,0 +1,105 @@
+// ODBC connector through the SQLite ODBC driver ("SQLite3" in odbcinst.ini)
+// against a database file made by the test.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <stdexcept>
+
+#include "integration/mysql_test_support.hpp"
+#include "odbc/odbc_connector.hpp"
+#include "support/process.hpp"
+
+namespace outpost::test {
+namespace {
+
+using namespace std::chrono_literals;
+using connectors::odbc::OdbcConnector;
+
+class OdbcSqliteTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = (dir_.path() / "shop.db").string();
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    char* error = nullptr;
+    const int rc = sqlite3_exec(db, R"sql(
+      CREATE TABLE orders (id INTEGER PRIMARY KEY, amount REAL NOT NULL, note TEXT, data BLOB);
+      INSERT INTO orders VALUES (1, 10.5, 'first', x'00ff'), (2, 99.25, NULL, NULL);
+      CREATE VIEW big_orders AS SELECT id FROM orders WHERE amount > 50;
+    )sql",
+                                nullptr, nullptr, &error);
+    ASSERT_EQ(rc, SQLITE_OK) << (error != nullptr ? error : "");
+    sqlite3_close(db);
+  }
+  nlohmann::json config() const {
+    return {{"connection_string", "Driver=SQLite3;Database=" + path_ + ";NoCreat=1;"}};
+  }
+  Job job(JobType type, nlohmann::json params = {}) const {
+    Job j;
+    j.id = "job_sqlite";
+    j.type = type;
+    j.timeout = 30s;
+    j.source = Source{"src_sqlite", "shop", "odbc", config(), ""};
+    j.params = params.is_null() ? nlohmann::json::object() : std::move(params);
+    return j;
+  }
+
+  TempDir dir_;
+  std::string path_;
+  OdbcConnector connector_;
+  TestNetworkGuard guard_;
+};
+
+TEST_F(OdbcSqliteTest, TestConnection) {
+  CollectingRows sink;
+  auto r = run_job(connector_, job(JobType::kTestConnection), sink, guard_);
+  ASSERT_TRUE(r.ok()) << r.error->message;
+  EXPECT_EQ(r.result["server_version"].get<std::string>().rfind("SQLite 3", 0), 0U)
+      << r.result.dump();
+  EXPECT_EQ(guard_.resolve_calls, 0) << "a file database names no host";
+}
+
+TEST_F(OdbcSqliteTest, MetadataListsTablesAndViews) {
+  CollectingRows sink;
+  auto r = run_job(connector_, job(JobType::kMetadata), sink, guard_);
+  ASSERT_TRUE(r.ok()) << r.error->message;
+  ASSERT_EQ(sink.tables.size(), 2U) << nlohmann::json(sink.tables).dump();
+  bool saw_view = false;
+  for (const auto& t : sink.tables) {
+    if (t["name"] == "orders") {
+      EXPECT_EQ(t["kind"], "table");
+      ASSERT_EQ(t["columns"].size(), 4U);
+      EXPECT_EQ(t["columns"][1]["name"], "amount");
+      EXPECT_EQ(t["columns"][1]["nullable"], false);
+      EXPECT_EQ(t["columns"][3]["ordinal"], 4);
+    }
+    saw_view = saw_view || (t["name"] == "big_orders" && t["kind"] == "view");
+  }
+  EXPECT_TRUE(saw_view);
+}
+
+TEST_F(OdbcSqliteTest, QueryMapsValues) {
+  CollectingRows sink;
+  auto r = run_job(
+      connector_,
+      job(JobType::kQuery, {{"sql", "SELECT id, amount, note, data FROM orders ORDER BY id"}}),
+      sink, guard_);
+  ASSERT_TRUE(r.ok()) << r.error->message;
+  ASSERT_EQ(sink.rows.size(), 2U);
+  EXPECT_EQ(sink.rows[0][0], 1);
+  EXPECT_EQ(sink.rows[0][1], 10.5);
+  EXPECT_EQ(sink.rows[0][2], "first");
+  EXPECT_EQ(sink.rows[0][3], "AP8=");
+  EXPECT_TRUE(sink.rows[1][2].is_null());
+  EXPECT_TRUE(sink.rows[1][3].is_null());
+}
+
+TEST_F(OdbcSqliteTest, WritesAreRefused) {
+  CollectingRows sink;
+  auto r = run_job(connector_, job(JobType::kQuery, {{"sql", "DELETE FROM orders"}}), sink, guard_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(to_string(r.error->code), "read_only_violation") << r.error->message;
+}
+
+}  // namespace
+}  // namespace outpost::test
