@@ -8,7 +8,6 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -96,15 +95,21 @@ class Converter {
     if (text == "true" || text == "True" || text == "TRUE") return true;
     if (text == "false" || text == "False" || text == "FALSE") return false;
     if (auto number = parse_integer(text)) return *number;
-    static const std::regex kFloat(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
-    if (std::regex_match(text, kFloat)) {
-      try {
-        return std::stod(text);
-      } catch (const std::out_of_range&) {
-        return text;
-      }
-    }
+    if (auto number = parse_float(text)) return *number;
     return text;
+  }
+
+  // [-+]?(.[0-9]+|[0-9]+(.[0-9]*)?)([eE][-+]?[0-9]+)? ; .inf and .nan stay strings
+  // (JSON has no such numbers), as does anything out of double's range.
+  static std::optional<double> parse_float(std::string_view text) {
+    if (text.empty() || text.find_first_not_of("0123456789+-.eE") != std::string_view::npos) {
+      return std::nullopt;
+    }
+    if (text[0] == '+') text.remove_prefix(1);
+    double value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    return value;
   }
 
   static std::optional<nlohmann::json> parse_integer(const std::string& text) {

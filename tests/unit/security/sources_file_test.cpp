@@ -86,7 +86,8 @@ TEST(SourcesFile, NumbersFollowTheCoreSchema) {
 sources:
   a:
     type: t
-    config: {hex: 0x1F, oct: 0o17, neg: -42, big: 18446744073709551615, exp: 1e3, word: yes}
+    config: {hex: 0x1F, oct: 0o17, neg: -42, big: 18446744073709551615, exp: 1e3, word: yes,
+             half: .5, plus: +1.5, dotted: 1.2.3, inf: .inf, huge: 1e999, port: "5432"}
 )",
                                          "<t>")
                           ->find("a")
@@ -97,6 +98,12 @@ sources:
   EXPECT_EQ(config["big"].get<std::uint64_t>(), 18446744073709551615ull);
   EXPECT_DOUBLE_EQ(config["exp"].get<double>(), 1000.0);
   EXPECT_EQ(config["word"], "yes") << "YAML 1.1 booleans are plain strings";
+  EXPECT_DOUBLE_EQ(config["half"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(config["plus"].get<double>(), 1.5);
+  EXPECT_EQ(config["dotted"], "1.2.3");
+  EXPECT_EQ(config["inf"], ".inf");
+  EXPECT_EQ(config["huge"], "1e999");
+  EXPECT_EQ(config["port"], "5432");
 }
 
 TEST(SourcesFile, ErrorsNameTheFileAndLine) {
