@@ -221,6 +221,32 @@ constexpr std::array kSpecs{
                [](AgentConfig& c, const RawValue& v) { c.audit_log = v.text; }},
 };
 
+// Appends `text` indented by 6 and wrapped at 80 columns.
+void append_wrapped(std::string& out, std::string_view text) {
+  constexpr std::size_t kIndent = 6;
+  constexpr std::size_t kWidth = 80;
+  std::size_t column = 0;
+  while (!text.empty()) {
+    const auto space = text.find(' ');
+    const std::string_view word = text.substr(0, space);
+    text = space == std::string_view::npos ? std::string_view{} : text.substr(space + 1);
+    if (column > 0 && column + 1 + word.size() > kWidth) {
+      out.push_back('\n');
+      column = 0;
+    }
+    if (column == 0) {
+      out.append(kIndent, ' ');
+      column = kIndent;
+    } else {
+      out.push_back(' ');
+      ++column;
+    }
+    out.append(word);
+    column += word.size();
+  }
+  out.push_back('\n');
+}
+
 }  // namespace
 
 bool parse_bool(const RawValue& value) {
@@ -274,11 +300,16 @@ std::string help_text() {
     }
     out += "  " + names;
     if (!spec.value_name.empty()) out += " " + std::string(spec.value_name);
-    out += "\n      " + std::string(spec.help) + "\n      ";
-    if (!spec.default_text.empty()) out += "default: " + std::string(spec.default_text) + "; ";
-    out += "env:";
-    for (const auto& name : long_names(spec)) out += " " + env_name(name);
     out += "\n";
+    std::string details;
+    if (!spec.default_text.empty()) details = "default: " + std::string(spec.default_text) + "; ";
+    details += "env:";
+    const auto names_list = long_names(spec);
+    for (std::size_t i = 0; i < names_list.size(); ++i) {
+      details += (i == 0 ? " " : ", ") + env_name(names_list[i]);
+    }
+    append_wrapped(out, spec.help);
+    append_wrapped(out, details);
   }
   out +=
       "  -h, --help\n      print this help and exit\n"
