@@ -15,16 +15,22 @@
 #      Prometheus alert rules (Debian's prometheus package);
 #   5. the Dockerfile's COPY sources exist and are not excluded by
 #      .dockerignore, and the HEALTHCHECK script works against a live server;
-#   6. scripts/build-image-steps.sh: the image's build stage as a script.
+#   6. scripts/build-image-steps.sh: the image's build stage as a script;
+#   7. the staged agent is started with the exact args, env and mounted files
+#      of every rendered Deployment/StatefulSet (deploy/tools/run-rendered-agent.py):
+#      the real option parser must accept them.
 #
 # Tools go to build/deploy-tools (npm --prefix, never global) and, for the
 # two Debian packages, apt when missing (skipped with OUTPOST_SKIP_DEPS=1).
-#   OUTPOST_DEPLOY_SKIP_BUILD=1   skip step 6 (manifest-only edit loop)
+#   OUTPOST_DEPLOY_SKIP_BUILD=1   skip step 6 (manifest-only edit loop); step 7
+#                                 then uses OUTPOST_AGENT_BIN if set
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 tools=$root/build/deploy-tools
 out=$root/build/deploy-check
+shopt -s nullglob
+rm -rf "$out"
 mkdir -p "$tools/bin" "$out"
 passed=0
 failed=0
@@ -90,7 +96,7 @@ run "yamllint: ${#yaml_files[@]} files" yamllint -s -d "$yamllint_config" "${yam
 step "Kubernetes manifests (kubectl kustomize + schema validation)"
 if "$kubectl" kustomize deploy/kubernetes >"$out/kubernetes.yaml"; then
   ok "kubectl kustomize deploy/kubernetes"
-  run "validate deploy/kubernetes" validate \
+  run "validate deploy/kubernetes" validate --require-refs \
     --expect-kinds Namespace,Secret,ConfigMap,Service,Deployment,HorizontalPodAutoscaler,PodDisruptionBudget,NetworkPolicy \
     "$out/kubernetes.yaml"
 else
@@ -98,7 +104,7 @@ else
 fi
 if "$kubectl" kustomize deploy/kubernetes/statefulset >"$out/statefulset.yaml"; then
   ok "kubectl kustomize deploy/kubernetes/statefulset"
-  run "validate deploy/kubernetes/statefulset" validate \
+  run "validate deploy/kubernetes/statefulset" validate --require-refs \
     --expect-kinds Namespace,Secret,ConfigMap,Service,StatefulSet,PodDisruptionBudget,NetworkPolicy \
     "$out/statefulset.yaml"
 else
@@ -139,7 +145,7 @@ done
 # Defaults plus the one value that has none (the token).
 if "$helm" template outpost "$chart" --namespace outpost --set token.value=example >"$out/helm-default.yaml"; then
   ok "helm template (default values + token.value)"
-  run "validate helm (default values)" validate \
+  run "validate helm (default values)" validate --require-refs \
     --expect-kinds Secret,Service,Deployment,HorizontalPodAutoscaler,PodDisruptionBudget,NetworkPolicy \
     "$out/helm-default.yaml"
 else
@@ -212,9 +218,24 @@ sys.exit(1 if errors else 0)
 EOF
 run "outpost-healthcheck against live servers" deploy/tools/test-healthcheck.sh
 
+agent_bin=${OUTPOST_AGENT_BIN:-}
 if [ -z "${OUTPOST_DEPLOY_SKIP_BUILD:-}" ]; then
   step "image build stage as a script (scripts/build-image-steps.sh)"
   run "scripts/build-image-steps.sh" scripts/build-image-steps.sh
+  agent_bin=$root/build/image-stage/usr/local/bin/outpost-agent
+fi
+
+# The options every rendered manifest gives the agent, fed to the real agent
+# (the staged image binary): a wrong option name or value exits 2 and fails here.
+if [ -n "$agent_bin" ] && [ -x "$agent_bin" ]; then
+  step "rendered agent options accepted by $(basename "$agent_bin") (deploy/tools/run-rendered-agent.py)"
+  for rendered in "$out"/kubernetes.yaml "$out"/statefulset.yaml "$out"/helm-*.yaml; do
+    run "agent accepts the options of ${rendered#"$root"/}" python3 deploy/tools/run-rendered-agent.py "$agent_bin" "$rendered"
+  done
+elif [ -z "${OUTPOST_DEPLOY_SKIP_BUILD:-}" ]; then
+  bad "no staged agent binary to run the rendered options against"
+else
+  echo "note: rendered options not run against an agent (OUTPOST_DEPLOY_SKIP_BUILD without OUTPOST_AGENT_BIN)"
 fi
 
 echo

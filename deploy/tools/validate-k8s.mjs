@@ -1,6 +1,9 @@
 // Offline validation of rendered Kubernetes manifests (multi-document YAML).
 //
-//   node validate-k8s.mjs --modules DIR [--expect-kinds K1,K2] FILE...
+//   node validate-k8s.mjs --modules DIR [--expect-kinds K1,K2] [--require-refs] FILE...
+//
+// --require-refs: every ConfigMap and Secret a pod refers to must be in the
+// render (true of a kustomization; a chart may point at existing Secrets).
 //
 // DIR is a node_modules folder holding the npm packages `kubernetes-models`
 // (the Kubernetes 1.3x OpenAPI schemas compiled to validators) and `yaml`.
@@ -21,10 +24,12 @@ import { pathToFileURL } from "node:url";
 const args = process.argv.slice(2);
 let modulesDir = "";
 let expectKinds = [];
+let requireRefs = false;
 const files = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === "--modules") modulesDir = args[++i];
   else if (args[i] === "--expect-kinds") expectKinds = args[++i].split(",").filter(Boolean);
+  else if (args[i] === "--require-refs") requireRefs = true;
   else files.push(args[i]);
 }
 if (!modulesDir || files.length === 0) {
@@ -196,6 +201,28 @@ for (const { doc, where } of objects) {
     if (model.declarations) strictCheck(doc, model.declarations, doc.kind, errors);
   }
   if (podKinds.has(doc.kind)) podPolicy(doc, doc.kind, errors);
+  if (podKinds.has(doc.kind) && requireRefs) {
+    const spec = doc.spec?.template?.spec ?? {};
+    const have = (kind, name) => objects.some(({ doc: o }) => o.kind === kind && o.metadata?.name === name);
+    const refs = [];
+    for (const c of spec.containers ?? []) {
+      for (const e of c.envFrom ?? []) {
+        if (e.configMapRef) refs.push(["ConfigMap", e.configMapRef.name]);
+        if (e.secretRef) refs.push(["Secret", e.secretRef.name]);
+      }
+      for (const e of c.env ?? []) {
+        if (e.valueFrom?.configMapKeyRef) refs.push(["ConfigMap", e.valueFrom.configMapKeyRef.name]);
+        if (e.valueFrom?.secretKeyRef) refs.push(["Secret", e.valueFrom.secretKeyRef.name]);
+      }
+    }
+    for (const v of spec.volumes ?? []) {
+      if (v.configMap) refs.push(["ConfigMap", v.configMap.name]);
+      if (v.secret) refs.push(["Secret", v.secret.secretName]);
+    }
+    for (const [kind, name] of refs) {
+      if (!have(kind, name)) errors.push(`refers to ${kind} "${name}", which is not in this render`);
+    }
+  }
   if (["Service"].includes(doc.kind) && doc.spec?.selector && !selects(doc.spec.selector)) {
     errors.push("Service selector matches no pod template in this render");
   }
