@@ -259,13 +259,19 @@ asio::awaitable<std::tuple<StepError, tcp::resolver::results_type>> Client::Impl
                                   state->done.cancel();
                                 });
   flight.wait = &state->done;
-  co_await state->done.async_wait(kAwait);
+  auto [wait_ec] = co_await state->done.async_wait(kAwait);
   flight.wait = nullptr;
-  if (self->closed)
+  if (self->closed) {
     co_return std::tuple{StepError{FailureKind::kCancelled, "client closed"},
                          tcp::resolver::results_type{}};
+  }
   if (!state->finished) {
     state->resolver.cancel();
+    // Aborted without a result: the caller's cancellation slot fired.
+    if (wait_ec == asio::error::operation_aborted) {
+      co_return std::tuple{StepError{FailureKind::kCancelled, "cancelled while resolving"},
+                           tcp::resolver::results_type{}};
+    }
     co_return std::tuple{StepError{FailureKind::kTimeout, "resolving " + hop.host + " timed out"},
                          tcp::resolver::results_type{}};
   }
@@ -292,6 +298,9 @@ asio::awaitable<StepError> Client::Impl::proxy_connect(std::shared_ptr<Impl> sel
   auto [write_ec, written] =
       co_await asio::async_write(connection.stream, asio::buffer(head), kAwait);
   (void)written;
+  if (write_ec == asio::error::operation_aborted) {
+    co_return StepError{FailureKind::kCancelled, "cancelled during CONNECT"};
+  }
   if (write_ec) {
     co_return StepError{FailureKind::kProxy,
                         "proxy " + proxy + " closed the connection: " + write_ec.message()};
@@ -299,6 +308,9 @@ asio::awaitable<StepError> Client::Impl::proxy_connect(std::shared_ptr<Impl> sel
   std::string reply;
   auto [read_ec, header_size] = co_await asio::async_read_until(
       connection.stream, asio::dynamic_buffer(reply, kProxyResponseLimit), "\r\n\r\n", kAwait);
+  if (read_ec == asio::error::operation_aborted) {
+    co_return StepError{FailureKind::kCancelled, "cancelled during CONNECT"};
+  }
   if (read_ec == beast::error::timeout) {
     co_return StepError{FailureKind::kTimeout,
                         "proxy " + proxy + " did not answer CONNECT in time"};
@@ -315,9 +327,12 @@ asio::awaitable<StepError> Client::Impl::proxy_connect(std::shared_ptr<Impl> sel
   }
   const int status = std::atoi(status_line.c_str() + 9);
   if (status == 407) {
-    co_return StepError{
-        FailureKind::kProxy,
-        "proxy " + proxy + " requires authentication (407); put user:password in the proxy URL"};
+    co_return StepError{FailureKind::kProxy,
+                        "proxy " + proxy +
+                            (self->proxy_authorization.empty()
+                                 ? " requires authentication (407): put user:password in the "
+                                   "proxy URL"
+                                 : " rejected the credentials from the proxy URL (407)")};
   }
   if (status < 200 || status > 299) {
     co_return StepError{FailureKind::kProxy, "proxy " + proxy + " refused CONNECT to " + authority +
@@ -344,6 +359,9 @@ asio::awaitable<StepError> Client::Impl::handshake(std::shared_ptr<Impl> self,
   }
   const std::string where = "TLS handshake with " + host_port(self->options.base);
   if (ec == beast::error::timeout) co_return StepError{FailureKind::kTimeout, where + " timed out"};
+  if (ec == asio::error::operation_aborted) {
+    co_return StepError{FailureKind::kCancelled, where + " cancelled"};
+  }
   const long verify = SSL_get_verify_result(native);
   if (verify != X509_V_OK) {
     co_return StepError{FailureKind::kTls, where + ": " + describe_verify_failure(verify, host)};
@@ -368,8 +386,12 @@ asio::awaitable<StepError> Client::Impl::open(std::shared_ptr<Impl> self, Connec
   if (ec == beast::error::timeout) {
     co_return StepError{FailureKind::kTimeout, "connecting to " + what + " timed out"};
   }
-  if (ec)
+  if (ec == asio::error::operation_aborted) {
+    co_return StepError{FailureKind::kCancelled, "cancelled while connecting to " + what};
+  }
+  if (ec) {
     co_return StepError{FailureKind::kConnect, "cannot connect to " + what + ": " + ec.message()};
+  }
   error_code ignored;
   connection.stream.tcp().socket().set_option(tcp::no_delay(true), ignored);
 
@@ -392,7 +414,9 @@ namespace {
 StepError classify(bool closed, std::size_t max_bytes, const error_code& ec,
                    const std::string& doing, bool reused_and_untouched) {
   if (closed || ec == asio::error::operation_aborted) {
-    return {FailureKind::kCancelled, "request cancelled while " + doing + ": client closed"};
+    // Either close() or the caller's cancellation slot (bound at co_spawn).
+    return {FailureKind::kCancelled,
+            "request cancelled while " + doing + (closed ? ": client closed" : "")};
   }
   if (ec == beast::error::timeout) {
     return {FailureKind::kTimeout, "request timed out while " + doing};

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -66,6 +68,17 @@ asio::awaitable<void> close_when_held(HostileServer* server, Client* client, std
     co_await timer.async_wait(asio::use_awaitable);
   }
   client->close();
+}
+
+/// Emits a terminal cancellation on `signal` once `server` holds `count` requests.
+asio::awaitable<void> cancel_when_held(HostileServer* server, asio::cancellation_signal* signal,
+                                       std::size_t count) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (server->requests().size() < count) {
+    timer.expires_after(5ms);
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+  signal->emit(asio::cancellation_type::terminal);
 }
 
 HostileServer::Action action(HostileServer::Action::Kind kind) {
@@ -312,6 +325,27 @@ TEST(HttpClient, CloseCancelsRequestsInFlight) {
   EXPECT_EQ(b->failure, FailureKind::kCancelled) << b->error;
   const Outcome after = run(io, client, post("/c"));
   EXPECT_EQ(after.failure, FailureKind::kCancelled);
+}
+
+TEST(HttpClient, CancellationSlotCancelsOneRequestOnly) {
+  HostileServer server([](const HostileServer::Request& r) {
+    return r.target.ends_with("/hang") ? action(HostileServer::Action::Kind::kHang) : ok_json();
+  });
+  asio::io_context io;
+  Client client(io.get_executor(), options_for(server.port()));
+  asio::cancellation_signal signal;
+  std::optional<Outcome> cancelled;
+  asio::co_spawn(io, client.send(post("/hang"), 30s),
+                 asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr, Outcome o) {
+                   cancelled = std::move(o);
+                 }));
+  asio::co_spawn(io, cancel_when_held(&server, &signal, 1), asio::detached);
+  io.run();
+  ASSERT_TRUE(cancelled.has_value());
+  EXPECT_EQ(cancelled->failure, FailureKind::kCancelled) << cancelled->error;
+  // The client itself stays usable (unlike after close()).
+  const Outcome next = run(io, client, post("/next"));
+  EXPECT_TRUE(next.ok()) << next.error;
 }
 
 TEST(HttpClient, HeadResponseHasNoBody) {
