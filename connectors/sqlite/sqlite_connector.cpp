@@ -1,0 +1,195 @@
+#include "sqlite/sqlite_connector.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <utility>
+
+#include "common/error_classify.hpp"
+#include "common/source_config.hpp"
+#include "common/text_format.hpp"
+#include "sqlite/sqlite_db.hpp"
+
+namespace outpost::connectors::sqlite {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kDefaultBusyTimeoutMs = 5000;
+// The progress handler runs every this many VM instructions: often enough to
+// stop within milliseconds, rare enough to cost nothing measurable.
+constexpr int kProgressInstructions = 1000;
+
+// Pragmas that change how the connection treats writes or the schema; a query
+// job may read them but never set them.
+bool is_guarded_pragma(const char* name) {
+  for (const char* guarded : {"query_only", "writable_schema", "trusted_schema", "journal_mode",
+                              "locking_mode", "schema_version", "user_version", "application_id"}) {
+    if (sqlite3_stricmp(name, guarded) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Database::Database(sqlite3* db, std::string path, JobContext& ctx)
+    : db_(db), path_(std::move(path)), ctx_(ctx) {}
+
+Database::~Database() {
+  hook_.reset();  // no sqlite3_interrupt may race with the close
+  sqlite3_close_v2(db_);
+}
+
+Database::Opened Database::open(const std::string& path, int busy_timeout_ms, JobContext& ctx) {
+  sqlite3* raw = nullptr;
+  // No SQLITE_OPEN_URI: the name is a plain path ("file:" names are refused
+  // earlier, so a build with URI support on by default cannot be tricked).
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = raw != nullptr ? sqlite3_errmsg(raw) : "out of memory";
+    const int sys = raw != nullptr ? sqlite3_system_errno(raw) : 0;
+    sqlite3_close_v2(raw);
+    message += " (" + path + ")";
+    if (sys == EACCES || sys == EPERM)
+      return {nullptr, JobError{ErrorCode::kPermissionDenied, message, false}};
+    return {nullptr, JobError{ErrorCode::kUnreachable, message, false}};
+  }
+  std::unique_ptr<Database> db(new Database(raw, path, ctx));
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, busy_timeout_ms);
+  sqlite3_limit(raw, SQLITE_LIMIT_ATTACHED, 0);
+  sqlite3_db_config(raw, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
+  sqlite3_db_config(raw, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+  sqlite3_db_config(raw, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
+  // Belt and braces over READONLY: also refuses writes to the TEMP schema.
+  char* err = nullptr;
+  if (sqlite3_exec(raw, "PRAGMA query_only = ON", nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string message = err != nullptr ? err : "PRAGMA query_only failed";
+    sqlite3_free(err);
+    return {nullptr, JobError{ErrorCode::kInternal, message, false}};
+  }
+  sqlite3_set_authorizer(raw, &Database::on_authorize, db.get());
+  sqlite3_progress_handler(raw, kProgressInstructions, &Database::on_progress, db.get());
+  Database* self = db.get();
+  db->hook_.emplace(ctx.cancel.on_cancel([self] { sqlite3_interrupt(self->db_); }));
+  return {std::move(db), std::nullopt};
+}
+
+int Database::on_progress(void* self) noexcept {
+  auto* db = static_cast<Database*>(self);
+  return db->ctx_.cancel.cancelled() || Clock::now() >= db->ctx_.deadline ? 1 : 0;
+}
+
+int Database::on_authorize(void* self, int action, const char* a1, const char* a2, const char*,
+                           const char*) noexcept {
+  auto* db = static_cast<Database*>(self);
+  if (action == SQLITE_ATTACH || action == SQLITE_DETACH) return SQLITE_DENY;
+  if (action == SQLITE_PRAGMA && a1 != nullptr && a2 != nullptr && is_guarded_pragma(a1)) {
+    db->refused_write_ = true;
+    return SQLITE_DENY;
+  }
+  return SQLITE_OK;
+}
+
+StmtPtr Database::prepare(const std::string& sql, std::optional<JobError>& error) {
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    error = error_for(rc);
+    sqlite3_finalize(stmt);
+    return nullptr;
+  }
+  return StmtPtr(stmt);
+}
+
+JobError Database::error_for(int rc) const {
+  std::string message = sqlite3_errmsg(db_);
+  const int primary = rc & 0xFF;
+  if (primary == SQLITE_INTERRUPT) {
+    const auto reason = ctx_.cancel.reason();
+    if (reason == CancelReason::kNone || reason == CancelReason::kTimeout) {
+      return {ErrorCode::kTimeout, "statement stopped at the job deadline", true};
+    }
+    return {ErrorCode::kCancelled, "statement cancelled (" + std::string(to_string(reason)) + ")",
+            false};
+  }
+  if (primary == SQLITE_READONLY || common::is_read_only_refusal(message) ||
+      (primary == SQLITE_AUTH && refused_write_)) {
+    return {ErrorCode::kReadOnlyViolation, message, false};
+  }
+  if (primary == SQLITE_AUTH || primary == SQLITE_PERM) {
+    return {ErrorCode::kPermissionDenied, message, false};
+  }
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+    return {ErrorCode::kTimeout, message + " (busy timeout elapsed)", true};
+  }
+  if (primary == SQLITE_CANTOPEN || primary == SQLITE_NOTADB) {
+    return {ErrorCode::kUnreachable, message + " (" + path_ + ")", false};
+  }
+  return {ErrorCode::kQueryError, message, false};
+}
+
+std::vector<JobType> SqliteConnector::job_types() const {
+  return {JobType::kTestConnection, JobType::kMetadata, JobType::kQuery};
+}
+
+JobResult SqliteConnector::run(JobContext& ctx) {
+  common::ConfigReader reader(ctx.job.source.config, "sqlite source config");
+  reader.allow_only({"path", "busy_timeout_ms"});
+  const auto path = reader.string("path");
+  const auto busy = reader.integer("busy_timeout_ms", 0, 600'000);
+  if (!reader.error() && (!path || path->empty()))
+    reader.fail("sqlite source config: \"path\" is required");
+  if (!reader.error() && path->rfind("file:", 0) == 0) {
+    reader.fail("sqlite source config: \"path\" must be a file path, not a file: URI");
+  }
+  if (reader.error()) return JobResult::failure(ErrorCode::kInvalidJob, *reader.error());
+  if (ctx.cancel.cancelled()) {
+    return ctx.cancel.reason() == CancelReason::kTimeout
+               ? JobResult::failure(ErrorCode::kTimeout, "job timed out", true)
+               : JobResult::failure(ErrorCode::kCancelled, "job cancelled");
+  }
+  // Never wait on a lock past the job's own deadline.
+  const auto busy_ms = std::min<std::int64_t>(busy.value_or(kDefaultBusyTimeoutMs),
+                                              common::remaining_ms(ctx.deadline));
+
+  const auto start = Clock::now();
+  auto opened = Database::open(*path, static_cast<int>(busy_ms), ctx);
+  if (opened.error) return JobResult{std::move(opened.error), nlohmann::json::object()};
+  const auto open_ms = common::elapsed_ms(start);
+  switch (ctx.job.type) {
+    case JobType::kTestConnection: return run_test_connection(*opened.db, ctx, open_ms);
+    case JobType::kMetadata: return run_metadata(*opened.db, ctx);
+    case JobType::kQuery: return run_query(*opened.db, ctx);
+  }
+  return JobResult::failure(ErrorCode::kUnsupported, "unknown job type");
+}
+
+JobResult run_test_connection(Database& db, JobContext& ctx, std::int64_t open_ms) {
+  (void)ctx;
+  const auto start = Clock::now();
+  std::optional<JobError> error;
+  // Reading sqlite_schema makes SQLite read the file header: a file that is
+  // not a database fails here, not at the first real job.
+  auto stmt = db.prepare("SELECT sqlite_version(), (SELECT count(*) FROM sqlite_schema)", error);
+  if (!stmt) return JobResult{std::move(error), nlohmann::json::object()};
+  const int rc = sqlite3_step(stmt.get());
+  if (rc != SQLITE_ROW) return JobResult{db.error_for(rc), nlohmann::json::object()};
+  const std::string version = reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0));
+  const auto objects = sqlite3_column_int64(stmt.get(), 1);
+  const auto latency = common::elapsed_ms(start);
+  return JobResult::success({{"ok", true},
+                             {"server_version", "SQLite " + version},
+                             {"latency_ms", latency},
+                             {"connect_ms", open_ms},
+                             {"database", std::filesystem::path(db.path()).filename().string()},
+                             {"schema_objects", objects},
+                             {"read_only", true},
+                             {"role_can_write", false}});
+}
+
+void register_connector(ConnectorRegistry& registry) {
+  registry.add(std::make_shared<SqliteConnector>(), {"sqlite3"});
+}
+
+}  // namespace outpost::connectors::sqlite
