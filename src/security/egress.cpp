@@ -244,8 +244,15 @@ outpost::ResolvedHost EgressGuard::decide(const std::string& name,
   }
   for (const auto& address : addresses) {
     if (!allows_address(address)) {
-      const std::string shown = name == address ? name : name + " (" + address + ")";
-      return {{}, denied("egress to " + shown + " is not allowed by --allow-hosts")};
+      if (numeric) {
+        const std::string shown = name == address ? name : name + " (" + address + ")";
+        return {{}, denied("egress to " + shown + " is not allowed by --allow-hosts")};
+      }
+      // Say why a name fails when one of several addresses is fine.
+      return {{},
+              denied("egress to " + name + " (" + address +
+                     ") is not allowed by --allow-hosts: every address a name resolves to must "
+                     "be inside an allowed block, unless the name itself is listed")};
     }
   }
   return {std::move(addresses), std::nullopt};
