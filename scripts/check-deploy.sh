@@ -18,12 +18,15 @@
 #   6. scripts/build-image-steps.sh: the image's build stage as a script;
 #   7. the staged agent is started with the exact args, env and mounted files
 #      of every rendered Deployment/StatefulSet (deploy/tools/run-rendered-agent.py):
-#      the real option parser must accept them.
+#      the real option parser must accept them;
+#   8. the Compose trial run natively: the hub and agent `command:`s with the
+#      staged binaries, bootstrap.sh against the hub's admin API, a PostgreSQL
+#      loaded with init-demo.sql, a test_connection and a query job.
 #
 # Tools go to build/deploy-tools (npm --prefix, never global) and, for the
 # two Debian packages, apt when missing (skipped with OUTPOST_SKIP_DEPS=1).
 #   OUTPOST_DEPLOY_SKIP_BUILD=1   skip step 6 (manifest-only edit loop); step 7
-#                                 then uses OUTPOST_AGENT_BIN if set
+#                                 then uses OUTPOST_AGENT_BIN / OUTPOST_HUB_BIN if set
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -219,10 +222,12 @@ EOF
 run "outpost-healthcheck against live servers" deploy/tools/test-healthcheck.sh
 
 agent_bin=${OUTPOST_AGENT_BIN:-}
+hub_bin=${OUTPOST_HUB_BIN:-}
 if [ -z "${OUTPOST_DEPLOY_SKIP_BUILD:-}" ]; then
   step "image build stage as a script (scripts/build-image-steps.sh)"
   run "scripts/build-image-steps.sh" scripts/build-image-steps.sh
   agent_bin=$root/build/image-stage/usr/local/bin/outpost-agent
+  hub_bin=$root/build/image-stage/usr/local/bin/outpost-hub
 fi
 
 # The options every rendered manifest gives the agent, fed to the real agent
@@ -236,6 +241,18 @@ elif [ -z "${OUTPOST_DEPLOY_SKIP_BUILD:-}" ]; then
   bad "no staged agent binary to run the rendered options against"
 else
   echo "note: rendered options not run against an agent (OUTPOST_DEPLOY_SKIP_BUILD without OUTPOST_AGENT_BIN)"
+fi
+
+# The Compose trial's commands and bootstrap, natively (no engine): hub with
+# TLS, bootstrap.sh through the admin API, agent, PostgreSQL with the demo data.
+if [ -n "$agent_bin" ] && [ -x "$agent_bin" ] && [ -n "$hub_bin" ] && [ -x "$hub_bin" ]; then
+  step "Compose trial, natively (deploy/tools/run-compose-commands.py, run-compose-trial.sh)"
+  run "compose hub/agent commands accepted" \
+    python3 deploy/tools/run-compose-commands.py "$agent_bin" "$hub_bin" deploy/compose/docker-compose.yml
+  run "compose trial end to end (bootstrap, test_connection, query)" \
+    deploy/tools/run-compose-trial.sh "$agent_bin" "$hub_bin"
+elif [ -z "${OUTPOST_DEPLOY_SKIP_BUILD:-}" ]; then
+  bad "no staged agent and hub binaries for the Compose trial"
 fi
 
 echo
