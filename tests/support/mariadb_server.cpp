@@ -43,10 +43,15 @@ MariaDbServer::MariaDbServer() {
   static const bool library_ready = mysql_library_init(0, nullptr, nullptr) == 0;
   if (!library_ready) throw std::runtime_error("MariaDbServer: mysql_library_init failed");
   const auto data = dir_.path() / "data";
+  // A private tmpdir: a starting server deletes "#sql*" files in its tmpdir,
+  // which would break other test servers sharing /tmp.
+  const auto tmp = dir_.path() / "tmp";
+  std::filesystem::create_directories(tmp);
 
   std::vector<std::string> install = {"/usr/bin/mariadb-install-db",
                                       "--no-defaults",
                                       "--datadir=" + data.string(),
+                                      "--tmpdir=" + tmp.string(),
                                       "--user=root",
                                       "--auth-root-authentication-method=socket",
                                       "--skip-test-db",
@@ -64,6 +69,7 @@ MariaDbServer::MariaDbServer() {
                                    "--no-defaults",
                                    "--user=root",
                                    "--datadir=" + data.string(),
+                                   "--tmpdir=" + tmp.string(),
                                    "--socket=" + socket_path().string(),
                                    "--pid-file=" + (dir_.path() / "mysqld.pid").string(),
                                    "--port=" + std::to_string(port_),
