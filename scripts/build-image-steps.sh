@@ -6,7 +6,8 @@
 #   - the agent behaves as the image's ENTRYPOINT must (--version, --help,
 #     @.options.cmd relative to the working directory, exit 2 with no URL);
 #   - every shared library the binaries load comes from a package listed in
-#     deploy/docker/runtime-packages.txt (or from the debian:12-slim base);
+#     deploy/docker/runtime-packages.txt, one of their dependencies, or the
+#     debian:12-slim base;
 #   - prints the run-time file list and sizes (also written to a manifest).
 #
 #   scripts/build-image-steps.sh [--stage DIR] [--build-dir DIR]
@@ -101,11 +102,32 @@ for bin in "$prefix/bin/outpost-agent" "$prefix/bin/outpost-hub"; do
   done < <(ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3}')
 done
 needed=$(tr ' ' '\n' <<<"$needed" | grep -v '^$' | sort -u)
+# What apt installs for the list: the listed packages, the base, and
+# everything they depend on (read from dpkg's database, so it works offline
+# and in the build stage after the apt lists are removed).
+# shellcheck disable=SC2086
+provided=$(python3 - $listed $base_packages <<'PY'
+import re, sys
+deps, todo, seen = {}, list(sys.argv[1:]), set()
+for para in open("/var/lib/dpkg/status", encoding="utf-8").read().split("\n\n"):
+    name = re.search(r"^Package: (.+)$", para, re.M)
+    if not name or "Status: install ok installed" not in para:
+        continue
+    fields = re.findall(r"^(?:Pre-)?Depends: (.+)$", para, re.M)
+    deps[name.group(1)] = [re.sub(r"[ (:].*", "", alt.strip())
+                           for field in fields for dep in field.split(",") for alt in dep.split("|")]
+while todo:
+    pkg = todo.pop()
+    if pkg in seen:
+        continue
+    seen.add(pkg)
+    todo.extend(d for d in deps.get(pkg, []) if d in deps)
+print("\n".join(sorted(seen)))
+PY
+)
 missing=""
 for pkg in $needed; do
-  if ! grep -qx "$pkg" <<<"$listed" && [[ " $base_packages " != *" $pkg "* ]]; then
-    missing="$missing $pkg"
-  fi
+  grep -qx "$pkg" <<<"$provided" || missing="$missing $pkg"
 done
 [ -z "$missing" ] || fail "the binaries need package(s)$missing: add them to deploy/docker/runtime-packages.txt"
 for pkg in $listed; do
@@ -113,7 +135,7 @@ for pkg in $listed; do
     echo "note: $pkg is listed but no binary links it (kept for ODBC drivers / future use?)"
   fi
 done
-echo "every library is provided by runtime-packages.txt or the slim base"
+echo "every library is provided by runtime-packages.txt (with dependencies) or the slim base"
 
 step "run-time file set (staging tree)"
 {
