@@ -12,31 +12,31 @@
 
 namespace outpost::security {
 
-/// Secret references (protocol v1 §4) let `source.config` name a credential
-/// instead of carrying it, so the secret never leaves the private network.
-///
-/// Syntax, inside any JSON string value of the config (keys are never touched,
-/// numbers and booleans neither):
-///   `${env:NAME}`   the environment variable NAME ([A-Za-z_][A-Za-z0-9_]*);
-///                   set-but-empty resolves to "".
-///   `${file:/path}` the contents of the regular file at the absolute path,
-///                   with surrounding white space trimmed (at most 1 MiB).
-/// A reference may stand alone ("${env:PGPASS}") or be embedded in a longer
-/// string ("postgres://u:${env:P}@h/db"); several per string are fine.
-/// `$${` is the escape for a literal `${` (it yields `${` and starts no
-/// reference). Any other `${...}` (unknown scheme) is left as literal text, so
-/// a literal password such as "a${b}" keeps working; but `${env:` or `${file:`
-/// without a closing `}` or with an invalid name is an error, never literal.
+// Secret references (protocol v1 §4) let `source.config` name a credential
+// instead of carrying it, so the secret never leaves the private network.
+//
+// Syntax, inside any JSON string value of the config (keys are never touched,
+// numbers and booleans neither):
+//   `${env:NAME}`   the environment variable NAME ([A-Za-z_][A-Za-z0-9_]*);
+//                   set-but-empty resolves to "".
+//   `${file:/path}` the contents of the regular file at the absolute path,
+//                   with surrounding white space trimmed (at most 1 MiB).
+// A reference may stand alone ("${env:PGPASS}") or be embedded in a longer
+// string ("postgres://u:${env:P}@h/db"); several per string are fine.
+// `$${` is the escape for a literal `${` (it yields `${` and starts no
+// reference). Any other `${...}` (unknown scheme) is left as literal text, so
+// a literal password such as "a${b}" keeps working; but `${env:` or `${file:`
+// without a closing `}` or with an invalid name is an error, never literal.
 
-/// What a job may not read, whatever it asks (a compromised control plane
-/// could otherwise have the agent send its own credentials to a database
-/// host as a "password"):
-///  - `${env:AGENT_*}`: the agent's own options, the access token among them;
-///  - files on /proc and /sys (/proc/self/environ holds the environment);
-///  - files registered with add_protected_secret_file() (the token file, the
-///    TLS client key), compared by identity (device and inode), so another
-///    path or a link to them is refused too.
-/// Such a reference fails as secret_unresolved like a missing one.
+// What a job may not read, whatever it asks (a compromised control plane
+// could otherwise have the agent send its own credentials to a database
+// host as a "password"):
+//  - `${env:AGENT_*}`: the agent's own options, the access token among them;
+//  - files on /proc and /sys (/proc/self/environ holds the environment);
+//  - files registered with add_protected_secret_file() (the token file, the
+//    TLS client key), compared by identity (device and inode), so another
+//    path or a link to them is refused too.
+// Such a reference fails as secret_unresolved like a missing one.
 
 /// Registers a file that references may never read. Call at start for
 /// --token-file and --client-key (thread safe; the path is stat()ed again on
