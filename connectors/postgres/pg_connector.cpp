@@ -79,6 +79,8 @@ JobResult PostgresConnector::run(JobContext& ctx) {
   JobResult result;
   {
     auto hook = session->guard_cancel(ctx.cancel, ctx.deadline);
+    // A cancel that came while connecting found no statement to stop.
+    if (ctx.cancel.cancelled()) return cancelled_result(ctx.cancel);
     switch (ctx.job.type) {
       case JobType::kTestConnection: result = run_test_connection(*session, ctx, connect_ms); break;
       case JobType::kMetadata: result = run_metadata(*session, ctx); break;
