@@ -96,8 +96,10 @@ std::string trim(std::string text) {
 std::optional<std::string> FdTokenReader::read_token(std::string* error) {
   std::optional<std::string> line;
   if (::isatty(fd_) != 0) {
-    write_all(prompt_fd_, "Access token (input hidden): ");
+    // Echo goes off before the prompt shows, so nothing typed after the
+    // prompt can be echoed.
     EchoOff echo_off(fd_);
+    write_all(prompt_fd_, "Access token (input hidden): ");
     line = read_line(fd_, error);
   } else {
     line = read_line(fd_, error);

@@ -107,6 +107,20 @@ TEST(AgentCli, BareTokenWithEmptyStdinIsAUsageError) {
       << outcome.err;
 }
 
+TEST(AgentCli, AuditVerifySubcommandIsDispatched) {
+  const Outcome usage = run_agent({"audit-verify"});
+  EXPECT_EQ(usage.status, 2);
+  EXPECT_NE(usage.err.find("usage: outpost-agent audit-verify PATH"), std::string::npos)
+      << usage.err;
+  const Outcome missing = run_agent({"audit-verify", "/nonexistent/audit.jsonl"});
+  EXPECT_EQ(missing.status, 2);
+  TempDir dir;
+  std::ofstream(dir.path() / "audit.jsonl").flush();
+  const Outcome empty = run_agent({"audit-verify", (dir.path() / "audit.jsonl").string()});
+  EXPECT_EQ(empty.status, 0) << empty.out << empty.err;
+  EXPECT_NE(empty.out.find("ok: 0 lines"), std::string::npos) << empty.out;
+}
+
 // Starts the agent against a closed loopback port with debug logs and waits
 // for the "configuration loaded" line; returns that line's text.
 std::string loaded_configuration(std::vector<std::string> args,
