@@ -162,6 +162,12 @@ ParsedConfig parse_config(const nlohmann::json& json) {
     if (key_is(a.key, "filedsn") || key_is(a.key, "savefile")) {
       reader.fail("odbc source config: FILEDSN and SAVEFILE are not allowed (agent-side files)");
     }
+    // Statements a driver runs at connect, before the session is made
+    // read-only (psqlODBC ConnSettings, MySQL Connector/ODBC INITSTMT).
+    if (key_is(a.key, "connsettings") || key_is(a.key, "initstmt")) {
+      reader.fail("odbc source config: \"" + a.key +
+                  "\" is not allowed (it runs SQL before the session is read-only)");
+    }
     if (is_host_key(a.key)) {
       out.host = a.value;
       split_host_port(out.host, out.port);

@@ -52,7 +52,10 @@ JobError classify(const Diagnostic& d, bool connecting) {
   if (s == "42501" || common::contains_icase(m, "permission denied")) {
     return make(ErrorCode::kPermissionDenied);
   }
-  if (s == "HYT00" || s == "HYT01") return make(ErrorCode::kTimeout);
+  if (s == "HYT00" || s == "HYT01" || common::contains_icase(m, "statement timeout") ||
+      common::contains_icase(m, "query timeout")) {
+    return make(ErrorCode::kTimeout);
+  }
   if (s == "HY008" || s == "57014") return make(ErrorCode::kCancelled);
   if (s == "IM002" || s == "IM003" || s == "IM007" || s == "IM010" || s == "IM011" ||
       s == "IM012") {

@@ -39,6 +39,10 @@ TEST(OdbcConfigParse, RefusesWhatCouldHurtTheAgent) {
   EXPECT_FALSE(parse_config({{"connection_string", "Driver=/tmp/evil.so"}}).config);
   EXPECT_FALSE(parse_config({{"connection_string", "DSN=x;SAVEFILE=/etc/passwd"}}).config);
   EXPECT_FALSE(parse_config({{"connection_string", "DSN=x"}, {"dsn", "y"}}).config);
+  EXPECT_FALSE(
+      parse_config({{"connection_string", "Driver=X;ConnSettings={DELETE FROM t}"}}).config);
+  EXPECT_FALSE(
+      parse_config({{"dsn", "x"}, {"attributes", {{"INITSTMT", "DELETE FROM t"}}}}).config);
   EXPECT_FALSE(parse_config(nlohmann::json::object()).config);
   EXPECT_FALSE(
       parse_config({{"dsn", "x"}, {"attributes", {{"k", nlohmann::json::array()}}}}).config);

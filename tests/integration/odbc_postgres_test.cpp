@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <thread>
 
 #include "integration/mysql_test_support.hpp"
@@ -190,6 +192,80 @@ TEST_F(OdbcPostgresTest, CancelStopsSleepWithinTwoSeconds) {
   ASSERT_TRUE(running);
   EXPECT_LT(Clock::now() - cancelled_at, 2s);
   EXPECT_EQ(code(result), "cancelled");
+}
+
+TEST_F(OdbcPostgresTest, StatementTimeoutStopsSleep) {
+  // No cancel: the job's timeout becomes the server's statement_timeout.
+  CollectingRows sink;
+  auto j = job(JobType::kQuery, config(), {{"sql", "SELECT pg_sleep(30)"}});
+  j.timeout = 1s;
+  const auto started = Clock::now();
+  auto r = run_job(connector_, j, sink, guard_);
+  EXPECT_EQ(code(r), "timeout") << (r.error ? r.error->message : "");
+  EXPECT_LT(Clock::now() - started, 1s + 2s);
+}
+
+TEST_F(OdbcPostgresTest, RuntimeTimeoutCancelIsReportedAsTimeout) {
+  CancelToken token;
+  CollectingRows sink;
+  JobResult result;
+  auto j = job(JobType::kQuery, config(), {{"sql", "SELECT pg_sleep(31)"}});
+  std::thread worker([&] { result = run_job(connector_, j, sink, guard_, &token); });
+  const bool running = eventually(
+      [&] {
+        return server_->query_column(
+                   "SELECT count(*) FROM pg_stat_activity WHERE state = "
+                   "'active' AND query LIKE '%pg_sleep(3' || '1)%'")[0] != "0";
+      },
+      10s);
+  const auto cancelled_at = Clock::now();
+  token.cancel(CancelReason::kTimeout);
+  worker.join();
+  ASSERT_TRUE(running);
+  EXPECT_LT(Clock::now() - cancelled_at, 2s);
+  EXPECT_EQ(code(result), "timeout");
+}
+
+TEST_F(OdbcPostgresTest, DsnWithCredentialsAndAttributes) {
+  // unixODBC reads user DSNs from $ODBCINI.
+  TempDir dir;
+  const auto ini = dir.path() / "odbc.ini";
+  {
+    std::ofstream out(ini);
+    out << "[outpost_pg]\nDriver=PostgreSQL Unicode\nServername=127.0.0.1\nPort=" << server_->port()
+        << "\nDatabase=no_such_db\n";
+  }
+  ::setenv("ODBCINI", ini.c_str(), 1);
+  CollectingRows sink;
+  auto source = nlohmann::json{{"dsn", "outpost_pg"},
+                               {"user", "reader"},
+                               {"password", "reader-pw"},
+                               {"attributes", {{"Database", "postgres"}}}};
+  auto r =
+      run_job(connector_,
+              job(JobType::kQuery, source, {{"sql", "SELECT current_user, current_database()"}}),
+              sink, guard_);
+  ::unsetenv("ODBCINI");
+  ASSERT_TRUE(r.ok()) << r.error->message;
+  ASSERT_EQ(sink.rows.size(), 1U);
+  EXPECT_EQ(sink.rows[0][0], "reader");
+  EXPECT_EQ(sink.rows[0][1], "postgres") << "the attribute overrides the DSN's Database";
+  EXPECT_EQ(guard_.resolve_calls, 0) << "a DSN's server is not visible to the egress check";
+}
+
+TEST_F(OdbcPostgresTest, PooledConnectionIsReused) {
+  CollectingRows first;
+  ASSERT_TRUE(run_job(connector_,
+                      job(JobType::kQuery, config(), {{"sql", "SELECT pg_backend_pid()"}}), first,
+                      guard_)
+                  .ok());
+  EXPECT_EQ(connector_.idle_connections(), 1U);
+  CollectingRows second;
+  ASSERT_TRUE(run_job(connector_,
+                      job(JobType::kQuery, config(), {{"sql", "SELECT pg_backend_pid()"}}), second,
+                      guard_)
+                  .ok());
+  EXPECT_EQ(first.rows[0][0], second.rows[0][0]);
 }
 
 TEST_F(OdbcPostgresTest, StreamsAMillionRows) {
