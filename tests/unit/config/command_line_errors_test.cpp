@@ -1,8 +1,9 @@
 // Every usage error: exit status 2 and one line that says what is wrong and
 // how to fix it, never carrying the token.
+#include "config/command_line.hpp"
+
 #include <gtest/gtest.h>
 
-#include "config/command_line.hpp"
 #include "unit/config/parse_helpers.hpp"
 
 namespace outpost::config {
