@@ -25,6 +25,13 @@
 #include "http/proxy.hpp"
 #include "http/tls.hpp"
 
+// GCC 12 with optimisation (the asan/tsan presets build at -O1) reports a
+// false -Wmismatched-new-delete at the end of every coroutine: it pairs
+// asio's awaitable-frame operator delete with the wrong operator new.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 namespace outpost::http {
 
 namespace asio = boost::asio;
