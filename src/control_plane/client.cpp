@@ -150,21 +150,20 @@ void Client::close() {
   http_->close();
 }
 
-asio::awaitable<Call<std::string>> Client::send(std::string method, std::string target,
-                                                std::string content_type, std::string body,
-                                                std::chrono::milliseconds timeout,
-                                                std::optional<std::string> lease_token) {
+asio::awaitable<Call<std::string>> Client::send(Outgoing outgoing) {
   http::Request req;
-  req.method = std::move(method);
-  req.target = std::move(target);
+  req.method = std::move(outgoing.method);
+  req.target = std::move(outgoing.target);
+  std::string body = std::move(outgoing.body);
+  const auto timeout = outgoing.timeout;
   req.headers.push_back({"Authorization", "Bearer " + options_.token});
   req.headers.push_back({"User-Agent", options_.http.user_agent});
   req.headers.push_back({"X-Outpost-Instance", options_.instance_id});
   req.headers.push_back({"Accept", "application/json"});
   req.headers.push_back({"Accept-Encoding", "gzip"});
-  if (lease_token) req.headers.push_back({"X-Lease-Token", *lease_token});
+  if (outgoing.lease_token) req.headers.push_back({"X-Lease-Token", *outgoing.lease_token});
   if (!body.empty() || req.method != "GET") {
-    req.headers.push_back({"Content-Type", std::move(content_type)});
+    req.headers.push_back({"Content-Type", std::move(outgoing.content_type)});
     if (gzip_ && body.size() >= kGzipThreshold) {
       body = gzip_compress(body);
       req.headers.push_back({"Content-Encoding", "gzip"});
@@ -175,9 +174,10 @@ asio::awaitable<Call<std::string>> Client::send(std::string method, std::string 
   http::Outcome outcome = co_await http_->send(std::move(req), timeout);
   Call<std::string> out;
   if (!outcome.ok()) {
+    // Every transport failure is transient (§2); only the timeout and our
+    // own close() are told apart.
     out.error.kind = outcome.failure == http::FailureKind::kTimeout     ? ErrorKind::kTimeout
                      : outcome.failure == http::FailureKind::kCancelled ? ErrorKind::kCancelled
-                     : outcome.failure == http::FailureKind::kProtocol  ? ErrorKind::kNetwork
                                                                         : ErrorKind::kNetwork;
     out.error.message =
         outcome.error.empty() ? std::string(http::to_string(outcome.failure)) : outcome.error;
@@ -193,50 +193,83 @@ asio::awaitable<Call<std::string>> Client::send(std::string method, std::string 
 }
 
 asio::awaitable<Call<Session>> Client::connect(ConnectRequest request) {
-  auto raw = co_await send("POST", "/v1/agent/connect", "application/json", to_json(request).dump(),
-                           options_.request_timeout);
+  Outgoing out{"POST",
+               "/v1/agent/connect",
+               "application/json",
+               to_json(request).dump(),
+               options_.request_timeout,
+               std::nullopt};
+  auto raw = co_await send(std::move(out));
   co_return parse_with<Session>(raw, [](const std::string& b) { return parse_session(b); });
 }
 
 asio::awaitable<Call<ClaimResponse>> Client::claim(ClaimRequest request) {
-  const auto timeout = request.wait + options_.claim_margin;
-  auto raw = co_await send("POST", "/v1/agent/jobs/claim", "application/json",
-                           to_json(request).dump(), timeout);
+  Outgoing out{"POST",
+               "/v1/agent/jobs/claim",
+               "application/json",
+               to_json(request).dump(),
+               request.wait + options_.claim_margin,
+               std::nullopt};
+  auto raw = co_await send(std::move(out));
   co_return parse_with<ClaimResponse>(raw,
                                       [](const std::string& b) { return parse_claim_response(b); });
 }
 
 asio::awaitable<Call<JobHeartbeatResponse>> Client::job_heartbeat(std::string job_id,
                                                                   JobHeartbeatRequest request) {
-  auto raw = co_await send("POST", job_target(job_id, "/heartbeat"), "application/json",
-                           to_json(request).dump(), options_.request_timeout);
+  Outgoing out{"POST",
+               job_target(job_id, "/heartbeat"),
+               "application/json",
+               to_json(request).dump(),
+               options_.request_timeout,
+               std::nullopt};
+  auto raw = co_await send(std::move(out));
   co_return parse_with<JobHeartbeatResponse>(
       raw, [](const std::string& b) { return parse_job_heartbeat_response(b); });
 }
 
 asio::awaitable<Call<Ack>> Client::post_result(std::string job_id, ResultRequest request) {
-  auto raw = co_await send("POST", job_target(job_id, "/result"), "application/json",
-                           to_json(request).dump(), options_.request_timeout);
+  Outgoing out{"POST",
+               job_target(job_id, "/result"),
+               "application/json",
+               to_json(request).dump(),
+               options_.request_timeout,
+               std::nullopt};
+  auto raw = co_await send(std::move(out));
   co_return to_ack(raw);
 }
 
 asio::awaitable<Call<Ack>> Client::put_part(std::string job_id, std::uint64_t seq,
                                             std::string lease_token, std::string ndjson) {
-  auto raw = co_await send("PUT", job_target(job_id, "/parts/" + std::to_string(seq)),
-                           "application/x-ndjson", std::move(ndjson), options_.request_timeout,
-                           std::move(lease_token));
+  Outgoing out{"PUT",
+               job_target(job_id, "/parts/" + std::to_string(seq)),
+               "application/x-ndjson",
+               std::move(ndjson),
+               options_.request_timeout,
+               std::move(lease_token)};
+  auto raw = co_await send(std::move(out));
   co_return to_ack(raw);
 }
 
 asio::awaitable<Call<Ack>> Client::release(std::string job_id, ReleaseRequest request) {
-  auto raw = co_await send("POST", job_target(job_id, "/release"), "application/json",
-                           to_json(request).dump(), options_.request_timeout);
+  Outgoing out{"POST",
+               job_target(job_id, "/release"),
+               "application/json",
+               to_json(request).dump(),
+               options_.request_timeout,
+               std::nullopt};
+  auto raw = co_await send(std::move(out));
   co_return to_ack(raw);
 }
 
 asio::awaitable<Call<Ack>> Client::agent_heartbeat(AgentHeartbeatRequest request) {
-  auto raw = co_await send("POST", "/v1/agent/heartbeat", "application/json",
-                           to_json(request).dump(), options_.request_timeout);
+  Outgoing out{"POST",
+               "/v1/agent/heartbeat",
+               "application/json",
+               to_json(request).dump(),
+               options_.request_timeout,
+               std::nullopt};
+  auto raw = co_await send(std::move(out));
   co_return to_ack(raw);
 }
 

@@ -101,10 +101,18 @@ class Client {
   void close();
 
  private:
-  boost::asio::awaitable<Call<std::string>> send(std::string method, std::string target,
-                                                 std::string content_type, std::string body,
-                                                 std::chrono::milliseconds timeout,
-                                                 std::optional<std::string> lease_token = {});
+  /// One request before it becomes an http::Request. Built as a named local
+  /// by each call: GCC 12 mis-destroys braced temporaries inside co_await
+  /// expressions, so none are used there.
+  struct Outgoing {
+    std::string method;
+    std::string target;
+    std::string content_type;
+    std::string body;
+    std::chrono::milliseconds timeout{0};
+    std::optional<std::string> lease_token;
+  };
+  boost::asio::awaitable<Call<std::string>> send(Outgoing out);
 
   ClientOptions options_;
   std::unique_ptr<http::Client> http_;

@@ -92,6 +92,10 @@ void Metrics::control_plane_error(std::string_view kind) {
   impl_->errors.Add({{"kind", std::string(kind)}}).Increment();
 }
 
+void Metrics::declare_control_plane_error_kinds(std::initializer_list<std::string_view> kinds) {
+  for (auto kind : kinds) impl_->errors.Add({{"kind", std::string(kind)}});
+}
+
 void Metrics::stale_result() {
   impl_->stale.Increment();
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,6 +28,9 @@ class Metrics {
   void claim(std::string_view result);
   /// outpost_control_plane_errors_total{kind}.
   void control_plane_error(std::string_view kind);
+  /// Creates zero series for these error kinds, so the family is visible
+  /// (and rate() works) before the first error.
+  void declare_control_plane_error_kinds(std::initializer_list<std::string_view> kinds);
   /// outpost_stale_results_total (409 on a lease: a result that was dropped).
   void stale_result();
   /// outpost_last_contact_timestamp_seconds: a successful control-plane answer now.

@@ -14,6 +14,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "http/proxy.hpp"
 #include "observability/health_server.hpp"
 #include "observability/log.hpp"
 #include "observability/metrics.hpp"
@@ -59,57 +60,6 @@ void error_line(const std::string& message) {
   std::fflush(stderr);
 }
 
-// NO_PROXY: comma-separated names, ".suffix"/"*.suffix" patterns or "*".
-bool no_proxy_matches(const std::string& host) {
-  const char* env = std::getenv("NO_PROXY");
-  if (env == nullptr) env = std::getenv("no_proxy");
-  if (env == nullptr) return false;
-  std::string list(env);
-  std::size_t start = 0;
-  while (start <= list.size()) {
-    std::size_t end = list.find(',', start);
-    if (end == std::string::npos) end = list.size();
-    std::string item = list.substr(start, end - start);
-    item.erase(0, item.find_first_not_of(" \t"));
-    item.erase(item.find_last_not_of(" \t") + 1);
-    start = end + 1;
-    if (item.empty()) continue;
-    if (item == "*") return true;
-    if (item.rfind("*.", 0) == 0) item.erase(0, 1);
-    if (item.front() == '.') {
-      if (host.size() > item.size() &&
-          host.compare(host.size() - item.size(), item.size(), item) == 0) {
-        return true;
-      }
-      if (host == item.substr(1)) return true;
-    } else if (host == item ||
-               (host.size() > item.size() &&
-                host.compare(host.size() - item.size() - 1, item.size() + 1, "." + item) == 0)) {
-      return true;
-    }
-  }
-  return false;
-}
-
-std::optional<http::Url> select_proxy(const config::AgentConfig& config, const http::Url& base,
-                                      std::string& error) {
-  std::string text = config.proxy;
-  if (text.empty()) {
-    if (no_proxy_matches(base.host)) return std::nullopt;
-    const char* names[] = {"HTTPS_PROXY", "https_proxy"};
-    for (const char* n : names) {
-      if (const char* v = std::getenv(n); v != nullptr && *v != '\0') {
-        text = v;
-        break;
-      }
-    }
-  }
-  if (text.empty()) return std::nullopt;
-  auto url = http::parse_url(text, &error);
-  if (!url) error = "invalid proxy URL: " + error;
-  return url;
-}
-
 }  // namespace
 
 int run_agent(const config::AgentConfig& cfg) {
@@ -135,10 +85,11 @@ int run_agent(const config::AgentConfig& cfg) {
     error_line("invalid control plane URL: " + url_error);
     return 1;
   }
-  auto proxy = select_proxy(config, *base, url_error);
-  if (!proxy && !url_error.empty()) {
-    error_line(url_error);
-    return 1;
+  const http::ProxyChoice proxy =
+      http::select_proxy(*base, config.proxy, http::ProxyEnvironment::from_process());
+  if (!proxy.ok()) {
+    error_line(proxy.error);
+    return 2;
   }
 
   ConnectorRegistry registry;
@@ -191,12 +142,23 @@ int run_agent(const config::AgentConfig& cfg) {
             {"max_concurrency", capacity},
             {"max_concurrency_source", config.max_concurrency_set ? "option" : "default"}});
   obs::Metrics metrics(build::kVersion);
+  {
+    using control_plane::ErrorKind;
+    using control_plane::to_string;
+    metrics.declare_control_plane_error_kinds(
+        {to_string(ErrorKind::kNetwork), to_string(ErrorKind::kTimeout),
+         to_string(ErrorKind::kUnauthorized), to_string(ErrorKind::kForbidden),
+         to_string(ErrorKind::kConflict), to_string(ErrorKind::kGone),
+         to_string(ErrorKind::kRateLimited), to_string(ErrorKind::kUnavailable),
+         to_string(ErrorKind::kServerError), to_string(ErrorKind::kProtocol)});
+  }
   asio::io_context ioc(1);
   asio::thread_pool workers(static_cast<std::size_t>(capacity));
   asio::thread_pool canceller(1);
 
   auto state = std::make_shared<RuntimeState>(config, ioc.get_executor());
   state->instance_id = random_uuid();
+  state->base_url = base->redacted();
   state->hostname = host_name();
   state->version = build::kVersion;
   state->capacity = capacity;
@@ -248,7 +210,7 @@ int run_agent(const config::AgentConfig& cfg) {
   cp_options.http.ca_file = config.ca_file;
   cp_options.http.client_cert = config.client_cert;
   cp_options.http.client_key = config.client_key;
-  cp_options.http.proxy = proxy;
+  cp_options.http.proxy = proxy.proxy;
   cp_options.http.user_agent = std::string("outpost-agent/") + build::kVersion;
   cp_options.token = config.token;
   cp_options.instance_id = state->instance_id;

@@ -26,10 +26,6 @@ struct WorkerOutcome {
   std::uint64_t bytes = 0;  ///< NDJSON bytes produced
 };
 
-std::int64_t ms_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration_cast<milliseconds>(b - a).count();
-}
-
 /// Uploads one part on the network thread, retrying transient failures until
 /// the lease would expire.
 asio::awaitable<UploadStatus> upload_part(std::shared_ptr<RuntimeState> state,
@@ -39,7 +35,11 @@ asio::awaitable<UploadStatus> upload_part(std::shared_ptr<RuntimeState> state,
   for (;;) {
     if (job->cancel_reason != CancelReason::kNone || job->released)
       co_return UploadStatus::kStopped;
-    auto call = co_await state->cp->put_part(job->id(), seq, job->lease_token, body);
+    std::string job_id = job->id();
+    std::string lease = job->lease_token;
+    std::string copy = body;
+    auto call =
+        co_await state->cp->put_part(std::move(job_id), seq, std::move(lease), std::move(copy));
     if (call.ok()) {
       state->contact();
       co_return UploadStatus::kOk;
@@ -166,15 +166,26 @@ void finish_job(RuntimeState& state, const std::shared_ptr<JobState>& job, std::
       error ? std::string(to_string(error->code)) + ": " + error->message : std::string();
   const auto level =
       status == "succeeded" || status == "released" ? obs::LogLevel::kInfo : obs::LogLevel::kWarn;
-  state.log.log(level, "job finished",
-                {{"job_id", job->id()},
-                 {"job_type", job->claimed.type_name},
-                 {"source", job->claimed.source_label},
-                 {"attempt", job->claimed.attempt},
-                 {"status", status},
-                 {"duration_ms", ms_between(now - duration, now)},
-                 {"rows", job->progress_rows.load()},
-                 {"error", err_text}});
+  if (err_text.empty()) {
+    state.log.log(level, "job finished",
+                  {{"job_id", job->id()},
+                   {"job_type", job->claimed.type_name},
+                   {"source", job->claimed.source_label},
+                   {"attempt", job->claimed.attempt},
+                   {"status", status},
+                   {"duration_ms", std::chrono::duration_cast<milliseconds>(duration).count()},
+                   {"rows", job->progress_rows.load()}});
+  } else {
+    state.log.log(level, "job finished",
+                  {{"job_id", job->id()},
+                   {"job_type", job->claimed.type_name},
+                   {"source", job->claimed.source_label},
+                   {"attempt", job->claimed.attempt},
+                   {"status", status},
+                   {"duration_ms", std::chrono::duration_cast<milliseconds>(duration).count()},
+                   {"rows", job->progress_rows.load()},
+                   {"error", err_text}});
+  }
   job->finished = true;
   job->wake.notify();
   state.jobs.erase(job->id());
@@ -193,7 +204,9 @@ asio::awaitable<std::string> post_result(std::shared_ptr<RuntimeState> state,
     if (job->cancel_reason == CancelReason::kRequested) co_return "cancelled";
     if (job->cancel_reason == CancelReason::kLeaseLost) co_return "stale";
     request.lease_token = job->lease_token;
-    auto call = co_await state->cp->post_result(job->id(), request);
+    std::string job_id = job->id();
+    control_plane::ResultRequest attempt = request;
+    auto call = co_await state->cp->post_result(std::move(job_id), std::move(attempt));
     if (call.ok()) {
       state->contact();
       co_return status;
@@ -256,7 +269,8 @@ asio::awaitable<void> lease_keeper(std::shared_ptr<RuntimeState> state,
     }
     if (now < next_renew) continue;
     control_plane::JobHeartbeatRequest req{job->lease_token, job->progress_rows.load()};
-    auto call = co_await state->cp->job_heartbeat(job->id(), std::move(req));
+    std::string job_id = job->id();
+    auto call = co_await state->cp->job_heartbeat(std::move(job_id), std::move(req));
     if (job->finished || job->released) break;
     now = Clock::now();
     if (call.ok()) {
@@ -368,8 +382,11 @@ asio::awaitable<void> release_job(std::shared_ptr<RuntimeState> state,
                                   std::shared_ptr<JobState> job) {
   job->released = true;
   job->wake.notify();
-  auto call = co_await state->cp->release(
-      job->id(), control_plane::ReleaseRequest{job->lease_token, "shutdown"});
+  control_plane::ReleaseRequest request;
+  request.lease_token = job->lease_token;
+  request.reason = "shutdown";
+  std::string job_id = job->id();
+  auto call = co_await state->cp->release(std::move(job_id), std::move(request));
   if (call.ok()) {
     state->contact();
     state->log.info("job released", {{"job_id", job->id()}, {"attempt", job->claimed.attempt}});
@@ -419,7 +436,8 @@ asio::awaitable<void> run_job(std::shared_ptr<RuntimeState> state, std::shared_p
   job->prepared = prepare_job(job->claimed, state->prepare);
   if (job->prepared.error) {
     const JobError err = *job->prepared.error;
-    const std::string status = co_await post_result(state, job, failure_request(err, {}));
+    control_plane::ResultRequest request = failure_request(err, std::string());
+    const std::string status = co_await post_result(state, job, std::move(request));
     finish_job(*state, job, status, err);
     co_return;
   }
@@ -445,7 +463,8 @@ asio::awaitable<void> run_job(std::shared_ptr<RuntimeState> state, std::shared_p
     co_return;
   }
   if (job->cancel_reason != CancelReason::kNone) {
-    co_await conclude(state, job, WorkerOutcome{});
+    WorkerOutcome nothing;
+    co_await conclude(state, job, std::move(nothing));
     co_return;
   }
 

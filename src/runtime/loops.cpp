@@ -35,7 +35,7 @@ control_plane::ConnectRequest connect_request(const RuntimeState& state) {
 
 /// The one line printed when the control plane refuses the agent at start.
 std::string refusal_line(const RuntimeState& state, const control_plane::CallError& err) {
-  const std::string url = state.config.url;
+  const std::string url = state.base_url;
   const std::string detail =
       err.message.empty() ? std::string() : " (" + obs::redact(err.message) + ")";
   switch (err.kind) {
@@ -85,7 +85,8 @@ bool count_failure(RuntimeState& state, const control_plane::CallError& err) {
 /// later (after a 401 or unknown_instance) everything is retried.
 asio::awaitable<bool> connect_loop(std::shared_ptr<RuntimeState> state, Backoff& backoff) {
   while (!state->stopping && !state->exit_code) {
-    auto call = co_await state->cp->connect(connect_request(*state));
+    control_plane::ConnectRequest request = connect_request(*state);
+    auto call = co_await state->cp->connect(std::move(request));
     if (call.ok()) {
       state->session = *call.value;
       state->cp->set_accepts_gzip(state->session.accepts_gzip);

@@ -63,6 +63,7 @@ struct RuntimeState {
   config::AgentConfig config;
   boost::asio::any_io_executor executor;
   std::string instance_id;
+  std::string base_url;  ///< the control plane URL without user info or trailing slash
   std::string hostname;
   std::string version;
   Clock::time_point process_start = Clock::now();
