@@ -39,7 +39,7 @@ void connect_root(Handle& handle, const std::filesystem::path& socket) {
 
 }  // namespace
 
-MariaDbServer::MariaDbServer() {
+MariaDbServer::MariaDbServer(std::vector<std::string> extra_args) {
   static const bool library_ready = mysql_library_init(0, nullptr, nullptr) == 0;
   if (!library_ready) throw std::runtime_error("MariaDbServer: mysql_library_init failed");
   const auto data = dir_.path() / "data";
@@ -75,6 +75,7 @@ MariaDbServer::MariaDbServer() {
                                    "--port=" + std::to_string(port_),
                                    "--bind-address=127.0.0.1"};
   args.insert(args.end(), kServerTuning.begin(), kServerTuning.end());
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
   server_ = std::make_unique<Process>(Process::Options{args, {}, std::nullopt, {}});
   // With no --log-error, mariadbd logs to stderr, which Process captures.
   const bool ready = server_->wait_for_output("ready for connections", 60s, true);

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "support/process.hpp"
 
@@ -18,7 +19,8 @@ namespace outpost::test {
 /// the server and removes the directory.
 class MariaDbServer {
  public:
-  MariaDbServer();
+  /// `extra_args` go to mariadbd (e.g. --ssl-cert=…).
+  explicit MariaDbServer(std::vector<std::string> extra_args = {});
   ~MariaDbServer();
   MariaDbServer(const MariaDbServer&) = delete;
   MariaDbServer& operator=(const MariaDbServer&) = delete;
@@ -26,6 +28,8 @@ class MariaDbServer {
   [[nodiscard]] std::string host() const { return "127.0.0.1"; }
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
   [[nodiscard]] std::filesystem::path socket_path() const { return dir_.path() / "mysqld.sock"; }
+  /// The server's temp dir (files placed here are removed with it).
+  [[nodiscard]] const std::filesystem::path& dir() const noexcept { return dir_.path(); }
 
   /// Runs one or more `;`-separated statements as root over the socket and
   /// discards their results; throws std::runtime_error with the server's
