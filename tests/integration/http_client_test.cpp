@@ -2,11 +2,16 @@
 // keep-alive, bounds, timeouts and cancellation.
 #include "http/client.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -285,6 +290,56 @@ TEST(HttpClient, SilentServerTimesOutWithinTheDeadline) {
   EXPECT_NE(outcome.error.find("timed out"), std::string::npos) << outcome.error;
   EXPECT_GE(elapsed, 290ms);
   EXPECT_LT(elapsed, 2s);  // the deadline holds: no hidden retry or second wait
+}
+
+TEST(HttpClient, HandshakeTimeoutIsHonoured) {
+  // A TCP server that accepts but never speaks TLS: the ClientHello is never answered.
+  HostileServer server([](const HostileServer::Request&) { return ok_json(); });
+  asio::io_context io;
+  ClientOptions options = options_for(server.port());
+  options.base.scheme = "https";
+  options.handshake_timeout = 300ms;
+  Client client(io.get_executor(), options);
+  const auto start = std::chrono::steady_clock::now();
+  const Outcome outcome = run(io, client, post("/x"), 30s);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(outcome.failure, FailureKind::kTimeout) << outcome.error;
+  EXPECT_NE(outcome.error.find("TLS handshake"), std::string::npos) << outcome.error;
+  EXPECT_GE(elapsed, 290ms);
+  EXPECT_LT(elapsed, 5s);  // the handshake deadline, not the 30 s total
+}
+
+TEST(HttpClient, ConnectTimeoutIsHonoured) {
+  // A listener whose accept queue is full: Linux drops further SYNs, so a
+  // connect() neither succeeds nor fails until the client gives up.
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 0), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    (void)::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    fillers.push_back(fd);
+  }
+  asio::io_context io;
+  ClientOptions options = options_for(ntohs(addr.sin_port));
+  options.connect_timeout = 300ms;
+  Client client(io.get_executor(), options);
+  const auto start = std::chrono::steady_clock::now();
+  const Outcome outcome = run(io, client, post("/x"), 30s);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  for (int fd : fillers) ::close(fd);
+  ::close(listener);
+  EXPECT_EQ(outcome.failure, FailureKind::kTimeout) << outcome.error;
+  EXPECT_NE(outcome.error.find("connecting to 127.0.0.1:"), std::string::npos) << outcome.error;
+  EXPECT_GE(elapsed, 290ms);
+  EXPECT_LT(elapsed, 5s);
 }
 
 TEST(HttpClient, ConnectionRefusedIsAConnectFailure) {
