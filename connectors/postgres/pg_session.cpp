@@ -17,6 +17,10 @@ constexpr int kPollSliceMs = 50;
 // After a cancel, how long the server gets to answer before the session is
 // abandoned (closed) instead of waited for.
 constexpr auto kCancelGrace = std::chrono::seconds(2);
+// The server's statement_timeout ends the statement at the deadline; the
+// client-side cancel is the backstop (no runtime cancel, a server ignoring
+// the setting) and comes this much later so the server's, clearer, error wins.
+constexpr auto kSelfCancelDelay = std::chrono::milliseconds(500);
 
 ErrorCode code_for(CancelReason reason) {
   return reason == CancelReason::kTimeout || reason == CancelReason::kNone ? ErrorCode::kTimeout
@@ -109,7 +113,9 @@ bool Session::wait_readable() {
   PGconn* c = conn_.get();
   while (PQisBusy(c) != 0) {
     const auto now = Clock::now();
-    const bool stop = (cancel_ != nullptr && cancel_->cancelled()) || now >= deadline_;
+    const bool stop =
+        (cancel_ != nullptr && cancel_->cancelled()) ||
+        (deadline_ != Clock::time_point::max() && now >= deadline_ + kSelfCancelDelay);
     if (stop) {
       send_cancel();  // no-op if the hook already did
       if (cancel_seen_ == Clock::time_point{}) cancel_seen_ = now;

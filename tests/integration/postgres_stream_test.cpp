@@ -70,8 +70,11 @@ TEST(PostgresStream, MillionRowsInBoundedMemory) {
             << " rows/s; peak RSS growth " << growth_kib << " KiB\n";
   RecordProperty("rows_per_second", std::to_string(rows_per_second));
   RecordProperty("peak_rss_growth_kib", std::to_string(growth_kib));
+#if !defined(__SANITIZE_ADDRESS__)
   // ~75 MB of row text went through: holding it would blow far past this.
+  // (Not under ASan: its quarantine keeps freed blocks resident by design.)
   EXPECT_LT(growth_kib, 16u * 1024u);
+#endif
 }
 
 }  // namespace
