@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <stdexcept>
 #include <utility>
 
@@ -8,7 +9,10 @@ namespace outpost {
 void ConnectorRegistry::add(std::shared_ptr<Connector> connector,
                             std::vector<std::string> aliases) {
   if (!connector) throw std::invalid_argument("connector registry: null connector");
-  aliases.insert(aliases.begin(), std::string(connector->type()));
+  // The canonical name goes first (push_back + rotate: GCC 12's
+  // -Wnull-dereference misfires on vector::insert at the front under TSan).
+  aliases.push_back(std::string(connector->type()));
+  std::rotate(aliases.begin(), aliases.end() - 1, aliases.end());
   for (const auto& name : aliases) {
     if (find(name) != nullptr) {
       throw std::invalid_argument("connector registry: duplicate connector type '" + name + "'");
