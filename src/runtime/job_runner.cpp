@@ -356,7 +356,11 @@ asio::awaitable<void> conclude(std::shared_ptr<RuntimeState> state, std::shared_
     req.finished_at = control_plane::now_rfc3339();
     req.result = outcome.result.result.is_object() ? std::move(outcome.result.result)
                                                    : nlohmann::json::object();
-    for (auto& [k, v] : outcome.finished.fields.items()) req.result[k] = v;
+    for (auto& [k, v] : outcome.finished.fields.items()) {
+      // A connector that stopped at max_rows itself says truncated; keep it.
+      if (k == "truncated" && req.result.value("truncated", false)) continue;
+      req.result[k] = v;
+    }
     req.parts = outcome.finished.parts;
   }
   const std::string status = co_await post_result(state, job, std::move(req));
