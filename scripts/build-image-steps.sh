@@ -143,11 +143,37 @@ step "run-time file set (staging tree)"
   (cd "$stage" && find . -type f -printf '%s\t/%P\n' | sort -k2)
   total=$(du -sb "$stage" | cut -f1)
   echo "total: $total bytes ($(( (total + 524287) / 1048576 )) MiB)"
-  installed_kib=0
-  for pkg in $listed; do
-    kib=$(dpkg-query -W -f='${Installed-Size}' "$pkg" 2>/dev/null || echo 0)
-    installed_kib=$(( installed_kib + ${kib:-0} ))
-  done
-  echo "runtime packages (Installed-Size, without their own dependencies): $installed_kib KiB"
+  # What the runtime-packages layer adds to debian:12-slim: the packages the
+  # list pulls in (with dependencies) that a minbase system (Priority:
+  # required, plus apt) does not already have, by dpkg's Installed-Size.
+  # shellcheck disable=SC2086
+  python3 - $listed <<'PY'
+import re, sys
+info = {}
+for para in open("/var/lib/dpkg/status", encoding="utf-8").read().split("\n\n"):
+    name = re.search(r"^Package: (.+)$", para, re.M)
+    if not name or "Status: install ok installed" not in para:
+        continue
+    fields = re.findall(r"^(?:Pre-)?Depends: (.+)$", para, re.M)
+    size = re.search(r"^Installed-Size: (\d+)$", para, re.M)
+    info[name.group(1)] = {
+        "deps": [re.sub(r"[ (:].*", "", a.strip()) for f in fields for d in f.split(",") for a in d.split("|")],
+        "required": bool(re.search(r"^Priority: required$", para, re.M)),
+        "kib": int(size.group(1)) if size else 0}
+def closure(start):
+    seen, todo = set(), list(start)
+    while todo:
+        p = todo.pop()
+        if p in seen or p not in info:
+            continue
+        seen.add(p)
+        todo.extend(info[p]["deps"])
+    return seen
+base = closure([p for p, i in info.items() if i["required"]] + ["apt"])
+added = sorted(closure(sys.argv[1:]) - base)
+kib = sum(info[p]["kib"] for p in added)
+print(f"runtime packages layer: about {kib} KiB ({(kib + 512) // 1024} MiB) installed on top of debian:12-slim, "
+      f"{len(added)} packages: {' '.join(added)}")
+PY
 } | tee "$manifest"
 echo "manifest: ${manifest#"$root"/}"
