@@ -134,6 +134,22 @@ TEST_F(AgentE2E, UrlWithoutApiExitsWithStatus3AndTheHint) {
   EXPECT_EQ(err.find(token), std::string::npos);
 }
 
+TEST_F(AgentE2E, MaxRetriesExhaustedExitsWithStatus1) {
+  // Nothing listens on this port: every connect fails at once.
+  const auto port = free_port();
+  auto agent = start_agent("some-token-value", {"--max-retries", "3"},
+                           "http://127.0.0.1:" + std::to_string(port) + "/api");
+  const auto status = agent.process->wait(30s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 1);
+  const auto err = agent.process->stderr_text();
+  EXPECT_NE(err.find("--max-retries"), std::string::npos) << err;
+  EXPECT_EQ(agent.lines("control plane call failed").size(), 3u);
+  for (const auto& l : agent.lines("control plane call failed")) {
+    EXPECT_EQ(l["backoff_ms"], 1000);  // --backoff-strategy fallback
+  }
+}
+
 TEST_F(AgentE2E, JobTimeoutCancelsTheStatementAndFailsAsTimeout) {
   start_hub();
   const auto db = dir_.path() / "w.db";
