@@ -246,7 +246,9 @@ TEST_F(MysqlQueryTest, StreamsAMillionRowsInBoundedMemory) {
       static_cast<double>(sink.bytes) / 1e6, seconds, 1e6 / seconds,
       static_cast<unsigned long long>(rss_after), static_cast<unsigned long long>(rss_before));
   // Rows are never held: the peak grows by far less than the 40+ MB of output.
-  EXPECT_LT(rss_after - rss_before, 16U * 1024U);
+  if (kRssIsMeaningful) {
+    EXPECT_LT(rss_after - rss_before, 16U * 1024U);
+  }
 }
 
 }  // namespace

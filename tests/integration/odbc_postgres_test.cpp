@@ -289,7 +289,9 @@ TEST_F(OdbcPostgresTest, StreamsAMillionRows) {
       static_cast<double>(sink.bytes) / 1e6, seconds, 1e6 / seconds,
       static_cast<unsigned long long>(rss_after), static_cast<unsigned long long>(rss_before));
   // psqlODBC fetches through a cursor (UseDeclareFetch): memory stays flat.
-  EXPECT_LT(rss_after - rss_before, 32U * 1024U);
+  if (kRssIsMeaningful) {
+    EXPECT_LT(rss_after - rss_before, 32U * 1024U);
+  }
 }
 
 }  // namespace
