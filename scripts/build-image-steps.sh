@@ -12,7 +12,8 @@
 #
 #   scripts/build-image-steps.sh [--stage DIR] [--build-dir DIR]
 #     --stage      staging root (default build/image-stage); files go to DIR/usr/local
-#     --build-dir  CMake build dir (default build/release: reused when present)
+#     --build-dir  CMake build dir (default $OUTPOST_IMAGE_BUILD_DIR, else
+#                  build/release: reused when present, so a warm run only relinks)
 #   OUTPOST_SKIP_DEPS=1   skip scripts/install-deps.sh
 #   OUTPOST_JOBS=N        build parallelism (default: nproc)
 set -euo pipefail
@@ -20,12 +21,12 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 stage=build/image-stage
-build_dir=build/release
+build_dir=${OUTPOST_IMAGE_BUILD_DIR:-build/release}
 while [ $# -gt 0 ]; do
   case $1 in
     --stage) stage=$2; shift 2 ;;
     --build-dir) build_dir=$2; shift 2 ;;
-    -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h | --help) sed -n "2,20p" "$0"; exit 0 ;;
     *) echo "build-image-steps: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -84,6 +84,14 @@ with zipfile.ZipFile(layer) as z:
         os.chmod(target, 0o755)
 EOF
 fi
+# The checks' Python scripts read YAML: Debian's python3-yaml (a yamllint
+# dependency) is certain to be there; another python3 first on PATH may lack it.
+if ! python3 -c 'import yaml' 2>/dev/null; then
+  /usr/bin/python3 -c 'import yaml' || { echo "check-deploy: no python3 with the yaml module" >&2; exit 1; }
+  mkdir -p "$tools/pybin"
+  ln -sf /usr/bin/python3 "$tools/pybin/python3"
+  export PATH="$tools/pybin:$PATH"
+fi
 helm=$tools/bin/helm
 kubectl=$tools/bin/kubectl
 export HELM_CACHE_HOME=$tools/helm/cache HELM_CONFIG_HOME=$tools/helm/config HELM_DATA_HOME=$tools/helm/data
