@@ -134,7 +134,7 @@ void FaultProxy::pump(std::shared_ptr<Connection> conn, bool upstream) {
     }
     const ssize_t n = ::read(from, buf, want);
     if (n <= 0) break;
-    while (blackhole_ && !conn->closed && !stopping_) sleep_ms(10);  // hold the data, say nothing
+    if (blackhole_) continue;  // swallowed: neither forwarded nor answered, as in a partition
     sleep_ms(latency_ms_);
     if (const auto bw = bandwidth_.load(); bw > 0) {
       sleep_ms(static_cast<std::int64_t>(static_cast<std::uint64_t>(n) * 1000 / bw));

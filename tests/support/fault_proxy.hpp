@@ -32,8 +32,9 @@ class FaultProxy {
   void set_latency(std::chrono::milliseconds latency) { latency_ms_ = latency.count(); }
   /// Bytes per second per direction, 0 = unlimited.
   void set_bandwidth(std::uint64_t bytes_per_second) { bandwidth_ = bytes_per_second; }
-  /// Accept connections and read from them, but never forward or answer
-  /// anything (also stalls connections that already exist).
+  /// Accept connections and read from them, but drop everything read instead
+  /// of forwarding it (also on connections that already exist): a network
+  /// partition, as seen from both ends.
   void set_blackhole(bool on) { blackhole_ = on; }
   /// New connections are closed at once after accept (a reset-like refusal).
   void set_refuse(bool on) { refuse_ = on; }

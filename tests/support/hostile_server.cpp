@@ -166,6 +166,7 @@ void HostileServer::serve(int fd) {
   std::string buffer;
   Request request;
   while (!stopping_ && read_request(fd, buffer, request, stopping_)) {
+    request.at = std::chrono::steady_clock::now();
     {
       std::lock_guard lock(mutex_);
       requests_.push_back(request);

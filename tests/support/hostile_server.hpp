@@ -23,6 +23,7 @@ class HostileServer {
     std::string target;
     std::string headers;  ///< raw header block
     std::string body;
+    std::chrono::steady_clock::time_point at;  ///< when the request was complete
   };
 
   /// What to send back for one request.

@@ -1,0 +1,195 @@
+// Reliability scenarios (issue 10) with real processes: outpost-hub, agents,
+// a throwaway PostgreSQL, and a fault-injecting proxy between them. Each test
+// asserts that no job is lost or accepted twice, the agent never hangs, its
+// memory stays bounded, and /healthz keeps answering.
+
+#include <signal.h>
+
+#include <set>
+#include <thread>
+
+#include "e2e/agent_fixture.hpp"
+#include "support/fault_proxy.hpp"
+#include "support/postgres_server.hpp"
+
+namespace outpost::test {
+namespace {
+
+class FaultScenarios : public AgentE2E {
+ protected:
+  void SetUp() override {
+    pg_ = std::make_unique<PostgresServer>();
+    pg_->exec("CREATE ROLE observer LOGIN PASSWORD 'observer-pw-81f2'; GRANT pg_read_all_data TO observer;");
+  }
+
+  /// A postgres source on the hub, reached directly or through `via_port`.
+  std::string pg_source(std::uint16_t via_port = 0) {
+    auto config = pg_->source_config("observer", "observer-pw-81f2");
+    if (via_port != 0) config["port"] = via_port;
+    return admin_json("POST", "/sources", {{"name", "pg"}, {"type", "postgres"}, {"config", config}}, 201)
+        .value("id", "");
+  }
+
+  void expect_alive(const Agent& a, const std::string& context) {
+    EXPECT_TRUE(a.process->running()) << context;
+    EXPECT_EQ(a.health("/healthz").status, 200) << context;
+  }
+
+  std::unique_ptr<PostgresServer> pg_;
+};
+
+TEST_F(FaultScenarios, HubPartitionedDuringResultUploadLosesNothing) {
+  // Long leases so a 30 s partition does not hand the job to another attempt;
+  // small parts so the upload is under way when the partition starts.
+  start_hub({"--lease-ttl", "90s", "--max-part-bytes", "65536"});
+  const auto token = create_token();
+  const auto source = pg_source();
+  FaultProxy proxy(hub_port_);
+  auto agent = start_agent(token, {}, "http://127.0.0.1:" + std::to_string(proxy.port()) + "/api");
+  keep_logs(agent);
+  ASSERT_TRUE(agent.wait_for_msg("agent started", 10s));
+
+  const auto id = create_job(source,
+                             "SELECT g, md5(g::text) FROM generate_series(1, 400000) g",
+                             300000);
+  // Partition once some parts are through.
+  ASSERT_TRUE(eventually([&] { return proxy.bytes_forwarded() > 2 * 65536; }, 30s));
+  proxy.set_blackhole(true);
+  const auto partition_end = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < partition_end) {
+    expect_alive(agent, "during partition");
+    std::this_thread::sleep_for(2s);
+  }
+  proxy.set_blackhole(false);
+
+  const auto view = wait_finished(id, 180s);
+  ASSERT_EQ(view.value("status", ""), "succeeded") << view.dump().substr(0, 2000);
+  EXPECT_EQ(view.value("attempt", 0), 1);
+  const auto& rows = view["rows"];
+  ASSERT_EQ(rows.size(), 400000u);
+  std::set<long long> seen;
+  for (const auto& r : rows) seen.insert(r[0].get<long long>());
+  EXPECT_EQ(seen.size(), 400000u) << "rows were duplicated or lost across the partition";
+  EXPECT_LT(agent.process->peak_rss_kib(), 300u * 1024u);
+  expect_alive(agent, "after partition");
+}
+
+TEST_F(FaultScenarios, PostgresBackendKilledMidQueryFailsTheJobAndFreesTheWorker) {
+  start_hub();
+  const auto token = create_token();
+  const auto source = pg_source();
+  auto agent = start_agent(token, {"--max-concurrency", "1"});
+  keep_logs(agent);
+  ASSERT_TRUE(agent.wait_for_msg("agent started", 10s));
+
+  const auto id = create_job(source, "SELECT pg_sleep(30)", 60000);
+  ASSERT_TRUE(eventually(
+      [&] {
+        return pg_->query_column("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'")
+                   .at(0) == "1";
+      },
+      15s));
+  pg_->exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'");
+  const auto view = wait_finished(id, 15s);
+  EXPECT_EQ(view.value("status", ""), "failed") << view.dump();
+  EXPECT_FALSE(view["error"].value("message", "").empty());
+
+  // The one worker is free again and the pool did not keep the dead connection.
+  const auto next = wait_finished(create_job(source, "SELECT 42"), 15s);
+  EXPECT_EQ(next.value("status", ""), "succeeded") << next.dump();
+  expect_alive(agent, "after backend kill");
+}
+
+TEST_F(FaultScenarios, BlackHoledPostgresTimesOutAndFreesTheWorker) {
+  start_hub();
+  const auto token = create_token();
+  FaultProxy db_proxy(pg_->port());
+  const auto source = pg_source(db_proxy.port());
+  auto agent = start_agent(token, {"--max-concurrency", "1"});
+  keep_logs(agent);
+  ASSERT_TRUE(agent.wait_for_msg("agent started", 10s));
+  // Warm the pool through the proxy, then swallow all traffic.
+  ASSERT_EQ(wait_finished(create_job(source, "SELECT 1"), 15s).value("status", ""), "succeeded");
+  db_proxy.set_blackhole(true);
+
+  const auto started = std::chrono::steady_clock::now();
+  const auto id = create_job(source, "SELECT 2", 3000);
+  const auto view = wait_finished(id, 30s);
+  EXPECT_EQ(view.value("status", ""), "failed") << view.dump();
+  EXPECT_EQ(view["error"].value("code", ""), "timeout") << view.dump();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 20s);
+  expect_alive(agent, "black-holed database");
+
+  // The worker is free: a job against a healthy path runs.
+  db_proxy.set_blackhole(false);
+  const auto direct = pg_source();
+  const auto next = wait_finished(create_job(direct, "SELECT 3"), 20s);
+  EXPECT_EQ(next.value("status", ""), "succeeded") << next.dump();
+}
+
+TEST_F(FaultScenarios, FiftyJobsInFlightFinishOnSigterm) {
+  start_hub();
+  const auto token = create_token();
+  const auto source = pg_source();
+  auto agent = start_agent(token, {"--max-concurrency", "50", "--shutdown-grace", "30s"});
+  keep_logs(agent);
+  ASSERT_TRUE(agent.wait_for_msg("agent started", 10s));
+  std::vector<std::string> ids;
+  for (int i = 0; i < 50; ++i) ids.push_back(create_job(source, "SELECT pg_sleep(2), " + std::to_string(i)));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return pg_->query_column("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(2), %'")
+                   .at(0) == "50";
+      },
+      30s));
+  agent.process->signal(SIGTERM);
+  EXPECT_EQ(agent.process->wait(40s), std::optional<int>(0));
+  for (const auto& id : ids) {
+    const auto view = job(id);
+    EXPECT_EQ(view.value("status", ""), "succeeded") << id << " " << view.dump();
+    EXPECT_EQ(view.value("attempt", 0), 1) << id;
+  }
+  EXPECT_FALSE(agent.lines("agent stopped").empty());
+}
+
+TEST_F(FaultScenarios, KillAndRestartUnderLoadWithTwoAgents) {
+  start_hub();
+  const auto token = create_token();
+  const auto source = pg_source();
+  auto a = start_agent(token, {"--max-concurrency", "4"});
+  auto b = start_agent(token, {"--max-concurrency", "4"});
+  keep_logs(a);
+  keep_logs(b);
+  ASSERT_TRUE(a.wait_for_msg("agent started", 10s));
+  ASSERT_TRUE(b.wait_for_msg("agent started", 10s));
+  std::vector<std::string> ids;
+  for (int i = 0; i < 200; ++i) {
+    ids.push_back(create_job(source, "SELECT pg_sleep(0.05), " + std::to_string(i)));
+  }
+  // Kill one agent hard while work is flowing, then bring a replacement up.
+  ASSERT_TRUE(eventually([&] { return !a.lines("job finished").empty(); }, 20s));
+  a.process->signal(SIGKILL);
+  a.process->wait(5s);
+  auto c = start_agent(token, {"--max-concurrency", "4"});
+  keep_logs(c);
+  ASSERT_TRUE(c.wait_for_msg("agent started", 10s));
+
+  for (const auto& id : ids) {
+    const auto view = wait_finished(id, 60s);
+    EXPECT_EQ(view.value("status", ""), "succeeded") << id << " " << view.dump();
+    ASSERT_EQ(view["rows"].size(), 1u) << id;
+  }
+  // Every job's accepted result is one attempt's: no result was accepted twice.
+  std::set<std::string> finished_ok;
+  for (const auto* agent : {&b, &c}) {
+    for (const auto& line : agent->lines("job finished")) {
+      if (line.value("status", "") == "succeeded") finished_ok.insert(line.value("job_id", ""));
+    }
+  }
+  EXPECT_GE(finished_ok.size() + a.lines("job finished").size(), ids.size());
+  expect_alive(b, "survivor");
+  expect_alive(c, "replacement");
+}
+
+}  // namespace
+}  // namespace outpost::test
