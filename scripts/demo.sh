@@ -23,6 +23,21 @@ pids=()
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 die() { echo "demo: $*" >&2; exit 1; }
 
+# The throwaway PostgreSQL of demo_postgres (empty until it is started).
+pg_bin=/usr/lib/postgresql/15/bin
+pg_root=""
+# Runs a PostgreSQL tool as the postgres OS user (the server refuses to run as root).
+as_postgres() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+stop_postgres() {
+  [ -n "$pg_root" ] || return 0
+  as_postgres "$pg_bin/pg_ctl" -D "$pg_root/data" -m immediate stop >/dev/null 2>&1 || true
+  if [ "$status" -ne 0 ] && [ -f "$pg_root/postgres.log" ]; then
+    cp "$pg_root/postgres.log" "$work/postgres.log" 2>/dev/null || true
+  fi
+  rm -rf "$pg_root"
+}
 cleanup() {
   local status=$?
   for pid in "${pids[@]}"; do
@@ -31,6 +46,7 @@ cleanup() {
   for pid in "${pids[@]}"; do
     wait "$pid" 2>/dev/null || true
   done
+  stop_postgres
   if [ "$status" -ne 0 ] && [ -d "$work" ]; then
     echo "demo failed; logs kept in $work" >&2
   else
@@ -141,8 +157,55 @@ SQL
   run_job "$source_id" query '{"sql": "DELETE FROM orders"}'
 }
 
+# A throwaway PostgreSQL 15 cluster (initdb + pg_ctl as the postgres user, in
+# a temp dir it owns, on a free loopback port; stopped by cleanup) with a
+# small shop schema and a read-only login for the agent.
+demo_postgres() {
+  say "demo: PostgreSQL"
+  [ -x "$pg_bin/initdb" ] || die "PostgreSQL 15 is missing (scripts/install-deps.sh installs it)"
+  local port source_id password
+  port=$(free_port)
+  password="demo-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+  pg_root=$(mktemp -d -t outpost-demo-pg.XXXXXX)
+  [ "$(id -u)" -eq 0 ] && chown postgres: "$pg_root"
+  as_postgres "$pg_bin/initdb" -D "$pg_root/data" -U postgres --auth-local=trust \
+    --auth-host=scram-sha-256 >"$pg_root/initdb.log" 2>&1 ||
+    die "initdb failed: $(cat "$pg_root/initdb.log")"
+  as_postgres "$pg_bin/pg_ctl" -D "$pg_root/data" -l "$pg_root/postgres.log" -w -t 30 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $pg_root" start >/dev/null ||
+    die "PostgreSQL did not start: $(cat "$pg_root/postgres.log")"
+  echo "PostgreSQL $("$pg_bin/postgres" -V | awk '{print $3}') listening on 127.0.0.1:$port"
+  # The password goes in on stdin (a psql variable), not on a command line.
+  {
+    printf '\\set pw %s\n' "'$password'"
+    cat <<'SQL'
+CREATE ROLE demo_reader LOGIN PASSWORD :'pw';
+CREATE SCHEMA shop;
+CREATE TABLE shop.customers (id serial PRIMARY KEY, name text NOT NULL, country char(2));
+CREATE TABLE shop.orders (id serial PRIMARY KEY, customer_id int REFERENCES shop.customers(id),
+                          total numeric(10,2) NOT NULL, placed_at timestamptz NOT NULL);
+CREATE VIEW shop.big_orders AS SELECT * FROM shop.orders WHERE total > 100;
+INSERT INTO shop.customers (name, country) VALUES ('Ada', 'UK'), ('Grace', 'US'), ('Linus', 'FI');
+INSERT INTO shop.orders (customer_id, total, placed_at) VALUES
+  (1, 120.50, '2026-11-01 09:30+00'), (2, 15.00, '2026-11-02 14:00+00'),
+  (1, 300.00, '2026-11-03 18:45+00');
+ANALYZE;
+GRANT USAGE ON SCHEMA shop TO demo_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA shop TO demo_reader;
+SQL
+  } | as_postgres "$pg_bin/psql" -h "$pg_root" -p "$port" -U postgres -d postgres -q \
+    -v ON_ERROR_STOP=1 >/dev/null || die "could not create the demo schema"
+  source_id=$(admin POST /sources "{\"name\": \"shop-pg\", \"type\": \"postgres\", \"config\": {\"host\": \"127.0.0.1\", \"port\": $port, \"database\": \"postgres\", \"user\": \"demo_reader\", \"password\": \"$password\", \"sslmode\": \"disable\"}}" |
+    jq -r .id)
+  run_job "$source_id" test_connection '{}'
+  run_job "$source_id" metadata '{"schemas": ["shop"]}'
+  run_job "$source_id" query '{"sql": "SELECT c.name, count(o.id) AS orders, sum(o.total) AS spent, max(o.placed_at) AS last_order FROM shop.customers c LEFT JOIN shop.orders o ON o.customer_id = c.id GROUP BY c.name ORDER BY spent DESC NULLS LAST"}'
+  run_job "$source_id" query '{"sql": "DELETE FROM shop.orders"}'
+}
+
 run_demos() {
   demo_sqlite
+  demo_postgres
 }
 
 show_metrics() {
