@@ -1,7 +1,9 @@
 #include "support/postgres_server.hpp"
 
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <pwd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -73,30 +75,88 @@ PostgresServer::PostgresServer() {
   char tmpl[] = "/tmp/outpost-pg-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("test postgres: mkdtemp failed");
   dir_ = tmpl;
-  const passwd* pw = ::getpwnam("postgres");
-  if (pw == nullptr) throw std::runtime_error("test postgres: no 'postgres' OS user");
-  if (::chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
-    throw std::runtime_error("test postgres: chown of the temp dir failed");
+  try {
+    start_watchdog();
+    const passwd* pw = ::getpwnam("postgres");
+    if (pw == nullptr) throw std::runtime_error("test postgres: no 'postgres' OS user");
+    if (::chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+      throw std::runtime_error("test postgres: chown of the temp dir failed");
+    }
+    password_ = random_password();
+    { std::ofstream(dir_ / "pwfile") << password_ << "\n"; }
+    if (::chown((dir_ / "pwfile").c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+      throw std::runtime_error("test postgres: chown of the password file failed");
+    }
+    std::string out;
+    const int rc = run_as_postgres(
+        {kBin + "initdb", "-D", (dir_ / "data").string(), "-U", "postgres", "--auth-local=trust",
+         "--auth-host=scram-sha-256", "--pwfile=" + (dir_ / "pwfile").string(), "-E", "UTF8",
+         "--no-locale", "-N"},
+        out);
+    if (rc != 0) {
+      throw std::runtime_error("test postgres: initdb failed (" + std::to_string(rc) + "):\n" +
+                               out);
+    }
+    {
+      std::ofstream hba(dir_ / "data" / "pg_hba.conf", std::ios::trunc);
+      hba << "local all all trust\n"
+          << "host all all 127.0.0.1/32 scram-sha-256\n";
+    }
+    start();
+  } catch (...) {
+    stop_and_remove();
+    throw;
   }
-  password_ = random_password();
-  { std::ofstream(dir_ / "pwfile") << password_ << "\n"; }
-  if (::chown((dir_ / "pwfile").c_str(), pw->pw_uid, pw->pw_gid) != 0) {
-    throw std::runtime_error("test postgres: chown of the password file failed");
+}
+
+void PostgresServer::start_watchdog() {
+  // A shell that blocks reading a pipe whose only writer is this process:
+  // EOF comes when we close it or die, and then it stops and removes the
+  // cluster. Everything it needs is built before fork (the child of a
+  // threaded process may only make async-signal-safe calls before exec).
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("test postgres: pipe failed");
+  const std::string dir = dir_.string();
+  const std::string script = "cat >/dev/null; /usr/sbin/runuser -u postgres -- " + kBin +
+                             "pg_ctl -D '" + dir + "/data' -m immediate -w stop; rm -rf '" + dir +
+                             "'";
+  std::string sh = "/bin/sh", dash_c = "-c", arg = script;
+  char* argv[] = {sh.data(), dash_c.data(), arg.data(), nullptr};
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("test postgres: fork failed");
+  if (pid == 0) {
+    ::setsid();  // outlive a kill of the test's process group
+    ::dup2(fds[0], 0);
+    const int null_fd = ::open("/dev/null", O_WRONLY);
+    ::dup2(null_fd, 1);
+    ::dup2(null_fd, 2);
+    ::execv("/bin/sh", argv);
+    ::_exit(127);
   }
-  std::string out;
-  const int rc =
-      run_as_postgres({kBin + "initdb", "-D", (dir_ / "data").string(), "-U", "postgres",
-                       "--auth-local=trust", "--auth-host=scram-sha-256",
-                       "--pwfile=" + (dir_ / "pwfile").string(), "-E", "UTF8", "--no-locale", "-N"},
-                      out);
-  if (rc != 0)
-    throw std::runtime_error("test postgres: initdb failed (" + std::to_string(rc) + "):\n" + out);
-  {
-    std::ofstream hba(dir_ / "data" / "pg_hba.conf", std::ios::trunc);
-    hba << "local all all trust\n"
-        << "host all all 127.0.0.1/32 scram-sha-256\n";
+  ::close(fds[0]);
+  watchdog_fd_ = fds[1];
+  watchdog_pid_ = pid;
+}
+
+void PostgresServer::stop_and_remove() noexcept {
+  try {
+    std::string out;
+    if (std::filesystem::exists(dir_ / "data" / "postmaster.pid")) {
+      run_as_postgres(
+          {kBin + "pg_ctl", "-D", (dir_ / "data").string(), "-m", "immediate", "-w", "stop"}, out,
+          60s);
+    }
+  } catch (...) {
+    // The watchdog below still stops it.
   }
-  start();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+  if (watchdog_fd_ >= 0) {
+    ::close(watchdog_fd_);
+    watchdog_fd_ = -1;
+    int status = 0;
+    ::waitpid(watchdog_pid_, &status, 0);
+  }
 }
 
 void PostgresServer::start() {
@@ -127,14 +187,7 @@ void PostgresServer::start() {
 }
 
 PostgresServer::~PostgresServer() {
-  std::string out;
-  if (std::filesystem::exists(dir_ / "data" / "postmaster.pid")) {
-    run_as_postgres(
-        {kBin + "pg_ctl", "-D", (dir_ / "data").string(), "-m", "immediate", "-w", "stop"}, out,
-        60s);
-  }
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
+  stop_and_remove();
 }
 
 std::string PostgresServer::log() const {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -14,7 +16,9 @@ namespace outpost::test {
 /// owns, listening on a free 127.0.0.1 port with scram-sha-256 password auth
 /// for TCP (so wrong-password tests are real) and its unix socket inside the
 /// temp dir. The destructor stops it (`pg_ctl stop -m immediate`) and removes
-/// the dir.
+/// the dir. A watchdog process does the same if the test process dies
+/// without running the destructor (crash, ctest timeout, SIGKILL), so no
+/// cluster outlives its test.
 ///
 /// The constructor throws std::runtime_error carrying the server log when the
 /// cluster cannot start: a database test must fail, never skip.
@@ -48,10 +52,14 @@ class PostgresServer {
 
  private:
   void start();
+  void start_watchdog();
+  void stop_and_remove() noexcept;
 
   std::filesystem::path dir_;
   std::uint16_t port_ = 0;
   std::string password_;
+  int watchdog_fd_ = -1;  // write end of the watchdog's pipe; closing it (or dying) fires it
+  pid_t watchdog_pid_ = -1;
 };
 
 }  // namespace outpost::test
