@@ -55,6 +55,10 @@ Session::Connected Session::connect(const ConnectParams& params, const CancelTok
   if (raw == nullptr)
     return {nullptr, JobError{ErrorCode::kInternal, "libpq: out of memory", true}};
   auto session = std::make_unique<Session>(raw);
+  // libpq prints server NOTICEs/WARNINGs to stderr by default, which would
+  // corrupt the agent's structured log; they carry nothing a job reports.
+  PQsetNoticeProcessor(
+      raw, [](void*, const char*) {}, nullptr);
   if (PQstatus(raw) == CONNECTION_BAD) {
     return {nullptr, map_connect_error(PQerrorMessage(raw))};
   }

@@ -179,6 +179,17 @@ TEST(PostgresQuery, MaxRowsAndTheSinkCapTruncate) {
   EXPECT_TRUE(capped.truncated());
 }
 
+TEST(PostgresQuery, ServerNoticesDoNotReachStderr) {
+  PostgresConnector connector;
+  CollectingSink sink;
+  testing::internal::CaptureStderr();
+  const auto r = query(connector, sink, "DO $$ BEGIN RAISE WARNING 'noisy warning'; END $$");
+  const std::string err = testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(r.ok()) << error_text(r);
+  EXPECT_TRUE(sink.columns().empty());
+  EXPECT_EQ(err.find("noisy warning"), std::string::npos) << err;
+}
+
 TEST(PostgresQuery, SessionsAreTaggedWithJobAndAttempt) {
   PostgresConnector connector;
   CollectingSink sink;
