@@ -68,6 +68,22 @@ Metrics::Metrics(std::string_view version) : impl_(std::make_unique<Impl>()) {
 
 Metrics::~Metrics() = default;
 
+namespace {
+const prometheus::Histogram::BucketBoundaries& duration_buckets() {
+  static const prometheus::Histogram::BucketBoundaries kBuckets{
+      0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600};
+  return kBuckets;
+}
+}  // namespace
+
+void Metrics::declare_job_series(std::string_view type, std::string_view connector) {
+  for (const char* status : {"succeeded", "failed"}) {
+    impl_->jobs.Add(
+        {{"type", std::string(type)}, {"connector", std::string(connector)}, {"status", status}});
+  }
+  impl_->duration.Add({{"type", std::string(type)}}, duration_buckets());
+}
+
 void Metrics::job_finished(std::string_view type, std::string_view connector,
                            std::string_view status, std::chrono::duration<double> duration) {
   impl_->jobs
@@ -75,9 +91,7 @@ void Metrics::job_finished(std::string_view type, std::string_view connector,
             {"connector", std::string(connector)},
             {"status", std::string(status)}})
       .Increment();
-  static const prometheus::Histogram::BucketBoundaries kBuckets{
-      0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600};
-  impl_->duration.Add({{"type", std::string(type)}}, kBuckets).Observe(duration.count());
+  impl_->duration.Add({{"type", std::string(type)}}, duration_buckets()).Observe(duration.count());
 }
 
 void Metrics::set_running(int running) {

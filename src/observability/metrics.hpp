@@ -22,6 +22,10 @@ class Metrics {
   /// outpost_jobs_total{type,connector,status} and outpost_job_duration_seconds.
   void job_finished(std::string_view type, std::string_view connector, std::string_view status,
                     std::chrono::duration<double> duration);
+  /// Creates zero series of outpost_jobs_total (succeeded, failed) and of the
+  /// duration histogram for a connector and job type, so every name of the
+  /// contract is on /metrics before the first job.
+  void declare_job_series(std::string_view type, std::string_view connector);
   /// outpost_jobs_running.
   void set_running(int running);
   /// outpost_claims_total{result}: "jobs", "empty" or "error".

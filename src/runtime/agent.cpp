@@ -152,6 +152,9 @@ int run_agent(const config::AgentConfig& cfg) {
          to_string(ErrorKind::kRateLimited), to_string(ErrorKind::kUnavailable),
          to_string(ErrorKind::kServerError), to_string(ErrorKind::kProtocol)});
   }
+  for (Connector* c : registry.all()) {
+    for (JobType t : c->job_types()) metrics.declare_job_series(to_string(t), c->type());
+  }
   asio::io_context ioc(1);
   asio::thread_pool workers(static_cast<std::size_t>(capacity));
   asio::thread_pool canceller(1);
