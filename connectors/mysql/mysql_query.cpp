@@ -122,13 +122,17 @@ std::optional<JobError> stream_rows(JobContext& ctx, Connection& connection) {
 
 JobResult run_query(JobContext& ctx, const MysqlConfig& config, SessionLease& session) {
   const auto& params = ctx.job.params;
-  const auto sql = params.is_object() ? params.find("sql") : params.end();
-  if (!params.is_object() || sql == params.end() || !sql->is_string() ||
-      sql->get_ref<const std::string&>().empty()) {
+  // Copied out of the JSON (GCC -O2 -Wnull-dereference misreads get_ref).
+  std::string text;
+  if (params.is_object()) {
+    if (auto it = params.find("sql"); it != params.end() && it->is_string()) {
+      text = it->get<std::string>();
+    }
+  }
+  if (text.empty()) {
     return JobResult::failure(ErrorCode::kInvalidJob,
                               "query params need a non-empty \"sql\" string");
   }
-  const auto& text = sql->get_ref<const std::string&>();
   Connection& connection = session.connection();
   if (auto error = session.begin_read_only(remaining_budget(ctx))) {
     connection.mark_broken();

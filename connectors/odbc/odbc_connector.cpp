@@ -96,9 +96,14 @@ JobResult run_test_connection(JobContext& ctx, OdbcConnection& c, Clock::time_po
 
 JobResult run_query(JobContext& ctx, OdbcConnection& c) {
   const auto& params = ctx.job.params;
-  const auto sql = params.is_object() ? params.find("sql") : params.end();
-  if (!params.is_object() || sql == params.end() || !sql->is_string() ||
-      sql->get_ref<const std::string&>().empty()) {
+  // Copied out of the JSON (GCC -O2 -Wnull-dereference misreads get_ref).
+  std::string text;
+  if (params.is_object()) {
+    if (auto it = params.find("sql"); it != params.end() && it->is_string()) {
+      text = it->get<std::string>();
+    }
+  }
+  if (text.empty()) {
     return JobResult::failure(ErrorCode::kInvalidJob,
                               "query params need a non-empty \"sql\" string");
   }
@@ -115,7 +120,6 @@ JobResult run_query(JobContext& ctx, OdbcConnection& c) {
   {
     // SQLCancel is the one call ODBC allows on a statement from another thread.
     auto registration = ctx.cancel.on_cancel([h = stmt.get()] { SQLCancel(h); });
-    std::string text = sql->get<std::string>();
     auto rc = ctx.cancel.cancelled()
                   ? SQL_ERROR
                   : SQLExecDirect(stmt.get(), reinterpret_cast<SQLCHAR*>(text.data()), SQL_NTS);
