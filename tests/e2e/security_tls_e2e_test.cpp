@@ -83,7 +83,8 @@ TEST_F(SecurityTlsE2E, HubRequiringClientCertificatesAcceptsOnlyAgentsWithOne) {
   EXPECT_EQ(exit_status(without), 1);
   const std::string err = without.process->stderr_text();
   EXPECT_NE(err.find("outpost-agent: error: "), std::string::npos) << err;
-  EXPECT_NE(err.find("certificate"), std::string::npos)
+  // The hub's TLS alert ("certificate required") is what the operator sees.
+  EXPECT_NE(err.find("certificate required"), std::string::npos)
       << "the refusal should name the missing client certificate: " << err;
   EXPECT_TRUE(without.lines("agent started").empty());
 }
@@ -102,6 +103,15 @@ TEST_F(SecurityTlsE2E, ProxyFlagTunnelsPlainHttpHubThroughConnect) {
   const std::string hub = "127.0.0.1:" + std::to_string(hub_port_);
   EXPECT_FALSE(targets.empty());
   for (const auto& t : targets) EXPECT_EQ(t, hub);
+  a.process->signal(SIGTERM);
+  EXPECT_EQ(exit_status(a), 0);
+
+  // HTTP_PROXY is the variable for a plain-http control plane; it tunnels too.
+  const auto before = proxy.connects();
+  Agent b = agent(token, {}, {{"HTTP_PROXY", proxy.url()}});
+  ASSERT_TRUE(b.wait_for_msg("agent started", 20s));
+  EXPECT_TRUE(query_succeeds(src));
+  EXPECT_GT(proxy.connects(), before);
 }
 
 TEST_F(SecurityTlsE2E, HttpsProxyVariableWithBasicAuthTunnelsTlsHub) {
@@ -129,6 +139,8 @@ TEST_F(SecurityTlsE2E, HttpsProxyVariableWithBasicAuthTunnelsTlsHub) {
                         {{"HTTPS_PROXY", bad_url}}, https_url());
   EXPECT_NE(exit_status(refused), 0);
   EXPECT_GE(proxy.auth_failures(), 1u);
+  EXPECT_NE(refused.process->stderr_text().find("407"), std::string::npos)
+      << refused.process->stderr_text();
   EXPECT_TRUE(refused.lines("agent started").empty());
 }
 
