@@ -56,7 +56,13 @@ TEST_F(AgentE2E, HubOutageIsRetriedWithBackoffReportedNotReadyAndRecovered) {
   std::printf("agent RSS before outage %llu KiB, after %llu KiB\n",
               static_cast<unsigned long long>(rss_before),
               static_cast<unsigned long long>(rss_after));
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // A sanitizer's allocator keeps freed memory in quarantine (up to 256 MiB),
+  // so RSS says nothing about leaks there; the leak checker covers that.
+  RecordProperty("rss_check", "skipped under a sanitizer");
+#else
   EXPECT_LT(rss_after, rss_before + 8 * 1024) << "RSS grew during the outage";
+#endif
 }
 
 TEST_F(AgentE2E, ReadyzFlipsTo503AfterThreeHealthIntervalsWithoutContact) {
