@@ -85,6 +85,8 @@ std::string read_secret_file(const std::string& path) {
 
 int main(int argc, char** argv) {
   CLI::App app{"outpost-hub: reference control plane for Outpost agents"};
+  // A repeated option takes its last value, as with the agent (later wins).
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   std::string listen = "127.0.0.1:8443";
   std::string admin_token, admin_token_file;
   std::string lease_ttl = "30s", poll_wait = "20s", heartbeat = "10s";

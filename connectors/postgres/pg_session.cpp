@@ -1,5 +1,8 @@
 #include "postgres/pg_session.hpp"
 
+#include <system_error>
+#include <thread>
+
 #include <poll.h>
 
 #include <cerrno>
@@ -102,15 +105,26 @@ CancelToken::HookRegistration Session::guard_cancel(CancelToken& cancel,
                                                     Clock::time_point deadline) {
   bind(&cancel, deadline);
   cancel_sent_.store(false);
-  pg_cancel_.reset(PQgetCancel(conn_.get()));
+  pg_cancel_.reset(PQgetCancel(conn_.get()), &PQfreeCancel);
   return cancel.on_cancel([this] { send_cancel(); });
 }
 
 void Session::send_cancel() noexcept {
-  // PQcancel is safe from another thread; it opens its own short connection.
   if (!pg_cancel_ || cancel_sent_.exchange(true)) return;
-  char err[256];
-  PQcancel(pg_cancel_.get(), err, sizeof err);
+  // PQcancel opens its own connection and then blocks until the server closes
+  // it; a black-holed server never does. Send it from a short-lived detached
+  // thread that co-owns the cancel handle, so neither the runtime's canceller
+  // nor this job's worker can hang on it (the worker gives up after
+  // kCancelGrace and abandons the session).
+  try {
+    std::thread([handle = pg_cancel_] {
+      char err[256];
+      PQcancel(handle.get(), err, sizeof err);
+    }).detach();
+  } catch (const std::system_error&) {
+    char err[256];
+    PQcancel(pg_cancel_.get(), err, sizeof err);  // no thread to be had: best effort inline
+  }
 }
 
 bool Session::wait_readable() {

@@ -90,7 +90,8 @@ class Session {
   void send_cancel() noexcept;
 
   std::unique_ptr<PGconn, ConnDeleter> conn_;
-  std::unique_ptr<PGcancel, decltype(&PQfreeCancel)> pg_cancel_{nullptr, &PQfreeCancel};
+  /// Shared with the detached thread that sends a cancel request (see send_cancel).
+  std::shared_ptr<PGcancel> pg_cancel_;
   const CancelToken* cancel_ = nullptr;
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
   std::chrono::steady_clock::time_point cancel_seen_{};

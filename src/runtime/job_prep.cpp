@@ -126,7 +126,11 @@ ClaimedJob parse_claimed_job(const json& raw) {
       out.error = invalid("field 'lease.token' is missing or not a string");
       return out;
     }
-    if (auto a = raw.find("attempt"); a != raw.end() && a->is_number_integer()) {
+    if (auto a = raw.find("attempt"); a != raw.end() && !a->is_null()) {
+      if (!a->is_number_integer()) {
+        out.error = invalid("field 'attempt' must be an integer");
+        return out;
+      }
       out.attempt =
           static_cast<int>(std::clamp<std::int64_t>(a->get<std::int64_t>(), 1, 1'000'000));
       out.job.attempt = out.attempt;

@@ -170,7 +170,7 @@ void PostgresServer::start() {
            << "port = " << port_ << "\n"
            << "unix_socket_directories = '" << dir_.string() << "'\n"
            << "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
-           << "max_connections = 40\nshared_buffers = 32MB\n"
+           << "max_connections = 120\nshared_buffers = 32MB\n"
            << "password_encryption = 'scram-sha-256'\n";
     }
     std::error_code ec;
