@@ -70,7 +70,13 @@ TEST_F(FaultScenarios, HubPartitionedDuringResultUploadLosesNothing) {
   std::set<long long> seen;
   for (const auto& r : rows) seen.insert(r[0].get<long long>());
   EXPECT_EQ(seen.size(), 400000u) << "rows were duplicated or lost across the partition";
-  EXPECT_LT(agent.process->peak_rss_kib(), 300u * 1024u);
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's quarantine and redzones hold freed memory (measured ~520 MiB peak
+  // here): only a guard against unbounded growth under the sanitizer.
+  EXPECT_LT(agent.process->peak_rss_kib(), 1024u * 1024u);
+#else
+  EXPECT_LT(agent.process->peak_rss_kib(), 96u * 1024u);
+#endif
   expect_alive(agent, "after partition");
 }
 
