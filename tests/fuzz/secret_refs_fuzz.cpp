@@ -35,7 +35,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto result = outpost::security::expand_secret_refs(config, lookups);
   if (result.error) {
     if (result.error->code != outpost::ErrorCode::kSecretUnresolved) std::abort();
-    if (result.error->message.find(kSecret) != std::string::npos) std::abort();
+    // The message may quote the (malformed) reference the input wrote, so the
+    // secret text only counts as leaked when the input did not contain it.
+    if (result.error->message.find(kSecret) != std::string::npos &&
+        text.find(kSecret) == std::string::npos) {
+      std::abort();
+    }
   } else if (!result.config.is_object()) {
     std::abort();
   }
