@@ -53,10 +53,13 @@ double seconds_since_epoch() {
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  const auto idx = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size()))) - 1;
+  const auto idx =
+      static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size()))) - 1;
   return v[std::min(idx, v.size() - 1)];
 }
-double median(std::vector<double> v) { return percentile(std::move(v), 50); }
+double median(std::vector<double> v) {
+  return percentile(std::move(v), 50);
+}
 
 /// CPU seconds (user + system) a process has used, from /proc/<pid>/stat.
 double cpu_seconds(pid_t pid) {
@@ -96,30 +99,35 @@ class Hub {
                  .get<std::string>();
   }
 
-  [[nodiscard]] std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/api"; }
+  [[nodiscard]] std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(port_) + "/api";
+  }
   [[nodiscard]] const std::string& token() const { return token_; }
   test::HttpTestClient& admin() { return admin_; }
   [[nodiscard]] std::uint16_t port() const { return port_; }
 
   std::string create_source(const json& config) {
-    const auto r = admin_.post("/api/v1/admin/sources",
-                               json{{"name", "bench"}, {"type", "postgres"}, {"config", config}}.dump());
+    const auto r =
+        admin_.post("/api/v1/admin/sources",
+                    json{{"name", "bench"}, {"type", "postgres"}, {"config", config}}.dump());
     if (r.status != 201) throw std::runtime_error("create source: " + r.body);
     return json::parse(r.body).at("id").get<std::string>();
   }
 
-  std::string create_job(const std::string& source_id, const std::string& sql, int timeout_ms = 600'000) {
-    const auto r = admin_.post("/api/v1/admin/jobs",
-                               json{{"source_id", source_id},
-                                    {"type", "query"},
-                                    {"params", {{"sql", sql}}},
-                                    {"timeout_ms", timeout_ms}}
-                                   .dump());
+  std::string create_job(const std::string& source_id, const std::string& sql,
+                         int timeout_ms = 600'000) {
+    const auto r = admin_.post("/api/v1/admin/jobs", json{{"source_id", source_id},
+                                                          {"type", "query"},
+                                                          {"params", {{"sql", sql}}},
+                                                          {"timeout_ms", timeout_ms}}
+                                                         .dump());
     if (r.status != 201) throw std::runtime_error("create job: " + r.body);
     return json::parse(r.body).at("id").get<std::string>();
   }
 
-  json job(const std::string& id) { return json::parse(admin_.get("/api/v1/admin/jobs/" + id).body); }
+  json job(const std::string& id) {
+    return json::parse(admin_.get("/api/v1/admin/jobs/" + id).body);
+  }
 
   /// Waits until the job is finished (polling every 200 µs) and returns its view.
   json wait_job(const std::string& id, milliseconds timeout = milliseconds(120'000)) {
@@ -144,19 +152,25 @@ class Hub {
 class Agent {
  public:
   Agent(const Options& o, Hub& hub, int concurrency, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{o.agent,           "--url",
-                                  hub.url(),         "--max-concurrency",
-                                  std::to_string(concurrency), "--health-addr",
-                                  "off",             "--log-level",
+    std::vector<std::string> args{o.agent,
+                                  "--url",
+                                  hub.url(),
+                                  "--max-concurrency",
+                                  std::to_string(concurrency),
+                                  "--health-addr",
+                                  "off",
+                                  "--log-level",
                                   "info"};
     for (auto& e : extra) args.push_back(std::move(e));
     started_at_ = SteadyClock::now();
     proc_ = std::make_unique<test::Process>(
         test::Process::Options{args, {{"AGENT_TOKEN", hub.token()}}});
     if (!proc_->wait_for_output("\"agent started\"", milliseconds(15'000))) {
-      throw std::runtime_error("agent did not start: " + proc_->stdout_text() + proc_->stderr_text());
+      throw std::runtime_error("agent did not start: " + proc_->stdout_text() +
+                               proc_->stderr_text());
     }
-    startup_ms_ = std::chrono::duration<double, std::milli>(SteadyClock::now() - started_at_).count();
+    startup_ms_ =
+        std::chrono::duration<double, std::milli>(SteadyClock::now() - started_at_).count();
   }
   ~Agent() {
     proc_->signal(SIGTERM);
@@ -226,7 +240,8 @@ class Bench {
   // 1. Dispatch latency: admin call → the statement running on the server.
   void dispatch() {
     const int jobs = o_.quick ? 100 : 1000;
-    std::cerr << "bench: dispatch latency, " << jobs << " sequential jobs x " << o_.runs << " runs\n";
+    std::cerr << "bench: dispatch latency, " << jobs << " sequential jobs x " << o_.runs
+              << " runs\n";
     std::vector<double> p50s, p99s, rtt50s, rtt99s;
     for (int run = 0; run < o_.runs; ++run) {
       Hub hub(o_);
@@ -237,7 +252,8 @@ class Bench {
       hub.wait_job(hub.create_job(source, "SELECT 1"));
       for (int i = 0; i < jobs; ++i) {
         const double t0 = seconds_since_epoch();
-        const auto id = hub.create_job(source, "SELECT extract(epoch from clock_timestamp())::float8");
+        const auto id =
+            hub.create_job(source, "SELECT extract(epoch from clock_timestamp())::float8");
         const auto view = hub.wait_job(id);
         const double started = view.at("rows").at(0).at(0).get<double>();
         lat.push_back((started - t0) * 1000.0);
@@ -299,8 +315,9 @@ class Bench {
   // 3. Streaming: a 5,000,000-row, 4-column query delivered as parts.
   void streaming() {
     const long rows = o_.quick ? 500'000 : 5'000'000;
-    const std::string sql = "SELECT g, md5(g::text), g * 1.5::float8, g % 2 = 0 FROM generate_series(1, " +
-                            std::to_string(rows) + ") g";
+    const std::string sql =
+        "SELECT g, md5(g::text), g * 1.5::float8, g % 2 = 0 FROM generate_series(1, " +
+        std::to_string(rows) + ") g";
     std::cerr << "bench: streaming " << rows << " rows x " << o_.runs << " runs\n";
     std::vector<double> rates, copy_rates, peaks;
     for (int run = 0; run < o_.runs; ++run) {
@@ -315,8 +332,8 @@ class Bench {
       }
       const auto t0 = SteadyClock::now();
       const std::string cmd = "PGPASSWORD=bench-pw psql -X -q -h 127.0.0.1 -p " +
-                              std::to_string(pg_.port()) + " -U bench -d postgres -c \"COPY (" + sql +
-                              ") TO STDOUT\" > /dev/null";
+                              std::to_string(pg_.port()) + " -U bench -d postgres -c \"COPY (" +
+                              sql + ") TO STDOUT\" > /dev/null";
       if (std::system(cmd.c_str()) != 0) throw std::runtime_error("psql COPY failed");
       copy_rates.push_back(static_cast<double>(rows) /
                            std::chrono::duration<double>(SteadyClock::now() - t0).count());
@@ -324,7 +341,8 @@ class Bench {
     const double ratio = median(rates) / median(copy_rates);
     add({"streaming", "rows/s", median(rates), "rows/s", "psql COPY rows/s", median(copy_rates),
          ">= 50% of COPY", ratio >= 0.5});
-    add({"streaming", "agent peak RSS", median(peaks), "MiB", "", 0, "<= 64 MiB", median(peaks) <= 64});
+    add({"streaming", "agent peak RSS", median(peaks), "MiB", "", 0, "<= 64 MiB",
+         median(peaks) <= 64});
   }
 
   // 4. Footprint: idle RSS, RSS with 32 jobs running, idle CPU, start-up, size.
@@ -350,8 +368,9 @@ class Bench {
     test::eventually(
         [&] {
           busy_rss = std::max(busy_rss, static_cast<double>(agent.process().rss_kib()) / 1024.0);
-          return pg_.query_column("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3)%' "
-                                  "AND application_name LIKE 'outpost%'")
+          return pg_.query_column(
+                        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3)%' "
+                        "AND application_name LIKE 'outpost%'")
                      .at(0) == "32";
         },
         milliseconds(20'000));
@@ -362,8 +381,9 @@ class Bench {
     const std::string strip_cmd = "strip -o " + stripped + " " + o_.agent;
     double size_mib = 0;
     if (std::system(strip_cmd.c_str()) == 0) {
-      struct stat st{};
-      if (::stat(stripped.c_str(), &st) == 0) size_mib = static_cast<double>(st.st_size) / (1024.0 * 1024.0);
+      struct stat st {};
+      if (::stat(stripped.c_str(), &st) == 0)
+        size_mib = static_cast<double>(st.st_size) / (1024.0 * 1024.0);
       ::unlink(stripped.c_str());
     }
     add({"footprint", "idle RSS", idle_rss, "MiB", "", 0, "<= 10 MiB", idle_rss <= 10});

@@ -19,14 +19,17 @@ class FaultScenarios : public AgentE2E {
  protected:
   void SetUp() override {
     pg_ = std::make_unique<PostgresServer>();
-    pg_->exec("CREATE ROLE observer LOGIN PASSWORD 'observer-pw-81f2'; GRANT pg_read_all_data TO observer;");
+    pg_->exec(
+        "CREATE ROLE observer LOGIN PASSWORD 'observer-pw-81f2'; GRANT pg_read_all_data TO "
+        "observer;");
   }
 
   /// A postgres source on the hub, reached directly or through `via_port`.
   std::string pg_source(std::uint16_t via_port = 0) {
     auto config = pg_->source_config("observer", "observer-pw-81f2");
     if (via_port != 0) config["port"] = via_port;
-    return admin_json("POST", "/sources", {{"name", "pg"}, {"type", "postgres"}, {"config", config}}, 201)
+    return admin_json("POST", "/sources",
+                      {{"name", "pg"}, {"type", "postgres"}, {"config", config}}, 201)
         .value("id", "");
   }
 
@@ -49,9 +52,8 @@ TEST_F(FaultScenarios, HubPartitionedDuringResultUploadLosesNothing) {
   keep_logs(agent);
   ASSERT_TRUE(agent.wait_for_msg("agent started", 10s));
 
-  const auto id = create_job(source,
-                             "SELECT g, md5(g::text) FROM generate_series(1, 400000) g",
-                             300000);
+  const auto id =
+      create_job(source, "SELECT g, md5(g::text) FROM generate_series(1, 400000) g", 300000);
   // Partition once some parts are through.
   ASSERT_TRUE(eventually([&] { return proxy.bytes_forwarded() > 2 * 65536; }, 30s));
   proxy.set_blackhole(true);
@@ -91,11 +93,13 @@ TEST_F(FaultScenarios, PostgresBackendKilledMidQueryFailsTheJobAndFreesTheWorker
   const auto id = create_job(source, "SELECT pg_sleep(30)", 60000);
   ASSERT_TRUE(eventually(
       [&] {
-        return pg_->query_column("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'")
+        return pg_->query_column(
+                      "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'")
                    .at(0) == "1";
       },
       15s));
-  pg_->exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'");
+  pg_->exec(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'");
   const auto view = wait_finished(id, 15s);
   EXPECT_EQ(view.value("status", ""), "failed") << view.dump();
   EXPECT_FALSE(view["error"].value("message", "").empty());
@@ -141,10 +145,13 @@ TEST_F(FaultScenarios, FiftyJobsInFlightFinishOnSigterm) {
   keep_logs(agent);
   ASSERT_TRUE(agent.wait_for_msg("agent started", 10s));
   std::vector<std::string> ids;
-  for (int i = 0; i < 50; ++i) ids.push_back(create_job(source, "SELECT pg_sleep(2), " + std::to_string(i)));
+  for (int i = 0; i < 50; ++i)
+    ids.push_back(create_job(source, "SELECT pg_sleep(2), " + std::to_string(i)));
   ASSERT_TRUE(eventually(
       [&] {
-        return pg_->query_column("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(2), %'")
+        return pg_->query_column(
+                      "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(2), "
+                      "%'")
                    .at(0) == "50";
       },
       30s));

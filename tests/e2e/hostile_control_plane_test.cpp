@@ -26,7 +26,8 @@ using namespace std::chrono_literals;
 constexpr const char* kToken = "hostile-test-token-5d1e";
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 /// Answers connect and heartbeats properly, hands claims to `on_claim`, and
@@ -35,11 +36,15 @@ HostileServer::Handler control_plane(std::function<Action(int claim_number)> on_
   auto claims = std::make_shared<std::atomic<int>>(0);
   return [on_claim, claims](const HostileServer::Request& r) {
     if (ends_with(r.target, "/v1/agent/connect")) {
-      return Action::json(200, R"({"agent_id":"agt_h","poll_wait_ms":500,"heartbeat_interval_ms":500,"lease_ttl_ms":5000})");
+      return Action::json(
+          200,
+          R"({"agent_id":"agt_h","poll_wait_ms":500,"heartbeat_interval_ms":500,"lease_ttl_ms":5000})");
     }
     if (ends_with(r.target, "/v1/agent/jobs/claim")) return on_claim((*claims)++);
     if (ends_with(r.target, "/heartbeat") && r.target.find("/jobs/") != std::string::npos) {
-      return Action::json(200, R"({"lease":{"token":"l1","expires_at":"2099-01-01T00:00:00Z"},"cancel_requested":false})");
+      return Action::json(
+          200,
+          R"({"lease":{"token":"l1","expires_at":"2099-01-01T00:00:00Z"},"cancel_requested":false})");
     }
     return Action::json(200, "{}");
   };
@@ -50,9 +55,15 @@ struct RunningAgent {
   std::unique_ptr<Process> process;
 
   RunningAgent(const std::string& url, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{agent_binary(), "-u", url, "--health-addr",
+    std::vector<std::string> args{agent_binary(),
+                                  "-u",
+                                  url,
+                                  "--health-addr",
                                   "127.0.0.1:" + std::to_string(health_port),
-                                  "--backoff-strategy", "fallback", "--max-concurrency", "2"};
+                                  "--backoff-strategy",
+                                  "fallback",
+                                  "--max-concurrency",
+                                  "2"};
     args.insert(args.end(), extra.begin(), extra.end());
     process = std::make_unique<Process>(Process::Options{args, {{"AGENT_TOKEN", kToken}}, {}, {}});
   }
@@ -88,16 +99,20 @@ TEST_P(HostileAnswers, AgentSurvivesAndRetries) {
   const auto& c = GetParam();
   HostileServer server(control_plane([&](int) { return c.answer(); }));
   RunningAgent agent(server.base_url());
-  ASSERT_TRUE(agent.process->wait_for_output("\"agent started\"", 10s)) << agent.process->stdout_text();
-  ASSERT_TRUE(eventually([&] { return server.count("/jobs/claim") >= static_cast<std::size_t>(c.min_claims); },
-                         c.observe))
+  ASSERT_TRUE(agent.process->wait_for_output("\"agent started\"", 10s))
+      << agent.process->stdout_text();
+  ASSERT_TRUE(eventually(
+      [&] { return server.count("/jobs/claim") >= static_cast<std::size_t>(c.min_claims); },
+      c.observe))
       << c.name << ": the agent stopped retrying; claims=" << server.count("/jobs/claim");
   agent.expect_healthy(c.name);
   // Bounded memory: a 1 GiB body or an endless dribble is never buffered whole.
   EXPECT_LT(agent.process->peak_rss_kib(), 400u * 1024u) << c.name;
-  EXPECT_NE(agent.process->stdout_text().find("control plane call failed"), std::string::npos) << c.name;
+  EXPECT_NE(agent.process->stdout_text().find("control plane call failed"), std::string::npos)
+      << c.name;
   agent.process->signal(SIGTERM);
-  EXPECT_EQ(agent.process->wait(15s), std::optional<int>(0)) << c.name << agent.process->stdout_text();
+  EXPECT_EQ(agent.process->wait(15s), std::optional<int>(0))
+      << c.name << agent.process->stdout_text();
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -112,8 +127,10 @@ INSTANTIATE_TEST_SUITE_P(
                     },
                     15s, 3},
         HostileCase{"truncated_json",
-                    [] { return Action::json(200, R"({"jobs": [{"id": "job_1", "type": "qu)"); }, 15s, 3},
-        HostileCase{"wrong_shape_json", [] { return Action::json(200, R"({"jobs": {"id": 5}})"); }, 15s, 3},
+                    [] { return Action::json(200, R"({"jobs": [{"id": "job_1", "type": "qu)"); },
+                    15s, 3},
+        HostileCase{"wrong_shape_json", [] { return Action::json(200, R"({"jobs": {"id": 5}})"); },
+                    15s, 3},
         HostileCase{"array_instead_of_object", [] { return Action::json(200, "[1,2,3]"); }, 15s, 3},
         HostileCase{"one_gib_body",
                     [] {
@@ -138,10 +155,12 @@ INSTANTIATE_TEST_SUITE_P(
                       return a;
                     },
                     90s, 2},
-        HostileCase{"server_errors_forever",
-                    [] { return Action::json(500, R"({"error":{"code":"boom","message":"down"}})"); }, 15s,
-                    4},
-        HostileCase{"connection_closed", [] {
+        HostileCase{
+            "server_errors_forever",
+            [] { return Action::json(500, R"({"error":{"code":"boom","message":"down"}})"); }, 15s,
+            4},
+        HostileCase{"connection_closed",
+                    [] {
                       Action a;
                       a.kind = Action::Kind::kClose;
                       return a;
@@ -164,13 +183,15 @@ TEST(HostileControlPlane, HonoursRetryAfterOn429) {
     if (ends_with(r.target, "/jobs/claim")) times.push_back(r.at);
   }
   for (std::size_t i = 1; i < times.size(); ++i) {
-    EXPECT_GE(times[i] - times[i - 1], 1900ms) << "claim " << i << " came before Retry-After elapsed";
+    EXPECT_GE(times[i] - times[i - 1], 1900ms)
+        << "claim " << i << " came before Retry-After elapsed";
   }
   agent.expect_healthy("429");
 }
 
 TEST(HostileControlPlane, DoesNotFollowRedirectsToAnotherOrigin) {
-  HostileServer elsewhere([](const HostileServer::Request&) { return Action::json(200, R"({"jobs":[]})"); });
+  HostileServer elsewhere(
+      [](const HostileServer::Request&) { return Action::json(200, R"({"jobs":[]})"); });
   const std::string location = "Location: " + elsewhere.base_url() + "/v1/agent/jobs/claim\r\n";
   HostileServer server(control_plane([&](int) { return Action::json(302, "{}", location); }));
   RunningAgent agent(server.base_url());
@@ -181,13 +202,14 @@ TEST(HostileControlPlane, DoesNotFollowRedirectsToAnotherOrigin) {
 }
 
 Json query_job(const std::string& id, const std::string& db) {
-  return {{"id", id},
-          {"type", "query"},
-          {"attempt", 1},
-          {"timeout_ms", 10000},
-          {"lease", {{"token", "l_" + id}, {"expires_at", "2099-01-01T00:00:00Z"}}},
-          {"source", {{"id", "s1"}, {"name", "db"}, {"type", "sqlite"}, {"config", {{"path", db}}}}},
-          {"params", {{"sql", "SELECT 1 AS one"}}}};
+  return {
+      {"id", id},
+      {"type", "query"},
+      {"attempt", 1},
+      {"timeout_ms", 10000},
+      {"lease", {{"token", "l_" + id}, {"expires_at", "2099-01-01T00:00:00Z"}}},
+      {"source", {{"id", "s1"}, {"name", "db"}, {"type", "sqlite"}, {"config", {{"path", db}}}}},
+      {"params", {{"sql", "SELECT 1 AS one"}}}};
 }
 
 /// Results posted by the agent, by job id (last one wins).
@@ -215,7 +237,8 @@ TEST(HostileControlPlane, MoreJobsThanCapacityAndDuplicatesAreEachRunOnce) {
     return Action::json(200, Json{{"jobs", jobs}}.dump());
   }));
   RunningAgent agent(server.base_url());
-  ASSERT_TRUE(eventually([&] { return results(server).size() >= 5; }, 20s)) << agent.process->stdout_text();
+  ASSERT_TRUE(eventually([&] { return results(server).size() >= 5; }, 20s))
+      << agent.process->stdout_text();
   const auto posted = results(server);
   for (int i = 0; i < 5; ++i) {
     const auto id = "job_" + std::to_string(i);
@@ -257,7 +280,8 @@ TEST(HostileControlPlane, MalformedJobsFailAsInvalidJobAndAreNeverDropped) {
     const auto id = job["id"].get<std::string>();
     ASSERT_TRUE(posted.count(id)) << id << " was dropped";
     EXPECT_EQ(posted.at(id).value("status", ""), "failed") << id;
-    EXPECT_EQ(posted.at(id)["error"].value("code", ""), "invalid_job") << id << posted.at(id).dump();
+    EXPECT_EQ(posted.at(id)["error"].value("code", ""), "invalid_job")
+        << id << posted.at(id).dump();
   }
   agent.expect_healthy("malformed jobs");
 }

@@ -17,7 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   std::string error2;
-  const auto again = outpost::config::parse_duration(outpost::config::format_duration(*value), &error2);
+  const auto again =
+      outpost::config::parse_duration(outpost::config::format_duration(*value), &error2);
   if (!again || *again != *value) std::abort();
   return 0;
 }

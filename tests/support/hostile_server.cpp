@@ -89,7 +89,7 @@ bool read_request(int fd, std::string& buffer, HostileServer::Request& out,
 }  // namespace
 
 HostileServer::Action HostileServer::Action::json(int status, std::string body,
-                                                   std::string extra_headers) {
+                                                  std::string extra_headers) {
   Action a;
   a.status = status;
   a.body = std::move(body);
@@ -143,10 +143,11 @@ std::vector<HostileServer::Request> HostileServer::requests() const {
 
 std::size_t HostileServer::count(const std::string& suffix) const {
   std::lock_guard lock(mutex_);
-  return static_cast<std::size_t>(std::count_if(requests_.begin(), requests_.end(), [&](const Request& r) {
-    return r.target.size() >= suffix.size() &&
-           r.target.compare(r.target.size() - suffix.size(), suffix.size(), suffix) == 0;
-  }));
+  return static_cast<std::size_t>(
+      std::count_if(requests_.begin(), requests_.end(), [&](const Request& r) {
+        return r.target.size() >= suffix.size() &&
+               r.target.compare(r.target.size() - suffix.size(), suffix.size(), suffix) == 0;
+      }));
 }
 
 void HostileServer::accept_loop() {
@@ -175,7 +176,8 @@ void HostileServer::serve(int fd) {
     bool keep_open = true;
     switch (action.kind) {
       case Action::Kind::kRespond: {
-        const std::string out = head(action.status, action.headers, action.body.size()) + action.body;
+        const std::string out =
+            head(action.status, action.headers, action.body.size()) + action.body;
         keep_open = send_all(fd, out.data(), out.size());
         break;
       }
@@ -198,7 +200,8 @@ void HostileServer::serve(int fd) {
         break;
       }
       case Action::Kind::kDribble: {
-        const std::string out = head(action.status, action.headers, action.body.size()) + action.body;
+        const std::string out =
+            head(action.status, action.headers, action.body.size()) + action.body;
         for (std::size_t i = 0; keep_open && !stopping_ && i < out.size(); ++i) {
           keep_open = send_all(fd, &out[i], 1);
           pollfd p{wake_pipe_[0], POLLIN, 0};
@@ -216,9 +219,7 @@ void HostileServer::serve(int fd) {
         }
         keep_open = false;
         break;
-      case Action::Kind::kClose:
-        keep_open = false;
-        break;
+      case Action::Kind::kClose: keep_open = false; break;
     }
     if (!keep_open) break;
   }

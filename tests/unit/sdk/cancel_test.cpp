@@ -37,7 +37,9 @@ TEST(CancelToken, HookRunsAtOnceWhenAlreadyCancelled) {
 TEST(CancelToken, UnregisteredHookNeverRuns) {
   CancelToken token;
   int calls = 0;
-  { auto reg = token.on_cancel([&] { ++calls; }); }
+  {
+    auto reg = token.on_cancel([&] { ++calls; });
+  }
   token.cancel(CancelReason::kRequested);
   EXPECT_EQ(calls, 0);
 }

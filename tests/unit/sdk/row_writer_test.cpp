@@ -28,8 +28,9 @@ TEST(RowWriter, MapsScalarsPerProtocol) {
     w.number(1.5);
     w.decimal("12345678901234567890.5");
   });
-  EXPECT_EQ(text,
-            R"([null,true,42,"1152921504606846976","18446744073709551615",1.5,"12345678901234567890.5"])");
+  EXPECT_EQ(
+      text,
+      R"([null,true,42,"1152921504606846976","18446744073709551615",1.5,"12345678901234567890.5"])");
   EXPECT_TRUE(nlohmann::json::accept(text));
 }
 
