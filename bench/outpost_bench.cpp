@@ -6,6 +6,7 @@
 //
 // Scenarios: dispatch latency, throughput, streaming, footprint.
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -81,7 +82,10 @@ class Hub {
   explicit Hub(const Options& o)
       : port_(test::free_port()),
         proc_(test::Process::Options{{o.hub, "--listen", "127.0.0.1:" + std::to_string(port_),
-                                      "--admin-token", kAdminToken, "--lease-ttl", "30s"}}),
+                                      "--admin-token", kAdminToken, "--lease-ttl", "30s"},
+                                     {},
+                                     std::nullopt,
+                                     {}}),
         admin_("127.0.0.1", port_) {
     admin_.set_header("Authorization", std::string("Bearer ") + kAdminToken);
     const bool up = test::eventually(
@@ -164,7 +168,7 @@ class Agent {
     for (auto& e : extra) args.push_back(std::move(e));
     started_at_ = SteadyClock::now();
     proc_ = std::make_unique<test::Process>(
-        test::Process::Options{args, {{"AGENT_TOKEN", hub.token()}}});
+        test::Process::Options{args, {{"AGENT_TOKEN", hub.token()}}, std::nullopt, {}});
     if (!proc_->wait_for_output("\"agent started\"", milliseconds(15'000))) {
       throw std::runtime_error("agent did not start: " + proc_->stdout_text() +
                                proc_->stderr_text());
