@@ -2,6 +2,7 @@
 # Builds the libFuzzer targets with clang (preset `fuzz`) and runs each for
 # OUTPOST_FUZZ_SECONDS (default 60) on a copy of its corpus from tests/fuzz/corpus.
 # A crash, leak or abort fails the script and leaves the reproducer in build/fuzz/findings.
+# tests/fuzz/dictionaries/<name>.dict, when present, is passed as -dict.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${OUTPOST_FUZZ_SECONDS:-60}
@@ -14,9 +15,11 @@ for bin in build/fuzz/tests/fuzz/fuzz_*; do
   work=build/fuzz/corpus/$name
   mkdir -p "$work"
   cp -n tests/fuzz/corpus/"$name"/* "$work"/ 2>/dev/null || true
+  dict=()
+  [[ -f tests/fuzz/dictionaries/$name.dict ]] && dict=(-dict=tests/fuzz/dictionaries/"$name".dict)
   echo "fuzz: $name for ${seconds}s"
   if ! "$bin" -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-      -artifact_prefix=build/fuzz/findings/"$name"- -print_final_stats=1 "$work" \
+      "${dict[@]}" -artifact_prefix=build/fuzz/findings/"$name"- -print_final_stats=1 "$work" \
       > build/fuzz/"$name".log 2>&1; then
     echo "fuzz: $name FAILED"; tail -40 build/fuzz/"$name".log; status=1
   fi

@@ -107,7 +107,8 @@ CallError classify_status(int status, std::string_view body,
   for (auto& ch : e.message) {
     if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
   }
-  if (retry_after_header && (status == 429 || status == 503)) {
+  // Protocol §2: Retry-After (seconds) is honoured on every transient status.
+  if (retry_after_header && (status == 429 || status == 502 || status == 503 || status == 504)) {
     std::int64_t seconds = 0;
     const auto text = *retry_after_header;
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
@@ -116,6 +117,27 @@ CallError classify_status(int status, std::string_view body,
     }
   }
   return e;
+}
+
+Call<std::string> to_call(http::Outcome outcome) {
+  Call<std::string> out;
+  if (!outcome.ok()) {
+    // Every transport failure is transient (§2); only the timeout and our
+    // own close() are told apart.
+    out.error.kind = outcome.failure == http::FailureKind::kTimeout     ? ErrorKind::kTimeout
+                     : outcome.failure == http::FailureKind::kCancelled ? ErrorKind::kCancelled
+                                                                        : ErrorKind::kNetwork;
+    out.error.message =
+        outcome.error.empty() ? std::string(http::to_string(outcome.failure)) : outcome.error;
+    return out;
+  }
+  http::Response& resp = *outcome.response;
+  if (resp.status >= 200 && resp.status < 300) {
+    out.value = std::move(resp.body);
+    return out;
+  }
+  out.error = classify_status(resp.status, resp.body, resp.header("Retry-After"));
+  return out;
 }
 
 std::string gzip_compress(std::string_view data) {
@@ -172,24 +194,7 @@ asio::awaitable<Call<std::string>> Client::send(Outgoing outgoing) {
   req.body = std::move(body);
 
   http::Outcome outcome = co_await http_->send(std::move(req), timeout);
-  Call<std::string> out;
-  if (!outcome.ok()) {
-    // Every transport failure is transient (§2); only the timeout and our
-    // own close() are told apart.
-    out.error.kind = outcome.failure == http::FailureKind::kTimeout     ? ErrorKind::kTimeout
-                     : outcome.failure == http::FailureKind::kCancelled ? ErrorKind::kCancelled
-                                                                        : ErrorKind::kNetwork;
-    out.error.message =
-        outcome.error.empty() ? std::string(http::to_string(outcome.failure)) : outcome.error;
-    co_return out;
-  }
-  http::Response& resp = *outcome.response;
-  if (resp.status >= 200 && resp.status < 300) {
-    out.value = std::move(resp.body);
-    co_return out;
-  }
-  out.error = classify_status(resp.status, resp.body, resp.header("Retry-After"));
-  co_return out;
+  co_return to_call(std::move(outcome));
 }
 
 asio::awaitable<Call<Session>> Client::connect(ConnectRequest request) {

@@ -119,6 +119,11 @@ class Client {
   bool gzip_ = false;
 };
 
+/// What every call makes of an HTTP outcome: the body of a 2xx answer, or
+/// the error (transport failure, or a non-2xx status via classify_status).
+/// Pure; the fuzzer feeds it raw responses through http::parse_response.
+Call<std::string> to_call(http::Outcome outcome);
+
 /// Classifies a complete HTTP response with a non-2xx status.
 CallError classify_status(int status, std::string_view body,
                           std::optional<std::string_view> retry_after_header);

@@ -65,6 +65,14 @@ constexpr std::uint32_t kHeaderLimit = 64 * 1024;
 constexpr std::size_t kProxyResponseLimit = 16 * 1024;
 
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using ResponseParser = bhttp::response_parser<bhttp::string_body>;
+
+/// The limits every response is read with (send() and parse_response()).
+void configure_parser(ResponseParser& parser, std::size_t max_body_bytes, bool head_request) {
+  parser.header_limit(kHeaderLimit);
+  parser.body_limit(max_body_bytes);
+  parser.skip(head_request);
+}
 
 /// Plain TCP or TLS over TCP, decided per connection at run time, behind one
 /// type: Beast's HTTP read/write operations are instantiated once, for
@@ -485,7 +493,61 @@ StepError to_response(bhttp::response<bhttp::string_body>& message, std::size_t 
   return {FailureKind::kProtocol, "invalid gzip response body: " + inflated.error};
 }
 
+/// A SyncReadStream over bytes already received, then end of stream: lets
+/// parse_response() run Beast's own read loop (need_more, put_eof) on them.
+class ReceivedBytes {
+ public:
+  explicit ReceivedBytes(std::string_view data) : data_(data) {}
+
+  template <typename MutableBuffers>
+  std::size_t read_some(const MutableBuffers& buffers, error_code& ec) {
+    if (data_.empty()) {
+      ec = asio::error::eof;
+      return 0;
+    }
+    const std::size_t n = asio::buffer_copy(buffers, asio::buffer(data_.data(), data_.size()));
+    data_.remove_prefix(n);
+    ec = {};
+    return n;
+  }
+
+  template <typename MutableBuffers>
+  std::size_t read_some(const MutableBuffers& buffers) {
+    error_code ec;
+    const std::size_t n = read_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+
+ private:
+  std::string_view data_;
+};
+
 }  // namespace
+
+Outcome parse_response(std::string_view raw, std::size_t max_response_bytes, bool head_request) {
+  auto failed = [](StepError error) {
+    Outcome outcome;
+    outcome.failure = error.kind;
+    outcome.error = std::move(error.message);
+    return outcome;
+  };
+  ReceivedBytes stream(raw);
+  beast::flat_buffer buffer;
+  ResponseParser parser;
+  configure_parser(parser, max_response_bytes, head_request);
+  error_code ec;
+  bhttp::read(stream, buffer, parser, ec);
+  if (ec) {
+    return failed(classify(false, max_response_bytes, ec, "reading the response", false));
+  }
+  Outcome outcome;
+  outcome.response.emplace();
+  if (auto error = to_response(parser.get(), max_response_bytes, *outcome.response)) {
+    return failed(std::move(error));
+  }
+  return outcome;
+}
 
 asio::awaitable<Outcome> Client::Impl::send(std::shared_ptr<Impl> self, Request request,
                                             std::chrono::milliseconds total_timeout) {
@@ -528,10 +590,8 @@ asio::awaitable<Outcome> Client::Impl::send(std::shared_ptr<Impl> self, Request 
       co_return failed(std::move(error));
     }
 
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.header_limit(kHeaderLimit);
-    parser.body_limit(self->options.max_response_bytes);
-    parser.skip(head);
+    ResponseParser parser;
+    configure_parser(parser, self->options.max_response_bytes, head);
     auto [read_ec, read] =
         co_await bhttp::async_read(connection->stream, connection->buffer, parser, kAwait);
     (void)read;

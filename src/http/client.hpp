@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -54,6 +55,15 @@ struct Outcome {
 
   [[nodiscard]] bool ok() const noexcept { return response.has_value(); }
 };
+
+/// Parses `raw`, every byte a server sent on a connection before closing it,
+/// as the response to one request: the same Beast parser settings (64 KiB
+/// header limit, `max_response_bytes` body limit, no body for HEAD), the same
+/// read loop, gzip decoding and failure classification as Client::send, but
+/// no I/O. Bytes after the first complete response are ignored. Never throws
+/// except std::bad_alloc. For tests and the fuzzer (tests/fuzz/http_response).
+[[nodiscard]] Outcome parse_response(std::string_view raw, std::size_t max_response_bytes,
+                                     bool head_request = false);
 
 /// Asynchronous HTTP/1.1 client for one origin (the control plane), with TLS
 /// (verification and SNI on; TLS 1.2 minimum), keep-alive connection reuse,

@@ -1,0 +1,165 @@
+// Fuzzes the claim (long-poll) response path with the agent's real parsers:
+// the body goes through control_plane::parse_claim_response, every element of
+// `jobs` through runtime::parse_claimed_job and prepare_job, as the claim loop
+// does. The input is also read as one bare job. Any body must parse or fail
+// with ProtocolError; any job must come out valid or carry an invalid_job /
+// unsupported error, never crash or throw; a valid job must be runnable.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "control_plane/messages.hpp"
+#include "outpost/connector.hpp"
+#include "runtime/job_prep.hpp"
+#include "security/secret_policy.hpp"
+
+namespace {
+
+using nlohmann::json;
+using outpost::ErrorCode;
+using outpost::JobType;
+
+constexpr auto kAgentTimeout = std::chrono::minutes(10);
+constexpr auto kMaxJobTimeout = std::chrono::hours(24 * 7);
+
+class FakeConnector final : public outpost::Connector {
+ public:
+  FakeConnector(std::string type, std::vector<JobType> types)
+      : type_(std::move(type)), types_(std::move(types)) {}
+  std::string_view type() const noexcept override { return type_; }
+  std::vector<JobType> job_types() const override { return types_; }
+  outpost::JobResult run(outpost::JobContext&) override { std::abort(); }  // never run here
+
+ private:
+  std::string type_;
+  std::vector<JobType> types_;
+};
+
+/// A registry like a real build's: one connector with every job type (and an
+/// alias), one that only tests connections, plus a one-entry sources file.
+const outpost::runtime::PrepareContext& context(bool require_secret_refs) {
+  static outpost::ConnectorRegistry registry = [] {
+    outpost::ConnectorRegistry r;
+    r.add(std::make_shared<FakeConnector>(
+              "postgres",
+              std::vector<JobType>{JobType::kTestConnection, JobType::kMetadata, JobType::kQuery}),
+          {"postgresql"});
+    r.add(std::make_shared<FakeConnector>("odbc", std::vector<JobType>{JobType::kTestConnection}));
+    return r;
+  }();
+  static outpost::runtime::PrepareContext ctx = [] {
+    outpost::runtime::PrepareContext c;
+    c.registry = &registry;
+    c.agent_job_timeout = kAgentTimeout;
+    c.sources_file_configured = true;
+    c.find_local_source = [](std::string_view name) -> std::optional<outpost::Source> {
+      if (name != "warehouse") return std::nullopt;
+      outpost::Source s;
+      s.type = "postgres";
+      s.config = json{{"host", "db.internal"}, {"password", "${env:PGPASSWORD}"}};
+      return s;
+    };
+    return c;
+  }();
+  static outpost::runtime::PrepareContext strict = [] {
+    outpost::runtime::PrepareContext c = ctx;
+    c.find_literal_secret = [](const json& config) {
+      return outpost::security::find_literal_secret(config);
+    };
+    return c;
+  }();
+  return require_secret_refs ? strict : ctx;
+}
+
+bool is_job_error(const std::optional<outpost::JobError>& error) {
+  return error &&
+         (error->code == ErrorCode::kInvalidJob || error->code == ErrorCode::kUnsupported) &&
+         !error->message.empty() && !error->retryable;
+}
+
+/// prepare_job keeps a parse error as it is; otherwise it picks a connector
+/// that serves the job type, or fails with invalid_job / unsupported.
+void check_prepared(const outpost::runtime::ClaimedJob& claimed,
+                    const outpost::runtime::PreparedJob& prepared,
+                    const std::optional<outpost::JobError>& before) {
+  if (before) {
+    if (!prepared.error || prepared.error->message != before->message) std::abort();
+    return;
+  }
+  if (prepared.error) {
+    // kInternal here would mean an exception escaped the validation above.
+    if (!is_job_error(prepared.error) || prepared.connector != nullptr) std::abort();
+    return;
+  }
+  if (prepared.connector == nullptr) std::abort();
+  if (claimed.job.timeout.count() <= 0 || claimed.job.timeout > kAgentTimeout) std::abort();
+  if (claimed.job.source.type.empty()) std::abort();
+  const auto types = prepared.connector->job_types();
+  bool supported = false;
+  for (JobType t : types) supported = supported || t == claimed.job.type;
+  if (!supported) std::abort();
+}
+
+void check_job(const json& raw) {
+  auto claimed = outpost::runtime::parse_claimed_job(raw);
+  if (claimed.job.id != claimed.id) std::abort();
+  if (claimed.error) {
+    if (!is_job_error(claimed.error)) std::abort();
+    if (!raw.is_object() && claimed.answerable()) std::abort();
+  } else {
+    // Parsed: answerable, typed, with a source the runtime can resolve.
+    if (!claimed.answerable()) std::abort();
+    if (claimed.type_name != outpost::to_string(claimed.job.type)) std::abort();
+    if (claimed.attempt < 1 || claimed.attempt > 1'000'000) std::abort();
+    if (claimed.timeout && (claimed.timeout->count() <= 0 || *claimed.timeout > kMaxJobTimeout)) {
+      std::abort();
+    }
+    if (!claimed.job.params.is_object()) std::abort();
+    if (claimed.source_is_ref) {
+      if (claimed.job.source.ref.empty()) std::abort();
+    } else if (claimed.job.source.type.empty() || !claimed.job.source.config.is_object()) {
+      std::abort();
+    }
+    if (claimed.job.type == JobType::kQuery) {
+      const auto sql = claimed.job.params.find("sql");
+      if (sql == claimed.job.params.end() || !sql->is_string()) std::abort();
+    }
+  }
+  // Without and with --require-secret-refs.
+  for (const bool strict : {false, true}) {
+    auto copy = claimed;
+    const auto prepared = outpost::runtime::prepare_job(copy, context(strict));
+    check_prepared(copy, prepared, claimed.error);
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view body(reinterpret_cast<const char*>(data), size);
+  std::optional<outpost::control_plane::ClaimResponse> response;
+  try {
+    response = outpost::control_plane::parse_claim_response(body);
+  } catch (const outpost::control_plane::ProtocolError& e) {
+    if (std::string_view(e.what()).find("claim response") == std::string_view::npos) std::abort();
+  }  // any other exception escapes and libFuzzer reports it as a crash
+  if (response) {
+    // Every element is checked on its own, whatever the others hold (the
+    // claim loop fails a bad job without losing its neighbours).
+    for (const auto& raw : response->jobs) {
+      if (raw.is_discarded()) std::abort();
+      check_job(raw);
+    }
+  }
+  // The same bytes as one job object (e.g. a `jobs` element on its own).
+  const json doc = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_discarded()) check_job(doc);
+  return 0;
+}
