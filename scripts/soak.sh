@@ -5,7 +5,7 @@
 # random fault injected every 20-60 s. Samples each agent's RSS and open fds
 # every 10 s and fails on growth, lost jobs, or an agent that stops answering.
 #
-#   scripts/soak.sh [--minutes N] [--json FILE] [--seed N] [--rate JOBS_PER_S]
+#   scripts/soak.sh [--minutes N] [--json FILE] [--seed N] [--rate JOBS_PER_S] [--fault-gap MIN:MAX]
 #
 # Environment: SOAK_BUILD_DIR (default build/dev), SOAK_LOG_DIR (default
 # $SOAK_BUILD_DIR/soak-logs). Exit status: the driver's (0 = every check passed).
@@ -18,7 +18,7 @@ args=()
 json=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --minutes | --seed | --rate)
+    --minutes | --seed | --rate | --fault-gap)
       [[ $# -ge 2 ]] || { echo "soak.sh: $1 needs a value" >&2; exit 2; }
       args+=("$1" "$2"); shift 2 ;;
     --json)

@@ -4,7 +4,10 @@
 // scripts/soak.sh; not part of ctest.
 //
 //   outpost-soak --agent BIN --hub BIN [--minutes N] [--seed N] [--rate JOBS_PER_S]
-//                [--json FILE] [--log-dir DIR]
+//                [--fault-gap MIN_S:MAX_S] [--json FILE] [--log-dir DIR]
+//
+// --fault-gap (default 20:60) shortens the pause between faults for a quick
+// check that every kind of fault works.
 
 #include <unistd.h>
 
@@ -35,6 +38,7 @@ struct Options {
   std::string agent, hub, json_path, log_dir = "soak-logs";
   double minutes = 30;
   double rate = 1.5;  // jobs per second, besides the big streams
+  double fault_gap_min = 20, fault_gap_max = 60;
   std::uint64_t seed = 0;
 };
 
@@ -83,6 +87,8 @@ int run(const Options& o) {
   policy.load_end_t = t0 + load_s;
   FaultPlan plan;
   plan.seed = o.seed ^ 0x9e3779b97f4a7c15ULL;
+  plan.min_gap_s = o.fault_gap_min;
+  plan.max_gap_s = o.fault_gap_max;
   plan.last_end_t = policy.load_end_t - 20;
   // A replacement agent must live long enough for its own warm-up, baseline
   // and three end samples before the load stops.
@@ -241,7 +247,7 @@ int main(int argc, char** argv) {
                                       0xffffffff);
   const char* usage =
       "usage: outpost-soak --agent BIN --hub BIN [--minutes N] [--seed N] [--rate JOBS_PER_S] "
-      "[--json FILE] [--log-dir DIR]";
+      "[--fault-gap MIN_S:MAX_S] [--json FILE] [--log-dir DIR]";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "-h" || a == "--help") {
@@ -264,6 +270,11 @@ int main(int argc, char** argv) {
         o.seed = std::stoull(value);
       } else if (a == "--rate") {
         o.rate = std::stod(value);
+      } else if (a == "--fault-gap") {
+        const auto colon = value.find(':');
+        o.fault_gap_min = std::stod(value.substr(0, colon));
+        o.fault_gap_max =
+            colon == std::string::npos ? o.fault_gap_min : std::stod(value.substr(colon + 1));
       } else if (a == "--json") {
         o.json_path = value;
       } else if (a == "--log-dir") {
@@ -281,8 +292,10 @@ int main(int argc, char** argv) {
     std::cerr << "outpost-soak: --agent and --hub are required\n" << usage << "\n";
     return 2;
   }
-  if (!(o.minutes >= 1) || !(o.rate > 0 && o.rate <= 50)) {
-    std::cerr << "outpost-soak: --minutes must be >= 1 and --rate in (0, 50]\n";
+  if (!(o.minutes >= 1) || !(o.rate > 0 && o.rate <= 50) || !(o.fault_gap_min >= 1) ||
+      !(o.fault_gap_max >= o.fault_gap_min)) {
+    std::cerr << "outpost-soak: --minutes must be >= 1, --rate in (0, 50], --fault-gap MIN:MAX "
+                 "with 1 <= MIN <= MAX\n";
     return 2;
   }
   try {

@@ -37,13 +37,13 @@ int http_status(std::uint16_t port, const std::string& target) {
   }
 }
 
-std::string format_sample(const std::string& name, pid_t pid, const Sample& s) {
+std::string format_sample(const std::string& name, pid_t pid, const Sample& s, bool agent) {
   char line[256];
   std::snprintf(line, sizeof line,
-                "sample t=%6.0fs %-8s pid=%-7d rss=%7.1f MiB fds=%4d cpu=%7.2fs healthz=%d "
-                "readyz=%d",
+                "sample t=%6.0fs %-8s pid=%-7d rss=%7.1f MiB fds=%4d cpu=%7.2fs healthz=%d%s%s",
                 s.t, name.c_str(), static_cast<int>(pid), static_cast<double>(s.rss_kib) / 1024.0,
-                s.fds, s.cpu_s, s.healthz, s.readyz);
+                s.fds, s.cpu_s, s.healthz, agent ? " readyz=" : "",
+                agent ? std::to_string(s.readyz).c_str() : "");
   return line;
 }
 
@@ -269,7 +269,7 @@ std::vector<std::string> Cluster::sample() {
     // if it belongs to the life that is still current.
     if (slot.down || !slot.proc || slot.proc->pid() != t.pid) continue;
     slot.lives.back().samples.push_back(s);
-    lines.push_back(format_sample(slot.name, t.pid, s));
+    lines.push_back(format_sample(slot.name, t.pid, s, true));
   }
   Sample h;
   h.t = now_s();
@@ -279,7 +279,7 @@ std::vector<std::string> Cluster::sample() {
   h.healthz = http_status(hub_port_, "/healthz");
   std::lock_guard lock(mu_);
   hub_life_.samples.push_back(h);
-  lines.push_back(format_sample("hub", hub_life_.pid, h));
+  lines.push_back(format_sample("hub", hub_life_.pid, h, false));
   return lines;
 }
 

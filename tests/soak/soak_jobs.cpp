@@ -124,7 +124,7 @@ void Ledger::submit(JobKind kind, double t) {
     case JobKind::kLiteCancel:
       params["sql"] = kind == JobKind::kPgCancel ? "SELECT pg_sleep(30)" : kLiteEndless;
       body["timeout_ms"] = 60'000;
-      r.cancel_at_t = t + uniform(0.3, 3.0);
+      r.cancel_at_t = t + (kind == JobKind::kPgCancel ? uniform(0.3, 3.0) : uniform(0.3, 1.5));
       break;
     case JobKind::kLiteQuery:
       params["sql"] = "SELECT id, name, price FROM items";

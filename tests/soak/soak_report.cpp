@@ -216,12 +216,13 @@ json Report::to_json() const {
                       {"cpu_percent", v.cpu_percent},
                       {"samples", samples_json(v.data)}});
   }
-  json by_kind = json::object();
+  std::map<std::string, std::map<std::string, int>> counts;
   for (const auto& r : jobs) {
     std::string s = r.status.empty() ? "not_finished" : r.status;
     if (!r.error_code.empty() && r.status == "failed") s += ":" + r.error_code;
-    by_kind[to_string(r.kind)][s] = by_kind[to_string(r.kind)].value(s, 0) + 1;
+    ++counts[to_string(r.kind)][s];
   }
+  const json by_kind = counts;
   json fault_list = json::array();
   for (const auto& f : faults) {
     fault_list.push_back({{"kind", to_string(f.kind)},
