@@ -4,6 +4,10 @@
 // does. The input is also read as one bare job. Any body must parse or fail
 // with ProtocolError; any job must come out valid or carry an invalid_job /
 // unsupported error, never crash or throw; a valid job must be runnable.
+// Seeds carry more jobs than any capacity and duplicate ids: each element is
+// parsed on its own, as the claim loop does before it skips a duplicate id
+// (that skip, and the running-job table, are claim-loop state not fuzzed here).
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -42,9 +46,13 @@ class FakeConnector final : public outpost::Connector {
   std::vector<JobType> types_;
 };
 
-/// A registry like a real build's: one connector with every job type (and an
-/// alias), one that only tests connections, plus a one-entry sources file.
-const outpost::runtime::PrepareContext& context(bool require_secret_refs) {
+/// How the agent was started: a registry like a real build's (one connector
+/// with every job type and an alias, one that only tests connections), with
+/// no sources file, with a one-entry sources file, or with that and
+/// --require-secret-refs.
+enum class Setup { kPlain, kSourcesFile, kRequireSecretRefs };
+
+const outpost::runtime::PrepareContext& context(Setup setup) {
   static outpost::ConnectorRegistry registry = [] {
     outpost::ConnectorRegistry r;
     r.add(std::make_shared<FakeConnector>(
@@ -54,10 +62,14 @@ const outpost::runtime::PrepareContext& context(bool require_secret_refs) {
     r.add(std::make_shared<FakeConnector>("odbc", std::vector<JobType>{JobType::kTestConnection}));
     return r;
   }();
-  static outpost::runtime::PrepareContext ctx = [] {
+  static outpost::runtime::PrepareContext plain = [] {
     outpost::runtime::PrepareContext c;
     c.registry = &registry;
     c.agent_job_timeout = kAgentTimeout;
+    return c;
+  }();
+  static outpost::runtime::PrepareContext with_sources = [] {
+    outpost::runtime::PrepareContext c = plain;
     c.sources_file_configured = true;
     c.find_local_source = [](std::string_view name) -> std::optional<outpost::Source> {
       if (name != "warehouse") return std::nullopt;
@@ -69,13 +81,18 @@ const outpost::runtime::PrepareContext& context(bool require_secret_refs) {
     return c;
   }();
   static outpost::runtime::PrepareContext strict = [] {
-    outpost::runtime::PrepareContext c = ctx;
+    outpost::runtime::PrepareContext c = with_sources;
     c.find_literal_secret = [](const json& config) {
       return outpost::security::find_literal_secret(config);
     };
     return c;
   }();
-  return require_secret_refs ? strict : ctx;
+  switch (setup) {
+    case Setup::kPlain: return plain;
+    case Setup::kSourcesFile: return with_sources;
+    case Setup::kRequireSecretRefs: return strict;
+  }
+  std::abort();
 }
 
 bool is_job_error(const std::optional<outpost::JobError>& error) {
@@ -110,6 +127,18 @@ void check_prepared(const outpost::runtime::ClaimedJob& claimed,
 void check_job(const json& raw) {
   auto claimed = outpost::runtime::parse_claimed_job(raw);
   if (claimed.job.id != claimed.id) std::abort();
+  // The id and lease token answer the job (and tell duplicates apart): they
+  // are exactly the strings sent, or empty.
+  if (raw.is_object()) {
+    const auto id = raw.find("id");
+    if (id != raw.end() && id->is_string() && claimed.id != id->get<std::string>()) std::abort();
+    const auto lease = raw.find("lease");
+    if (!claimed.lease_token.empty() &&
+        (lease == raw.end() || !lease->is_object() || !lease->contains("token") ||
+         (*lease)["token"] != claimed.lease_token)) {
+      std::abort();
+    }
+  }
   if (claimed.error) {
     if (!is_job_error(claimed.error)) std::abort();
     if (!raw.is_object() && claimed.answerable()) std::abort();
@@ -132,10 +161,10 @@ void check_job(const json& raw) {
       if (sql == claimed.job.params.end() || !sql->is_string()) std::abort();
     }
   }
-  // Without and with --require-secret-refs.
-  for (const bool strict : {false, true}) {
+  // Each way the agent may have been started.
+  for (const Setup setup : {Setup::kPlain, Setup::kSourcesFile, Setup::kRequireSecretRefs}) {
     auto copy = claimed;
-    const auto prepared = outpost::runtime::prepare_job(copy, context(strict));
+    const auto prepared = outpost::runtime::prepare_job(copy, context(setup));
     check_prepared(copy, prepared, claimed.error);
   }
 }
