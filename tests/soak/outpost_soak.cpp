@@ -120,7 +120,7 @@ int run(const Options& o) {
       next_poll = t + 3;
     }
     if (next_progress <= t) {
-      std::printf("progress t=%6.0fs submitted=%zu unfinished=%zu faults=%zu\n", t - t0,
+      std::printf("progress t=%6.0fs submitted=%zu unfinished=%zu faults=%zu\n", t,
                   ledger.records().size(), ledger.pending(), faults.events().size());
       std::fflush(stdout);
       next_progress += 60;

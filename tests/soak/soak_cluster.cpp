@@ -258,6 +258,9 @@ std::vector<std::string> Cluster::sample() {
   for (const auto& t : targets) {
     Sample s;
     s.healthz = http_status(t.health_port, "/healthz");
+    // One retry: the machine is shared, and a single slow answer under a
+    // compile storm is not a hung agent; two in a row are.
+    if (s.healthz != 200) s.healthz = http_status(t.health_port, "/healthz");
     s.readyz = http_status(t.health_port, "/readyz");
     s.t = now_s();
     s.rss_kib = rss_kib(t.pid);
