@@ -15,7 +15,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kDefaultApplicationName = "outpost-agent";
-// Bounds the pool's own round trips (tag on checkout, DISCARD ALL on return).
+// Bounds the pool's own round trips (tag on checkout, reset on return).
 constexpr auto kHousekeepingLimit = std::chrono::seconds(5);
 
 // "outpost job_42#2" (or "<custom name> job_42#2"), so a DBA can find and
@@ -89,15 +89,11 @@ JobResult PostgresConnector::run(JobContext& ctx) {
   }
   session->release_job();
 
-  if (session->reusable()) {
-    // Undo whatever session state the statement left (SET, PREPARE, advisory
-    // locks, …) so the next job starts clean; this also resets the tag.
-    session->bind(nullptr, Clock::now() + kHousekeepingLimit);
-    auto reset = session->exec_simple("DISCARD ALL");
-    if (reset && PQresultStatus(reset.get()) == PGRES_COMMAND_OK && session->reusable()) {
-      session->bind(nullptr, Clock::time_point::max());
-      pool_.checkin(key, std::move(session));
-    }
+  // Roll back the job's read-only transaction and undo whatever session
+  // state the statement left (SET, PREPARE, advisory locks, …) so the next
+  // job starts clean; this also resets the tag.
+  if (session->reset_for_pool(Clock::now() + kHousekeepingLimit)) {
+    pool_.checkin(key, std::move(session));
   }
   return result;
 }

@@ -204,8 +204,7 @@ JobResult run_metadata(Session& session, JobContext& ctx) {
   }
   if (ctx.cancel.cancelled()) return cancelled_result(ctx.cancel);
   if (failed) return std::move(*failed);
-  auto rollback = session.exec_simple("ROLLBACK");
-  if (!ok(rollback)) return statement_failure(rollback.get(), ctx);
+  // The snapshot's transaction is rolled back by the connector's reset.
 
   nlohmann::json result = {{"database", PQdb(session.raw())}, {"schema_names", schema_names}};
   if (stopped) result["truncated"] = true;

@@ -1,5 +1,6 @@
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "postgres/pg_jobs.hpp"
@@ -14,8 +15,6 @@ constexpr const char* kSessionSettings =
     "SET LOCAL DateStyle = 'ISO'; SET LOCAL IntervalStyle = 'postgres'; "
     "SET LOCAL bytea_output = 'hex'; SET LOCAL extra_float_digits = 1";
 
-constexpr const char* kStatement = "outpost_query";
-
 JobResult failure_from(const PGresult* r, Session& session, JobContext& ctx) {
   if (ctx.cancel.cancelled()) return cancelled_result(ctx.cancel);
   if (r == nullptr) {
@@ -25,6 +24,15 @@ JobResult failure_from(const PGresult* r, Session& session, JobContext& ctx) {
   }
   const auto e = map_statement_error(r, ctx.cancel.reason());
   return JobResult::failure(e.code, e.message, e.retryable);
+}
+
+// Bind sent no values for the statement's $n placeholders: the server calls
+// it a protocol violation (08P01), but it is the job's SQL that is wrong.
+bool takes_parameters(const PGresult* r) {
+  const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+  const char* text = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+  return state != nullptr && text != nullptr && std::string_view(state) == "08P01" &&
+         std::string_view(text).starts_with("bind message supplies 0 parameters");
 }
 
 bool succeeded(const ResultPtr& r) {
@@ -37,35 +45,40 @@ struct ColumnPlan {
   std::vector<ValueKind> kinds;
 };
 
-// Names every result column; types that are not built in (enums, domains,
-// extension types) are named by one catalog lookup.
-std::optional<JobResult> plan_columns(Session& session, JobContext& ctx, const PGresult* desc,
-                                      ColumnPlan& plan) {
-  const int n = PQnfields(desc);
-  std::vector<int> unknown;
-  for (int i = 0; i < n; ++i) {
-    const Oid oid = PQftype(desc, i);
-    const auto builtin = builtin_type(oid);
+// Maps every result column to a value kind and names the built-in types;
+// true when some type (enum, domain, extension type) needs a catalog lookup.
+bool describe_columns(const PGresult* desc, ColumnPlan& plan) {
+  bool unknown = false;
+  for (int i = 0; i < PQnfields(desc); ++i) {
+    const auto builtin = builtin_type(PQftype(desc, i));
     plan.columns.push_back(Column{PQfname(desc, i), builtin ? std::string(builtin->name) : ""});
     plan.kinds.push_back(builtin ? builtin->kind : ValueKind::kText);
-    if (!builtin) unknown.push_back(i);
+    unknown = unknown || !builtin;
   }
-  if (unknown.empty()) return std::nullopt;
-  std::string oids = "{";
-  for (int i : unknown) oids += (oids.size() > 1 ? "," : "") + std::to_string(PQftype(desc, i));
-  oids += "}";
+  return unknown;
+}
+
+// Names the columns describe_columns() could not, with one catalog lookup.
+std::optional<JobResult> name_types(Session& session, JobContext& ctx, const std::vector<Oid>& oids,
+                                    ColumnPlan& plan) {
+  std::string list = "{";
+  for (std::size_t i = 0; i < oids.size(); ++i) {
+    if (!plan.columns[i].type.empty()) continue;
+    list += (list.size() > 1 ? "," : "") + std::to_string(oids[i]);
+  }
+  list += "}";
   auto names = session.exec(
       "SELECT t.oid, pg_catalog.format_type(t.oid, NULL) FROM pg_catalog.pg_type t "
       "WHERE t.oid = ANY ($1::oid[])",
-      {oids});
+      {list});
   if (!names || PQresultStatus(names.get()) != PGRES_TUPLES_OK) {
     return failure_from(names.get(), session, ctx);
   }
   for (int row = 0; row < PQntuples(names.get()); ++row) {
     const auto oid = static_cast<Oid>(std::stoul(PQgetvalue(names.get(), row, 0)));
-    for (int i : unknown) {
-      if (PQftype(desc, i) == oid)
-        plan.columns[static_cast<std::size_t>(i)].type = PQgetvalue(names.get(), row, 1);
+    for (std::size_t i = 0; i < oids.size(); ++i) {
+      if (oids[i] == oid && plan.columns[i].type.empty())
+        plan.columns[i].type = PQgetvalue(names.get(), row, 1);
     }
   }
   return std::nullopt;
@@ -95,33 +108,26 @@ JobResult run_query(Session& session, JobContext& ctx) {
                                    kSessionSettings);
   if (!succeeded(begin)) return failure_from(begin.get(), session, ctx);
 
-  // Parse (a prepared statement holds exactly one statement), then describe,
-  // so the columns are known even for an empty result and syntax errors come
-  // early. Named, because the type lookup below reuses the unnamed statement;
-  // DISCARD ALL drops it before the session is pooled again.
-  if (PQsendPrepare(conn, kStatement, sql.c_str(), 0, nullptr) != 1) {
-    return failure_from(nullptr, session, ctx);
-  }
-  auto prepared = session.collect();
-  if (!succeeded(prepared)) return failure_from(prepared.get(), session, ctx);
-  if (PQsendDescribePrepared(conn, kStatement) != 1) return failure_from(nullptr, session, ctx);
-  auto desc = session.collect();
-  if (!succeeded(desc)) return failure_from(desc.get(), session, ctx);
-  if (PQnparams(desc.get()) > 0) {
-    return JobResult::failure(ErrorCode::kInvalidJob,
-                              "the statement has $n parameters; query jobs take literal SQL");
-  }
-  ColumnPlan plan;
-  if (auto failed = plan_columns(session, ctx, desc.get(), plan)) return std::move(*failed);
-  const int ncols = PQnfields(desc.get());
-  desc.reset();
-  ctx.sink.set_columns(plan.columns);
-
-  if (PQsendQueryPrepared(conn, kStatement, 0, nullptr, nullptr, nullptr, 0) != 1) {
+  // Parse, bind, describe and execute in one round trip (the extended
+  // protocol takes exactly one statement, so "SELECT 1; DROP …" is refused).
+  // The field descriptions arrive with the first row, or with the final
+  // result when there is none.
+  if (PQsendQueryParams(conn, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) != 1) {
     return failure_from(nullptr, session, ctx);
   }
   // One row per PGresult: memory stays at one row however large the result.
   PQsetSingleRowMode(conn);
+
+  ColumnPlan plan;
+  bool planned = false;
+  bool names_pending = false;  // non-builtin types, named after the stream
+  std::vector<Oid> oids;
+  auto plan_from = [&](const PGresult* desc) {
+    planned = true;
+    for (int i = 0; i < PQnfields(desc); ++i) oids.push_back(PQftype(desc, i));
+    names_pending = describe_columns(desc, plan);
+    if (!names_pending) ctx.sink.set_columns(plan.columns);
+  };
 
   std::uint64_t written = 0;
   bool truncated = false;
@@ -131,11 +137,13 @@ JobResult run_query(Session& session, JobContext& ctx) {
     switch (PQresultStatus(r.get())) {
       case PGRES_SINGLE_TUPLE: {
         if (error) break;  // draining after an error
+        if (!planned) plan_from(r.get());
         if (max_rows && written >= *max_rows) {
           truncated = true;
           break;
         }
         RowWriter& row = ctx.sink.begin_row();
+        const int ncols = static_cast<int>(plan.kinds.size());
         for (int c = 0; c < ncols; ++c) {
           if (PQgetisnull(r.get(), 0, c) != 0) {
             row.null_value();
@@ -154,6 +162,8 @@ JobResult run_query(Session& session, JobContext& ctx) {
       }
       case PGRES_TUPLES_OK:
       case PGRES_COMMAND_OK:
+        if (!planned) plan_from(r.get());
+        break;
       case PGRES_EMPTY_QUERY: break;
       case PGRES_COPY_IN:
       case PGRES_COPY_OUT:
@@ -163,7 +173,13 @@ JobResult run_query(Session& session, JobContext& ctx) {
         stopped = true;
         break;
       default:
-        if (!error) error = failure_from(r.get(), session, ctx);
+        if (!error) {
+          error = takes_parameters(r.get())
+                      ? JobResult::failure(
+                            ErrorCode::kInvalidJob,
+                            "the statement has $n parameters; query jobs take literal SQL")
+                      : failure_from(r.get(), session, ctx);
+        }
         break;
     }
     // The rest of the stream is not wanted: close the session rather than
@@ -176,10 +192,21 @@ JobResult run_query(Session& session, JobContext& ctx) {
   if (ctx.cancel.cancelled()) return cancelled_result(ctx.cancel);
   if (error) return std::move(*error);
   if (session.abandoned() && !truncated && !stopped) return failure_from(nullptr, session, ctx);
-  if (!session.abandoned()) {
-    auto rollback = session.exec_simple("ROLLBACK");
-    if (!succeeded(rollback)) return failure_from(rollback.get(), session, ctx);
+  if (names_pending) {
+    if (!session.abandoned()) {
+      // Only now is the connection free for the catalog lookup.
+      if (auto failed = name_types(session, ctx, oids, plan)) return std::move(*failed);
+    } else {
+      // Cut short (max_rows, result limits): the session is closed, so a
+      // type that is not built in cannot be looked up any more.
+      for (auto& column : plan.columns) {
+        if (column.type.empty()) column.type = "unknown";
+      }
+    }
+    ctx.sink.set_columns(plan.columns);
   }
+  // The read-only transaction stays open: the connector's reset rolls it
+  // back together with the session clean-up, in one round trip.
   nlohmann::json result = nlohmann::json::object();
   if (truncated) result["truncated"] = true;
   return JobResult::success(std::move(result));

@@ -190,6 +190,21 @@ ResultPtr Session::exec_simple(const std::string& sql) {
   return collect();
 }
 
+bool Session::reset_for_pool(std::chrono::steady_clock::time_point deadline) {
+  // DISCARD ALL, spelled out (PostgreSQL 15 documentation, DISCARD).
+  static const std::string kReset =
+      "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL; UNLISTEN *; "
+      "SELECT pg_catalog.pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; "
+      "DISCARD SEQUENCES";
+  if (abandoned_ || cancel_sent_.load() || PQstatus(conn_.get()) != CONNECTION_OK) return false;
+  const auto tx = PQtransactionStatus(conn_.get());
+  if (tx != PQTRANS_IDLE && tx != PQTRANS_INTRANS && tx != PQTRANS_INERROR) return false;
+  bind(nullptr, deadline);
+  auto r = exec_simple(tx == PQTRANS_IDLE ? kReset : "ROLLBACK; " + kReset);
+  bind(nullptr, std::chrono::steady_clock::time_point::max());
+  return r && PQresultStatus(r.get()) == PGRES_COMMAND_OK && reusable();
+}
+
 bool Session::reusable() const noexcept {
   return !abandoned_ && !cancel_sent_.load() && PQstatus(conn_.get()) == CONNECTION_OK &&
          PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;

@@ -81,6 +81,11 @@ class Session {
   [[nodiscard]] bool cancel_sent() const noexcept { return cancel_sent_.load(); }
   /// Healthy enough to pool: connected, idle, nothing abandoned or cancelled.
   [[nodiscard]] bool reusable() const noexcept;
+  /// Ends the job's transaction (if one is open) and clears every piece of
+  /// session state it may have left, in one round trip: what DISCARD ALL
+  /// does, which itself cannot follow a ROLLBACK in the same message. True
+  /// when the session is clean and reusable afterwards.
+  [[nodiscard]] bool reset_for_pool(std::chrono::steady_clock::time_point deadline);
 
   /// The libpq error text, trimmed.
   [[nodiscard]] std::string error_message() const;

@@ -27,7 +27,11 @@ class ResultSink {
  public:
   virtual ~ResultSink() = default;
 
-  /// query: the columns, once, before the first row.
+  /// query: the columns, once: before the first row where the connector
+  /// knows them then, otherwise after the last (PostgreSQL names types that
+  /// are not built in with a catalog lookup it can only run once the stream
+  /// has ended). Sinks must not rely on the order; the runtime reports the
+  /// columns with the final result.
   virtual void set_columns(std::vector<Column> columns) = 0;
 
   /// Starts a row: write each value with the returned writer, then end_row().

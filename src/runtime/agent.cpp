@@ -217,9 +217,14 @@ int run_agent(const config::AgentConfig& cfg) {
   cp_options.http.user_agent = std::string("outpost-agent/") + build::kVersion;
   cp_options.token = config.token;
   cp_options.instance_id = state->instance_id;
+  // Every running job may post a result, a part or a lease renewal at once;
+  // keeping that many connections idle spares a TCP (and TLS) handshake per call.
+  auto claim_options = cp_options;
+  cp_options.http.max_idle_connections = static_cast<std::size_t>(state->capacity) + 2;
+  claim_options.http.max_idle_connections = 2;  // one long poll at a time
   try {
     state->cp = std::make_unique<control_plane::Client>(ioc.get_executor(), cp_options);
-    state->claims = std::make_unique<control_plane::Client>(ioc.get_executor(), cp_options);
+    state->claims = std::make_unique<control_plane::Client>(ioc.get_executor(), claim_options);
   } catch (const std::exception& e) {
     error_line(e.what());
     return 1;

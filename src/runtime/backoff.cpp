@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <memory>
 #include <random>
 #include <utility>
 
@@ -12,9 +11,11 @@ namespace {
 constexpr double kJitterFraction = 0.33;
 constexpr std::chrono::milliseconds kMaxRetryAfter{std::chrono::hours(1)};
 
-Backoff::RandomSource default_random() {
-  auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
-  return [engine] { return std::uniform_real_distribution<double>(-1.0, 1.0)(*engine); };
+// One engine per thread, seeded on first use: every job call owns a Backoff,
+// and opening std::random_device for each was a measurable share of a job's CPU.
+double default_random() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  return std::uniform_real_distribution<double>(-1.0, 1.0)(engine);
 }
 
 }  // namespace
@@ -23,7 +24,7 @@ Backoff::Backoff(config::BackoffStrategy strategy, std::chrono::milliseconds cap
                  RandomSource random, ClockSource clock)
     : strategy_(strategy),
       cap_(std::max(cap, std::chrono::milliseconds(1))),
-      random_(random ? std::move(random) : default_random()),
+      random_(random ? std::move(random) : RandomSource(default_random)),
       clock_(clock ? std::move(clock) : ClockSource([] { return Clock::now(); })) {}
 
 std::chrono::milliseconds Backoff::delay_for(int failures) const {
