@@ -115,7 +115,10 @@ class Store : public std::enable_shared_from_this<Store> {
     std::optional<Json> result, error, progress;
     std::optional<Lease> lease;
     std::string final_token;  // lease token the result was accepted with
-    std::map<std::uint64_t, std::vector<Json>> parts;
+    /// Each part's lines, validated but kept as NDJSON text (every line
+    /// ends in '\n', blank ones dropped): a DOM per row would cost the hub
+    /// more CPU and memory than the agent spends producing it.
+    std::map<std::uint64_t, std::string> parts;
     std::uint64_t part_count = 0;
   };
   struct Waiter {

@@ -126,16 +126,28 @@ Store::Reply Store::create_job(const Json& body) {
   return json_reply(201, Json{{"id", it->first}});
 }
 
+namespace {
+
+// Calls `fn` with each line of a stored part (see Job::parts).
+template <typename Fn>
+void for_each_line(std::string_view ndjson, Fn&& fn) {
+  for (std::size_t pos = 0; pos < ndjson.size();) {
+    const std::size_t end = ndjson.find('\n', pos);
+    fn(ndjson.substr(pos, end - pos));
+    if (end == std::string_view::npos) break;
+    pos = end + 1;
+  }
+}
+
+}  // namespace
+
 Json Store::job_view(const Job& job) const {
   auto opt = [](const std::optional<std::string>& s) { return s ? Json(*s) : Json(nullptr); };
   Json result = job.result ? *job.result : Json(nullptr);
   Json rows = nullptr;
   if (job.type == "query") {
     if (!job.parts.empty()) {
-      rows = Json::array();
-      for (const auto& [seq, lines] : job.parts) {
-        for (const auto& line : lines) rows.push_back(line);
-      }
+      rows = Json::array();  // spliced in as text by get_job
     } else if (result.is_object() && result.contains("rows")) {
       rows = result["rows"];
     }
@@ -145,9 +157,9 @@ Json Store::job_view(const Job& job) const {
     Json schemas = Json::array();
     std::map<std::string, std::size_t> index;
     for (const auto& [seq, lines] : job.parts) {
-      for (const auto& line : lines) {
-        if (!line.is_object()) continue;
-        Json table = line;
+      for_each_line(lines, [&](std::string_view text) {
+        Json table = Json::parse(text, nullptr, false);
+        if (!table.is_object()) return;
         std::string schema = table.contains("schema") && table["schema"].is_string()
                                  ? table["schema"].get<std::string>()
                                  : "";
@@ -155,7 +167,7 @@ Json Store::job_view(const Job& job) const {
         auto [pos, added] = index.try_emplace(schema, schemas.size());
         if (added) schemas.push_back({{"name", schema}, {"tables", Json::array()}});
         schemas[pos->second]["tables"].push_back(std::move(table));
-      }
+      });
     }
     if (!result.is_object()) result = Json::object();
     result["schemas"] = std::move(schemas);
@@ -182,7 +194,27 @@ Store::Reply Store::get_job(const std::string& id) const {
   std::lock_guard lock(mu_);
   const Job* job = find_job(id);
   if (job == nullptr) return error_response(404, "job_not_found", "no job with id '" + id + "'");
-  return json_reply(200, job_view(*job));
+  if (job->type != "query" || job->parts.empty()) return json_reply(200, job_view(*job));
+  // A streamed query's rows are kept as the agent's JSON text: splice them
+  // into the view instead of building (and dumping) a DOM of every row.
+  Json view = job_view(*job);
+  view.erase("rows");
+  http::Response r = json_reply(200, view);
+  std::size_t size = r.body.size() + 16;
+  for (const auto& [seq, lines] : job->parts) size += lines.size();
+  r.body.pop_back();  // the view's closing brace
+  r.body.reserve(size);
+  r.body.append(",\"rows\":[");
+  bool first = true;
+  for (const auto& [seq, lines] : job->parts) {
+    for_each_line(lines, [&](std::string_view line) {
+      if (!first) r.body.push_back(',');
+      r.body.append(line);
+      first = false;
+    });
+  }
+  r.body.append("]}");
+  return r;
 }
 
 Store::Reply Store::list_jobs(std::string_view status_filter) const {

@@ -1,7 +1,5 @@
 #include "control_plane/client.hpp"
 
-#include <zlib.h>
-
 #include <charconv>
 #include <stdexcept>
 #include <utility>
@@ -12,9 +10,6 @@ namespace outpost::control_plane {
 namespace {
 
 namespace asio = boost::asio;
-
-// Bodies below this are sent as they are: gzip would cost more than it saves.
-constexpr std::size_t kGzipThreshold = 8 * 1024;
 
 template <typename T>
 Call<T> failed(CallError error) {
@@ -140,27 +135,6 @@ Call<std::string> to_call(http::Outcome outcome) {
   return out;
 }
 
-std::string gzip_compress(std::string_view data) {
-  z_stream zs{};
-  // windowBits 15 + 16 selects the gzip wrapper.
-  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-      Z_OK) {
-    throw std::runtime_error("gzip: deflateInit2 failed");
-  }
-  std::string out;
-  out.resize(deflateBound(&zs, static_cast<uLong>(data.size())) + 32);
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&zs, Z_FINISH);
-  const auto produced = zs.total_out;
-  deflateEnd(&zs);
-  if (rc != Z_STREAM_END) throw std::runtime_error("gzip: deflate failed");
-  out.resize(produced);
-  return out;
-}
-
 Client::Client(asio::any_io_executor executor, ClientOptions options)
     : options_(std::move(options)) {
   http_ = std::make_unique<http::Client>(std::move(executor), options_.http);
@@ -186,8 +160,10 @@ asio::awaitable<Call<std::string>> Client::send(Outgoing outgoing) {
   if (outgoing.lease_token) req.headers.push_back({"X-Lease-Token", *outgoing.lease_token});
   if (!body.empty() || req.method != "GET") {
     req.headers.push_back({"Content-Type", std::move(outgoing.content_type)});
-    if (gzip_ && body.size() >= kGzipThreshold) {
-      body = gzip_compress(body);
+    if (outgoing.body_gzipped) {
+      req.headers.push_back({"Content-Encoding", "gzip"});
+    } else if (gzips(body.size())) {
+      body = http::gzip(body);
       req.headers.push_back({"Content-Encoding", "gzip"});
     }
   }
@@ -245,13 +221,15 @@ asio::awaitable<Call<Ack>> Client::post_result(std::string job_id, ResultRequest
 }
 
 asio::awaitable<Call<Ack>> Client::put_part(std::string job_id, std::uint64_t seq,
-                                            std::string lease_token, std::string ndjson) {
+                                            std::string lease_token, std::string ndjson,
+                                            bool gzipped) {
   Outgoing out{"PUT",
                job_target(job_id, "/parts/" + std::to_string(seq)),
                "application/x-ndjson",
                std::move(ndjson),
                options_.request_timeout,
-               std::move(lease_token)};
+               std::move(lease_token),
+               gzipped};
   auto raw = co_await send(std::move(out));
   co_return to_ack(raw);
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -89,13 +90,23 @@ class Client {
   boost::asio::awaitable<Call<JobHeartbeatResponse>> job_heartbeat(std::string job_id,
                                                                    JobHeartbeatRequest request);
   boost::asio::awaitable<Call<Ack>> post_result(std::string job_id, ResultRequest request);
+  /// `gzipped`: `ndjson` is already gzip-compressed (by the caller, on its
+  /// own thread, because gzips() said so) and is sent with Content-Encoding.
   boost::asio::awaitable<Call<Ack>> put_part(std::string job_id, std::uint64_t seq,
-                                             std::string lease_token, std::string ndjson);
+                                             std::string lease_token, std::string ndjson,
+                                             bool gzipped = false);
   boost::asio::awaitable<Call<Ack>> release(std::string job_id, ReleaseRequest request);
   boost::asio::awaitable<Call<Ack>> agent_heartbeat(AgentHeartbeatRequest request);
 
   /// Enables gzip request bodies (after connect said accepts_gzip).
-  void set_accepts_gzip(bool accepts) noexcept { gzip_ = accepts; }
+  void set_accepts_gzip(bool accepts) noexcept { gzip_.store(accepts); }
+  /// Whether a request body of `bytes` is sent gzip-compressed: the control
+  /// plane accepts it and the body is large enough to gain. Any thread.
+  [[nodiscard]] bool gzips(std::size_t bytes) const noexcept {
+    return gzip_.load(std::memory_order_relaxed) && bytes >= kGzipThreshold;
+  }
+  /// Bodies below this are sent as they are: gzip would cost more than it saves.
+  static constexpr std::size_t kGzipThreshold = 8 * 1024;
 
   /// Aborts every call in flight (they fail with kCancelled).
   void close();
@@ -111,12 +122,14 @@ class Client {
     std::string body;
     std::chrono::milliseconds timeout{0};
     std::optional<std::string> lease_token;
+    bool body_gzipped = false;
   };
   boost::asio::awaitable<Call<std::string>> send(Outgoing out);
 
   ClientOptions options_;
   std::unique_ptr<http::Client> http_;
-  bool gzip_ = false;
+  /// Set on the network thread at connect, read by workers (gzips()).
+  std::atomic<bool> gzip_{false};
 };
 
 /// What every call makes of an HTTP outcome: the body of a 2xx answer, or
@@ -127,8 +140,5 @@ Call<std::string> to_call(http::Outcome outcome);
 /// Classifies a complete HTTP response with a non-2xx status.
 CallError classify_status(int status, std::string_view body,
                           std::optional<std::string_view> retry_after_header);
-
-/// gzip-compresses `data` (RFC 1952). Throws std::runtime_error on zlib failure.
-std::string gzip_compress(std::string_view data);
 
 }  // namespace outpost::control_plane

@@ -627,9 +627,13 @@ Client::Client(boost::asio::any_io_executor executor, ClientOptions options) {
     throw std::invalid_argument("only http:// proxies are supported");
   }
   impl_ = std::make_shared<Impl>(std::move(executor), std::move(options));
-  configure_client_context(
-      impl_->context.native_handle(),
-      {impl_->options.ca_file, impl_->options.client_cert, impl_->options.client_key});
+  // Only an https:// control plane is ever spoken to over TLS (proxies are
+  // http://), so a plain-HTTP agent does not read the CA store at all.
+  if (impl_->options.base.is_https()) {
+    configure_client_context(
+        impl_->context.native_handle(),
+        {impl_->options.ca_file, impl_->options.client_cert, impl_->options.client_key});
+  }
   const Url& base = impl_->options.base;
   const bool default_port = base.port == (base.is_https() ? 443 : 80);
   impl_->host_header =

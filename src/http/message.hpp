@@ -47,7 +47,7 @@ struct Inflated {
 /// `max_bytes` of output, so a "zip bomb" fails instead of exhausting memory.
 [[nodiscard]] Inflated gunzip(std::string_view data, std::size_t max_bytes);
 
-/// Compresses `data` as a gzip stream (default level).
+/// Compresses `data` as a gzip stream (fastest level). Throws std::runtime_error on zlib failure.
 [[nodiscard]] std::string gzip(std::string_view data);
 
 }  // namespace outpost::http

@@ -6,6 +6,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "http/message.hpp"
 #include "runtime/backoff.hpp"
 #include "runtime/job_runner.hpp"
 
@@ -20,7 +21,7 @@ using std::chrono::milliseconds;
 /// the lease would expire.
 asio::awaitable<UploadStatus> upload_part(std::shared_ptr<RuntimeState> state,
                                           std::shared_ptr<JobState> job, std::uint64_t seq,
-                                          std::string body) {
+                                          std::string body, bool gzipped) {
   Backoff backoff(state->config.backoff, state->config.backoff_cap);
   for (;;) {
     if (job->cancel_reason != CancelReason::kNone || job->released)
@@ -28,8 +29,8 @@ asio::awaitable<UploadStatus> upload_part(std::shared_ptr<RuntimeState> state,
     std::string job_id = job->id();
     std::string lease = job->lease_token;
     std::string copy = body;
-    auto call =
-        co_await state->cp->put_part(std::move(job_id), seq, std::move(lease), std::move(copy));
+    auto call = co_await state->cp->put_part(std::move(job_id), seq, std::move(lease),
+                                             std::move(copy), gzipped);
     if (call.ok()) {
       state->contact();
       co_return UploadStatus::kOk;
@@ -67,13 +68,20 @@ class NetworkUploader final : public PartUploader {
       : state_(std::move(state)), job_(std::move(job)) {}
 
   UploadStatus upload(std::uint64_t seq, std::string ndjson) override {
+    return upload_async(seq, std::move(ndjson)).get();
+  }
+
+  // Compresses here, on the worker, so the network thread only sends.
+  std::future<UploadStatus> upload_async(std::uint64_t seq, std::string ndjson) override {
+    const bool gzipped = state_->cp->gzips(ndjson.size());
+    if (gzipped) ndjson = http::gzip(ndjson);
     std::promise<UploadStatus> promise;
     auto future = promise.get_future();
-    asio::co_spawn(state_->executor, upload_part(state_, job_, seq, std::move(ndjson)),
+    asio::co_spawn(state_->executor, upload_part(state_, job_, seq, std::move(ndjson), gzipped),
                    [p = std::move(promise)](std::exception_ptr e, UploadStatus s) mutable {
                      p.set_value(e ? UploadStatus::kFailed : s);
                    });
-    return future.get();
+    return future;
   }
 
  private:

@@ -63,11 +63,39 @@ bool PartStreamer::accept_line(std::string_view line) {
   return true;
 }
 
+PartStreamer::~PartStreamer() {
+  if (in_flight_ && in_flight_->status.valid()) in_flight_->status.wait();
+}
+
 bool PartStreamer::flush_part() {
   if (buffer_.empty()) return true;
-  std::string body = std::exchange(buffer_, {});
-  const UploadStatus status = upload_split(body, 0);
-  if (status == UploadStatus::kOk) return true;
+  if (!settle_in_flight() || halted()) return false;
+  InFlight part;
+  part.body = std::exchange(buffer_, {});
+  buffer_.reserve(part.body.size());
+  part.status = uploader_.upload_async(next_seq_, part.body);
+  in_flight_ = std::move(part);
+  return true;
+}
+
+bool PartStreamer::settle_in_flight() {
+  if (!in_flight_) return true;
+  InFlight part = std::move(*in_flight_);
+  in_flight_.reset();
+  UploadStatus status = part.status.get();
+  if (status == UploadStatus::kOk) {
+    ++next_seq_;
+    return true;
+  }
+  if (status == UploadStatus::kTooLarge && !cancel_.cancelled()) {
+    status = split_and_upload(part.body, 0);
+    if (status == UploadStatus::kOk) return true;
+  }
+  note_failure(status);
+  return false;
+}
+
+void PartStreamer::note_failure(UploadStatus status) {
   if (status == UploadStatus::kStopped) {
     stopped_ = true;
   } else if (!error_) {
@@ -76,7 +104,6 @@ bool PartStreamer::flush_part() {
                           " could not be uploaded before the lease expired",
                       true};
   }
-  return false;
 }
 
 UploadStatus PartStreamer::upload_split(std::string_view body, int depth) {
@@ -87,6 +114,10 @@ UploadStatus PartStreamer::upload_split(std::string_view body, int depth) {
     return status;
   }
   if (status != UploadStatus::kTooLarge) return status;
+  return split_and_upload(body, depth);
+}
+
+UploadStatus PartStreamer::split_and_upload(std::string_view body, int depth) {
   // 413: cut at the line boundary nearest the middle and send both halves
   // under consecutive sequence numbers (the refused seq was never stored).
   const std::size_t mid = body.size() / 2;
@@ -106,8 +137,9 @@ UploadStatus PartStreamer::upload_split(std::string_view body, int depth) {
 
 PartStreamer::Finished PartStreamer::finish() {
   Finished out;
+  settle_in_flight();
   const bool inline_result = next_seq_ == 0;
-  if (!inline_result && !halted()) flush_part();
+  if (!inline_result && !halted() && flush_part()) settle_in_flight();
   out.parts = next_seq_;
   out.error = error_;
   out.stopped = stopped_;

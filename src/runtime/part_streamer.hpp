@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <future>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,12 +26,19 @@ enum class UploadStatus {
   kFailed,    ///< retries exhausted (the lease would have expired)
 };
 
-/// Uploads one NDJSON part; blocks the calling (worker) thread until the
-/// network thread has an answer. Implemented by the runtime; faked in tests.
+/// Uploads one NDJSON part. Implemented by the runtime; faked in tests.
 class PartUploader {
  public:
   virtual ~PartUploader() = default;
+  /// Blocks the calling (worker) thread until the network thread has an answer.
   virtual UploadStatus upload(std::uint64_t seq, std::string ndjson) = 0;
+  /// Starts the upload and returns at once, so the worker can produce the
+  /// next part meanwhile. The default uploads synchronously.
+  virtual std::future<UploadStatus> upload_async(std::uint64_t seq, std::string ndjson) {
+    std::promise<UploadStatus> done;
+    done.set_value(upload(seq, std::move(ndjson)));
+    return done.get_future();
+  }
 };
 
 struct StreamLimits {
@@ -41,8 +49,10 @@ struct StreamLimits {
 
 /// The runtime's ResultSink: rows (query) or tables (metadata) become NDJSON
 /// lines in one buffer. Small results stay inline; once the buffer would pass
-/// max_part_bytes it is uploaded as part `seq` while the worker waits, so
-/// memory stays at about one part whatever the result size.
+/// max_part_bytes it is uploaded as part `seq` while the worker fills the
+/// next one. At most one part is in flight (parts arrive in order, and a 413
+/// can still be split), so memory stays at about two parts whatever the
+/// result size.
 ///
 /// Used from the connector's worker thread only; finish() after run() returns.
 class PartStreamer final : public ResultSink {
@@ -69,13 +79,24 @@ class PartStreamer final : public ResultSink {
   /// for metadata `schemas` / `table_count`.
   Finished finish();
 
+  /// Waits for a part still in flight (a connector that threw mid-stream).
+  ~PartStreamer() override;
+
   [[nodiscard]] bool truncated() const noexcept { return truncated_; }
   [[nodiscard]] std::uint64_t bytes() const noexcept { return total_bytes_; }
 
  private:
   bool accept_line(std::string_view line);
+  /// Starts uploading the buffer (after the part in flight has landed).
   bool flush_part();
+  /// Waits for the part in flight, if any; false when it failed or stopped.
+  bool settle_in_flight();
+  /// Records a failed or stopped upload of part next_seq_.
+  void note_failure(UploadStatus status);
+  /// Uploads `body` as part next_seq_, splitting it on 413.
   UploadStatus upload_split(std::string_view body, int depth);
+  /// Splits a part the control plane refused (413) and uploads the halves.
+  UploadStatus split_and_upload(std::string_view body, int depth);
   bool halted() const noexcept { return stopped_ || error_.has_value() || cancel_.cancelled(); }
 
   JobType type_;
@@ -86,6 +107,11 @@ class PartStreamer final : public ResultSink {
   std::string row_;
   RowWriter writer_{row_};
   std::string buffer_;  ///< NDJSON lines not yet uploaded
+  struct InFlight {
+    std::string body;  ///< kept to split it should the control plane answer 413
+    std::future<UploadStatus> status;
+  };
+  std::optional<InFlight> in_flight_;
   std::uint64_t next_seq_ = 0;
   std::uint64_t count_ = 0;
   std::atomic<std::uint64_t>* progress_;
