@@ -58,6 +58,17 @@ LifeVerdict evaluate_life(const std::string& agent, int index, const Life& life,
   if (end_t > life.started_t) {
     v.cpu_percent = 100.0 * samples.back().cpu_s / (samples.back().t - life.started_t);
   }
+  {
+    double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (const auto& s : samples) {
+      if (s.t < base_from || s.t > p.load_end_t) continue;
+      const double x = s.t / 60.0, y = static_cast<double>(s.rss_kib);
+      n += 1, sx += x, sy += y, sxx += x * x, sxy += x * y;
+    }
+    if (n >= 3 && n * sxx - sx * sx > 0) {
+      v.rss_trend_kib_per_min = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+    }
+  }
   std::vector<double> end_rss, end_fds;
   for (std::size_t i = load.size() >= 3 ? load.size() - 3 : 0; i < load.size(); ++i) {
     if (load[i]->t <= base_to) continue;
@@ -123,10 +134,12 @@ void Report::print() const {
         mib(v.rss_limit_kib), "", v.start_fds, v.end_fds, v.max_fds, v.fd_limit,
         v.health_samples - v.health_failures, v.health_samples, v.cpu_percent, verdict.c_str(),
         v.why_not.empty() ? "" : ": ", v.why_not.c_str());
+    std::printf("%-8s      RSS trend after warm-up: %+.0f KiB/min", "", v.rss_trend_kib_per_min);
     if (v.drained_rss_kib > 0) {
-      std::printf("%-8s      after the drain: RSS %.1f MiB, %0.f fds\n", "", mib(v.drained_rss_kib),
+      std::printf("; after the drain: RSS %.1f MiB, %.0f fds", mib(v.drained_rss_kib),
                   v.drained_fds);
     }
+    std::printf("\n");
   }
   if (!hub.samples.empty()) {
     std::printf(
@@ -214,6 +227,7 @@ json Report::to_json() const {
                         {"ok", v.fds_ok}}},
                       {"healthz", {{"samples", v.health_samples}, {"failures", v.health_failures}}},
                       {"cpu_percent", v.cpu_percent},
+                      {"rss_trend_kib_per_min", v.rss_trend_kib_per_min},
                       {"samples", samples_json(v.data)}});
   }
   std::map<std::string, std::map<std::string, int>> counts;

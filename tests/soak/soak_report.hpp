@@ -36,6 +36,9 @@ struct LifeVerdict {
   double first_fds = 0, drained_fds = 0;
   int health_samples = 0, health_failures = 0;
   double cpu_percent = 0;  ///< of one core, over the life
+  /// Least-squares slope of RSS after warm-up, under load (KiB per minute):
+  /// reported, not checked — it shows a slow leak before the bound does.
+  double rss_trend_kib_per_min = 0;
   bool rss_ok = true, fds_ok = true;
 };
 
