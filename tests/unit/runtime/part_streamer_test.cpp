@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <deque>
+#include <mutex>
+#include <thread>
 
 namespace outpost::runtime {
 namespace {
@@ -27,6 +30,57 @@ class RecordingUploader final : public PartUploader {
   std::vector<std::pair<std::uint64_t, std::string>> parts;
   std::deque<UploadStatus> script;
   std::size_t refuse_over = 0;
+};
+
+/// Uploads on a thread of its own, as the runtime's network thread does, so
+/// the streamer's pipelining (produce part n+1 while part n is sent) runs for
+/// real. Counts how many uploads were ever in flight at once.
+class AsyncUploader final : public PartUploader {
+ public:
+  ~AsyncUploader() override {
+    for (auto& t : threads_) t.join();
+  }
+  UploadStatus upload(std::uint64_t seq, std::string ndjson) override {
+    return upload_async(seq, std::move(ndjson)).get();
+  }
+  std::future<UploadStatus> upload_async(std::uint64_t seq, std::string ndjson) override {
+    auto promise = std::make_shared<std::promise<UploadStatus>>();
+    auto future = promise->get_future();
+    const int now = ++in_flight_;
+    int seen = max_in_flight.load();
+    while (now > seen && !max_in_flight.compare_exchange_weak(seen, now)) {
+    }
+    threads_.emplace_back([this, promise, seq, body = std::move(ndjson)]() mutable {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));  // a network round trip
+      UploadStatus status = UploadStatus::kOk;
+      {
+        std::lock_guard lock(mu_);
+        if (!script.empty()) {
+          status = script.front();
+          script.pop_front();
+        } else if (refuse_over > 0 && body.size() > refuse_over) {
+          status = UploadStatus::kTooLarge;
+        } else {
+          parts.emplace_back(seq, std::move(body));
+        }
+        ++calls;
+      }
+      --in_flight_;
+      promise->set_value(status);
+    });
+    return future;
+  }
+
+  std::vector<std::pair<std::uint64_t, std::string>> parts;
+  std::deque<UploadStatus> script;
+  std::size_t refuse_over = 0;
+  int calls = 0;
+  std::atomic<int> max_in_flight{0};
+
+ private:
+  std::mutex mu_;
+  std::atomic<int> in_flight_{0};
+  std::vector<std::thread> threads_;
 };
 
 bool write_row(PartStreamer& s, std::int64_t n, const std::string& text) {
@@ -186,6 +240,66 @@ TEST(PartStreamer, TooLargePartIsSplitAndSequenceStaysDense) {
     }
   }
   EXPECT_EQ(expected, 30);
+}
+
+// Every row arrives exactly once and in order, in dense parts, with at most
+// one part in flight while the next one fills.
+void expect_rows_in_order(const std::vector<std::pair<std::uint64_t, std::string>>& parts,
+                          int rows) {
+  int expected = 0;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    EXPECT_EQ(parts[i].first, i);
+    const auto& body = parts[i].second;
+    for (std::size_t start = 0; start < body.size();) {
+      const auto end = body.find('\n', start);
+      EXPECT_EQ(json::parse(body.substr(start, end - start))[0], expected++);
+      start = end + 1;
+    }
+  }
+  EXPECT_EQ(expected, rows);
+}
+
+TEST(PartStreamer, PipelinedUploadsKeepOrderWithOnePartInFlight) {
+  AsyncUploader up;
+  CancelToken cancel;
+  PartStreamer s(JobType::kQuery, {100, 100000, 10000000}, up, cancel);
+  for (int i = 0; i < 500; ++i) ASSERT_TRUE(write_row(s, i, "xxxxxxxx"));
+  auto f = s.finish();
+  ASSERT_FALSE(f.error) << f.error->message;
+  EXPECT_EQ(f.parts, up.parts.size());
+  EXPECT_GT(up.parts.size(), 50u);
+  EXPECT_EQ(up.max_in_flight.load(), 1);
+  EXPECT_EQ(f.fields["row_count"], 500);
+  expect_rows_in_order(up.parts, 500);
+}
+
+TEST(PartStreamer, PipelinedTooLargePartIsSplit) {
+  AsyncUploader up;
+  up.refuse_over = 40;
+  CancelToken cancel;
+  PartStreamer s(JobType::kQuery, {100, 1000, 100000}, up, cancel);
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(write_row(s, i, "xxxxxxxx"));
+  auto f = s.finish();
+  ASSERT_FALSE(f.error) << f.error->message;
+  EXPECT_EQ(f.parts, up.parts.size());
+  EXPECT_EQ(up.max_in_flight.load(), 1);
+  expect_rows_in_order(up.parts, 30);
+}
+
+TEST(PartStreamer, PipelinedStopEndsTheStreamAtTheNextPart) {
+  AsyncUploader up;
+  up.script = {UploadStatus::kStopped};
+  CancelToken cancel;
+  PartStreamer s(JobType::kQuery, {40, 100000, 10000000}, up, cancel);
+  bool ok = true;
+  int written = 0;
+  for (; written < 1000 && ok; ++written) ok = write_row(s, written, "xxxxxxxx");
+  EXPECT_FALSE(ok);
+  EXPECT_LT(written, 20) << "the producer must stop once the refused part is known";
+  auto f = s.finish();
+  EXPECT_TRUE(f.stopped);
+  EXPECT_EQ(up.calls, 1);
+  EXPECT_TRUE(up.parts.empty());
 }
 
 TEST(PartStreamer, ARowLargerThanAPartIsResultTooLarge) {
