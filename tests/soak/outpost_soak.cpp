@@ -83,7 +83,8 @@ int run(const Options& o) {
 
   GrowthPolicy policy;
   policy.warmup_s = std::min(120.0, 0.10 * load_s);
-  policy.baseline_s = std::min(180.0, 0.15 * load_s);
+  // At least 30 s of baseline: three samples, whose median means something.
+  policy.baseline_s = std::clamp(0.15 * load_s, 30.0, 180.0);
   policy.load_end_t = t0 + load_s;
   FaultPlan plan;
   plan.seed = o.seed ^ 0x9e3779b97f4a7c15ULL;
@@ -220,10 +221,11 @@ int run(const Options& o) {
   add("every agent kept taking jobs", late_instances.size() >= cluster.agent_count(),
       std::to_string(late_instances.size()) +
           " agent instances finished jobs in the last quarter of the load");
+  const std::string too_short = "a current agent life was too short to measure (run longer)";
   add("RSS growth within bounds", growth_rss && last_checked,
-      last_checked ? "every measured agent life" : "a current agent life was too short to measure");
+      last_checked ? "every measured agent life" : too_short);
   add("open fd growth within bounds", growth_fds && last_checked,
-      "end <= start + " + std::to_string(policy.fd_slack));
+      last_checked ? "end <= start + " + std::to_string(policy.fd_slack) : too_short);
   add("faults applied", fault_errors == 0 && !report.faults.empty(),
       std::to_string(report.faults.size()) + " injected, " + std::to_string(fault_errors) +
           " failed to apply");
@@ -292,9 +294,9 @@ int main(int argc, char** argv) {
     std::cerr << "outpost-soak: --agent and --hub are required\n" << usage << "\n";
     return 2;
   }
-  if (!(o.minutes >= 1) || !(o.rate > 0 && o.rate <= 50) || !(o.fault_gap_min >= 1) ||
+  if (!(o.minutes >= 2) || !(o.rate > 0 && o.rate <= 50) || !(o.fault_gap_min >= 1) ||
       !(o.fault_gap_max >= o.fault_gap_min)) {
-    std::cerr << "outpost-soak: --minutes must be >= 1, --rate in (0, 50], --fault-gap MIN:MAX "
+    std::cerr << "outpost-soak: --minutes must be >= 2, --rate in (0, 50], --fault-gap MIN:MAX "
                  "with 1 <= MIN <= MAX\n";
     return 2;
   }

@@ -55,7 +55,7 @@ LifeVerdict evaluate_life(const std::string& agent, int index, const Life& life,
     }
   }
   const double end_t = life.ended_t >= 0 ? life.ended_t : samples.back().t;
-  if (end_t > life.started_t) {
+  if (end_t > life.started_t && samples.back().t - life.started_t >= 10) {
     v.cpu_percent = 100.0 * samples.back().cpu_s / (samples.back().t - life.started_t);
   }
   {
@@ -134,12 +134,14 @@ void Report::print() const {
         mib(v.rss_limit_kib), "", v.start_fds, v.end_fds, v.max_fds, v.fd_limit,
         v.health_samples - v.health_failures, v.health_samples, v.cpu_percent, verdict.c_str(),
         v.why_not.empty() ? "" : ": ", v.why_not.c_str());
-    std::printf("%-8s      RSS trend after warm-up: %+.0f KiB/min", "", v.rss_trend_kib_per_min);
-    if (v.drained_rss_kib > 0) {
-      std::printf("; after the drain: RSS %.1f MiB, %.0f fds", mib(v.drained_rss_kib),
-                  v.drained_fds);
+    if (v.checked) {
+      std::printf("%-8s      RSS trend after warm-up: %+.0f KiB/min", "", v.rss_trend_kib_per_min);
+      if (v.drained_rss_kib > 0) {
+        std::printf("; after the drain: RSS %.1f MiB, %.0f fds", mib(v.drained_rss_kib),
+                    v.drained_fds);
+      }
+      std::printf("\n");
     }
-    std::printf("\n");
   }
   if (!hub.samples.empty()) {
     std::printf(
