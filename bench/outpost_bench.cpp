@@ -216,9 +216,15 @@ class Agent {
   test::Process& process() { return *proc_; }
   [[nodiscard]] double startup_ms() const { return startup_ms_; }
 
-  /// duration_ms of the agent's "job finished" line for `job_id`, once logged.
-  double job_duration_ms(const std::string& job_id) {
-    double found = -1;
+  struct Finished {
+    double duration_ms = -1;
+    std::uint64_t rows = 0;
+    std::string status;
+  };
+
+  /// The agent's "job finished" line for `job_id`, once logged.
+  Finished job_finished(const std::string& job_id) {
+    Finished found;
     test::eventually(
         [&] {
           std::istringstream lines(proc_->stdout_text());
@@ -229,7 +235,9 @@ class Agent {
               continue;
             const auto j = json::parse(line, nullptr, false);
             if (j.is_object() && j.value("job_id", "") == job_id) {
-              found = j.value("duration_ms", 0.0);
+              found.duration_ms = j.value("duration_ms", 0.0);
+              found.rows = j.value("rows", std::uint64_t{0});
+              found.status = j.value("status", "");
               return true;
             }
           }
@@ -387,11 +395,19 @@ class Bench {
       {
         Hub hub(o_);
         const auto source = hub.create_source(source_config_);
-        Agent agent(o_, hub, 4);
+        // Lift the agent's result caps (1,000,000 rows, 256 MiB by default)
+        // so all rows are sent.
+        Agent agent(o_, hub, 4, {"--max-result-rows", "100000000", "--max-result-bytes", "4GiB"});
         const auto id = hub.create_job(source, sql);
         const double agent_cpu0 = cpu_seconds(agent.process().pid());
         const double hub_cpu0 = cpu_seconds(hub.process().pid());
-        const double ms = agent.job_duration_ms(id);
+        const auto finished = agent.job_finished(id);
+        if (finished.status != "succeeded" || finished.rows != static_cast<std::uint64_t>(rows)) {
+          throw std::runtime_error("streaming job " + id + " ended " + finished.status + " with " +
+                                   std::to_string(finished.rows) + " of " + std::to_string(rows) +
+                                   " rows");
+        }
+        const double ms = finished.duration_ms;
         std::cerr << "  run " << run + 1 << ": " << rows / (ms / 1000.0) << " rows/s; CPU agent "
                   << cpu_seconds(agent.process().pid()) - agent_cpu0 << " s, hub "
                   << cpu_seconds(hub.process().pid()) - hub_cpu0 << " s over " << ms / 1000.0
