@@ -25,7 +25,7 @@ while [[ $# -gt 0 ]]; do
       [[ $# -ge 2 ]] || { echo "soak.sh: --json needs a file" >&2; exit 2; }
       json=$2; shift 2 ;;
     -h | --help)
-      sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+      sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "soak.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
