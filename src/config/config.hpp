@@ -50,6 +50,7 @@ struct AgentConfig {
   std::string sources_file;
   std::vector<std::string> allow_hosts;  ///< names, *.suffix patterns, CIDRs
   bool require_secret_refs = false;
+  bool no_gzip = false;  ///< never gzip request bodies, whatever the control plane accepts
   std::uint64_t max_result_rows = 1'000'000;
   std::uint64_t max_result_bytes = 256ull * 1024 * 1024;
   std::string audit_log;

@@ -216,6 +216,10 @@ constexpr std::array kSpecs{
     OptionSpec{"--require-secret-refs", "", ValueKind::kFlag, "off",
                "refuse jobs whose source config holds a literal password, key or token",
                [](AgentConfig& c, const RawValue& v) { c.require_secret_refs = parse_bool(v); }},
+    OptionSpec{"--no-gzip", "", ValueKind::kFlag, "off",
+               "send results uncompressed even when the control plane accepts gzip (fast "
+               "local links, where CPU matters more than bytes)",
+               [](AgentConfig& c, const RawValue& v) { c.no_gzip = parse_bool(v); }},
     OptionSpec{"--audit-log", "PATH", ValueKind::kValue, "(none)",
                "append one hash-chained JSON line per executed statement",
                [](AgentConfig& c, const RawValue& v) { c.audit_log = v.text; }},

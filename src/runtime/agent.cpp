@@ -158,6 +158,7 @@ int run_agent(const config::AgentConfig& cfg) {
   asio::io_context ioc(1);
   asio::thread_pool workers(static_cast<std::size_t>(capacity));
   asio::thread_pool canceller(1);
+  asio::thread_pool compressor(1);
 
   auto state = std::make_shared<RuntimeState>(config, ioc.get_executor());
   state->instance_id = random_uuid();
@@ -170,6 +171,7 @@ int run_agent(const config::AgentConfig& cfg) {
   state->guard = guard;
   state->workers = &workers;
   state->canceller = &canceller;
+  state->compressor = &compressor;
   state->prepare.registry = &registry;
   state->prepare.agent_job_timeout = config.job_timeout;
   state->sources = sources;

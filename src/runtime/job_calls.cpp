@@ -4,6 +4,8 @@
 #include <utility>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "http/message.hpp"
@@ -71,16 +73,31 @@ class NetworkUploader final : public PartUploader {
     return upload_async(seq, std::move(ndjson)).get();
   }
 
-  // Compresses here, on the worker, so the network thread only sends.
+  // The part is gzipped on the compressor thread, neither on the worker
+  // (which goes on reading rows meanwhile) nor on the network thread.
   std::future<UploadStatus> upload_async(std::uint64_t seq, std::string ndjson) override {
-    const bool gzipped = state_->cp->gzips(ndjson.size());
-    if (gzipped) ndjson = http::gzip(ndjson);
-    std::promise<UploadStatus> promise;
-    auto future = promise.get_future();
-    asio::co_spawn(state_->executor, upload_part(state_, job_, seq, std::move(ndjson), gzipped),
-                   [p = std::move(promise)](std::exception_ptr e, UploadStatus s) mutable {
-                     p.set_value(e ? UploadStatus::kFailed : s);
-                   });
+    auto promise = std::make_shared<std::promise<UploadStatus>>();
+    auto future = promise->get_future();
+    auto send = [state = state_, job = job_, seq, promise](std::string body, bool gzipped) {
+      asio::co_spawn(state->executor, upload_part(state, job, seq, std::move(body), gzipped),
+                     [promise](std::exception_ptr e, UploadStatus s) {
+                       promise->set_value(e ? UploadStatus::kFailed : s);
+                     });
+    };
+    if (state_->compressor == nullptr || !state_->cp->gzips(ndjson.size())) {
+      send(std::move(ndjson), false);
+      return future;
+    }
+    asio::post(*state_->compressor, [send, body = std::move(ndjson)]() mutable {
+      std::string packed;
+      try {
+        packed = http::gzip(body);
+      } catch (const std::exception&) {
+        send(std::move(body), false);  // out of memory for the copy: send it as it is
+        return;
+      }
+      send(std::move(packed), true);
+    });
     return future;
   }
 

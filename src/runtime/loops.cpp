@@ -89,8 +89,9 @@ asio::awaitable<bool> connect_loop(std::shared_ptr<RuntimeState> state, Backoff&
     auto call = co_await state->cp->connect(std::move(request));
     if (call.ok()) {
       state->session = *call.value;
-      state->cp->set_accepts_gzip(state->session.accepts_gzip);
-      state->claims->set_accepts_gzip(state->session.accepts_gzip);
+      const bool gzip = state->session.accepts_gzip && !state->config.no_gzip;
+      state->cp->set_accepts_gzip(gzip);
+      state->claims->set_accepts_gzip(gzip);
       state->connected = true;
       state->authorized = true;
       state->contact();

@@ -82,6 +82,8 @@ struct RuntimeState {
   security::AuditLog* audit = nullptr;             ///< --audit-log (thread safe)
   boost::asio::thread_pool* workers = nullptr;
   boost::asio::thread_pool* canceller = nullptr;
+  /// gzips result parts off the workers' path (one thread; it never waits).
+  boost::asio::thread_pool* compressor = nullptr;
   std::atomic<int> busy_workers{0};  ///< connectors running now (any thread)
 
   std::map<std::string, std::shared_ptr<JobState>> jobs;
