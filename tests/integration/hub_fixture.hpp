@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
@@ -17,12 +18,14 @@ namespace outpost::test {
 
 using Json = nlohmann::json;
 
-/// A real hub in this process on 127.0.0.1:0, its io_context on one thread,
-/// plus helpers that speak the admin API and the agent protocol through the
-/// blocking test client.
+/// A real hub in this process on 127.0.0.1:0, plus helpers that speak the
+/// admin API and the agent protocol through the blocking test client. Its
+/// io_context runs on several threads, as with `outpost-hub --threads N`, so the
+/// tsan stage checks the server and the store under real concurrency.
 class HubTest : public ::testing::Test {
  protected:
   static constexpr const char* kAdminToken = "admin-secret-for-tests";
+  static constexpr int kIoThreads = 4;
 
   void TearDown() override { stop_hub(); }
 
@@ -36,13 +39,14 @@ class HubTest : public ::testing::Test {
     options_ = o;
     hub_ = std::make_unique<hub::Hub>(io_.get_executor(), o);
     hub_->start();
-    thread_ = std::thread([this] { io_.run(); });
+    for (int i = 0; i < kIoThreads; ++i) threads_.emplace_back([this] { io_.run(); });
   }
 
   void stop_hub() {
     if (!hub_) return;
     hub_->stop();
-    thread_.join();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
     hub_.reset();
   }
 
@@ -135,7 +139,7 @@ class HubTest : public ::testing::Test {
   boost::asio::io_context io_;
   hub::HubOptions options_;
   std::unique_ptr<hub::Hub> hub_;
-  std::thread thread_;
+  std::vector<std::thread> threads_;
   std::unique_ptr<HttpTestClient> admin_;
 };
 
