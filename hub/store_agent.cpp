@@ -2,6 +2,7 @@
 // result, release and the agent heartbeat (agent-protocol-v1.md §3–§9).
 #include <string_view>
 
+#include "json_check.hpp"
 #include "store.hpp"
 
 namespace outpost::hub {
@@ -112,7 +113,7 @@ Store::Reply Store::put_part(const std::string& job_id, std::string_view lease_t
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
-    if (!Json::accept(line)) {  // validates (UTF-8 too) without building a DOM
+    if (!is_json(line)) {  // validates (UTF-8 too) without building anything
       throw BadRequest{"invalid_ndjson", "line " + std::to_string(line_no) + " of part " +
                                              std::to_string(seq) + " is not valid JSON"};
     }
