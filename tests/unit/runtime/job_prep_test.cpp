@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 namespace outpost::runtime {
 namespace {
 
@@ -100,6 +102,12 @@ struct BadField {
   ErrorCode code;
   const char* mentions;
 };
+
+// A stable, readable test name in ctest ("/type = 42") instead of the
+// parameter's raw bytes, which include pointers and change from run to run.
+void PrintTo(const BadField& bad, std::ostream* os) {
+  *os << bad.pointer << " = " << (bad.value.is_discarded() ? "(missing)" : bad.value.dump());
+}
 
 class MalformedJob : public Fixture, public ::testing::WithParamInterface<BadField> {};
 
