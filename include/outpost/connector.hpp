@@ -9,6 +9,7 @@
 #include "outpost/cancel.hpp"
 #include "outpost/job.hpp"
 #include "outpost/network_guard.hpp"
+#include "outpost/policy.hpp"
 #include "outpost/result.hpp"
 #include "outpost/result_sink.hpp"
 
@@ -23,6 +24,8 @@ struct JobContext {
   const NetworkGuard& network;
   /// When the job must be finished (the runtime cancels with kTimeout then).
   std::chrono::steady_clock::time_point deadline;
+  /// The operator's opt-ins (privileged logins, SQLite directories).
+  const OperatorPolicy& policy = default_operator_policy();
 };
 
 /// A data-source driver: PostgreSQL, SQLite, MySQL, ODBC, …

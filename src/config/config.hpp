@@ -50,6 +50,17 @@ struct AgentConfig {
   std::string sources_file;
   std::vector<std::string> allow_hosts;  ///< names, *.suffix patterns, CIDRs
   bool require_secret_refs = false;
+  /// --allow-privileged-logins: run query/metadata jobs on logins that can do
+  /// more than read (off: permission_denied naming the privilege).
+  bool allow_privileged_logins = false;
+  /// --sqlite-dirs: absolute directories SQLite files may be opened under
+  /// (canonicalised at start); empty = no SQLite file may be opened.
+  std::vector<std::string> sqlite_dirs;
+  /// --secret-dirs: absolute directories `${file:…}` references may read under.
+  std::vector<std::string> secret_dirs{"/run/secrets", "/var/run/secrets"};
+  /// --secret-env: variable names `${env:…}` references may read; an entry
+  /// ending in `*` is a prefix (`DB_*`). Empty = no environment references.
+  std::vector<std::string> secret_env;
   bool no_gzip = false;  ///< never gzip request bodies, whatever the control plane accepts
   std::uint64_t max_result_rows = 1'000'000;
   std::uint64_t max_result_bytes = 256ull * 1024 * 1024;

@@ -216,6 +216,23 @@ constexpr std::array kSpecs{
     OptionSpec{"--require-secret-refs", "", ValueKind::kFlag, "off",
                "refuse jobs whose source config holds a literal password, key or token",
                [](AgentConfig& c, const RawValue& v) { c.require_secret_refs = parse_bool(v); }},
+    OptionSpec{"--allow-privileged-logins", "", ValueKind::kFlag, "off",
+               "run query and metadata jobs even on database logins that can do more than "
+               "read (superuser, file or program roles, write grants); off, such jobs fail "
+               "with permission_denied",
+               [](AgentConfig& c, const RawValue& v) {
+                 c.allow_privileged_logins = parse_bool(v);
+               }},
+    OptionSpec{"--sqlite-dirs", "LIST", ValueKind::kValue, "(none: SQLite files refused)",
+               "comma-separated directories under which SQLite database files may be opened",
+               [](AgentConfig& c, const RawValue& v) { c.sqlite_dirs = parse_dir_list(v); }},
+    OptionSpec{"--secret-dirs", "LIST", ValueKind::kValue, "/run/secrets,/var/run/secrets",
+               "comma-separated directories that ${file:...} secret references may read under",
+               [](AgentConfig& c, const RawValue& v) { c.secret_dirs = parse_dir_list(v); }},
+    OptionSpec{"--secret-env", "LIST", ValueKind::kValue, "(none)",
+               "comma-separated environment variable names (or PREFIX*) that ${env:...} secret "
+               "references may read",
+               [](AgentConfig& c, const RawValue& v) { c.secret_env = parse_env_name_list(v); }},
     OptionSpec{"--no-gzip", "", ValueKind::kFlag, "off",
                "send results uncompressed even when the control plane accepts gzip (fast "
                "local links, where CPU matters more than bytes)",

@@ -211,6 +211,57 @@ std::vector<std::string> parse_allow_hosts(const RawValue& value) {
   return entries;
 }
 
+namespace {
+
+// Calls `each` with every trimmed, non-blank entry of a comma-separated list.
+template <typename F>
+void for_each_entry(std::string_view rest, F each) {
+  while (true) {
+    const auto comma = rest.find(',');
+    std::string entry(rest.substr(0, comma));
+    entry.erase(0, entry.find_first_not_of(" \t"));
+    entry.erase(entry.find_last_not_of(" \t") + 1);
+    if (!entry.empty()) each(std::move(entry));
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> parse_dir_list(const RawValue& value) {
+  std::vector<std::string> dirs;
+  for_each_entry(value.text, [&](std::string entry) {
+    if (entry.front() != '/' || entry.find('\0') != std::string::npos) {
+      throw ConfigError("invalid entry '" + entry + "' in " + value.origin +
+                        ": use absolute directory paths such as /data/sqlite,/srv/db");
+    }
+    while (entry.size() > 1 && entry.back() == '/') entry.pop_back();
+    dirs.push_back(std::move(entry));
+  });
+  return dirs;
+}
+
+std::vector<std::string> parse_env_name_list(const RawValue& value) {
+  std::vector<std::string> names;
+  for_each_entry(value.text, [&](std::string entry) {
+    std::string_view name = entry;
+    if (name.ends_with('*')) name.remove_suffix(1);
+    bool valid = !name.empty() && (std::isalpha(static_cast<unsigned char>(name[0])) != 0 ||
+                                   name[0] == '_');
+    for (char c : name) {
+      valid = valid && (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_');
+    }
+    if (!valid) {
+      throw ConfigError("invalid entry '" + entry + "' in " + value.origin +
+                        ": use variable names or prefixes ending in '*', such as "
+                        "PGPASSWORD,DB_*");
+    }
+    names.push_back(std::move(entry));
+  });
+  return names;
+}
+
 std::string validate_proxy_url(const RawValue& value) {
   std::string error;
   if (!parse_http_url(value.text, &error)) {

@@ -40,6 +40,17 @@ std::string normalize_health_addr(const RawValue& value);
 /// Throws ConfigError naming the first bad entry.
 std::vector<std::string> parse_allow_hosts(const RawValue& value);
 
+/// Splits a comma-separated list of absolute directory paths (blanks
+/// dropped, trailing slashes removed). Throws ConfigError naming the first
+/// relative or malformed entry. Existence is checked at start-up.
+std::vector<std::string> parse_dir_list(const RawValue& value);
+
+/// Splits a comma-separated list of environment variable names, each
+/// optionally ending in `*` (a prefix: `DB_*`). Throws ConfigError naming the
+/// first entry that is not [A-Za-z_][A-Za-z0-9_]*[*]?; `*` alone is refused
+/// (it would expose the whole environment, the agent's token among it).
+std::vector<std::string> parse_env_name_list(const RawValue& value);
+
 /// Checks a --proxy URL (http or https, user info allowed); throws ConfigError.
 std::string validate_proxy_url(const RawValue& value);
 

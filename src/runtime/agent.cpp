@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -53,6 +54,45 @@ std::string host_name() {
   char buf[256] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
   return buf;
+}
+
+// The operator's opt-ins with every --sqlite-dirs entry resolved to its
+// canonical path, so a symbolic link in the list cannot widen it later.
+// Throws std::runtime_error naming a directory that does not exist.
+OperatorPolicy make_policy(const config::AgentConfig& config) {
+  OperatorPolicy policy;
+  policy.allow_privileged_logins = config.allow_privileged_logins;
+  for (const auto& dir : config.sqlite_dirs) {
+    std::error_code ec;
+    const auto canonical = std::filesystem::canonical(dir, ec);
+    if (ec || !std::filesystem::is_directory(canonical, ec)) {
+      throw std::runtime_error("--sqlite-dirs entry '" + dir +
+                               "' is not an existing directory: create it or remove it");
+    }
+    policy.sqlite_dirs.push_back(canonical.string());
+  }
+  return policy;
+}
+
+// One line per opt-in that widens what a control plane can make the agent
+// do, and one when nothing restricts where connections may go.
+void log_security_posture(const obs::Logger& log, const config::AgentConfig& config,
+                          const OperatorPolicy& policy) {
+  if (config.allow_hosts.empty()) {
+    log.warn("no --allow-hosts: jobs may open database connections to any host this agent "
+             "can reach; set --allow-hosts to the database hosts it serves",
+             {});
+  }
+  if (policy.allow_privileged_logins) {
+    log.warn("--allow-privileged-logins: query and metadata jobs run even on logins that can "
+             "write, read server files or run programs",
+             {});
+  }
+  if (!policy.sqlite_dirs.empty()) {
+    std::string dirs;
+    for (const auto& d : policy.sqlite_dirs) dirs += (dirs.empty() ? "" : ",") + d;
+    log.info("SQLite files may be opened under --sqlite-dirs", {{"sqlite_dirs", dirs}});
+  }
 }
 
 void error_line(const std::string& message) {
@@ -113,6 +153,13 @@ int run_agent(const config::AgentConfig& cfg) {
     }
     if (!egress->unrestricted()) guard = egress.get();
   }
+  OperatorPolicy policy;
+  try {
+    policy = make_policy(config);
+  } catch (const std::exception& e) {
+    error_line(e.what());
+    return 2;
+  }
   std::shared_ptr<security::SourcesFile> sources;
   if (!config.sources_file.empty()) {
     try {
@@ -169,6 +216,7 @@ int run_agent(const config::AgentConfig& cfg) {
   state->metrics = &metrics;
   state->registry = &registry;
   state->guard = guard;
+  state->policy = policy;
   state->workers = &workers;
   state->canceller = &canceller;
   state->compressor = &compressor;
@@ -275,6 +323,7 @@ int run_agent(const config::AgentConfig& cfg) {
                               {"instance_id", state->instance_id},
                               {"capacity", capacity},
                               {"health_addr", config.health_addr}});
+  log_security_posture(log, config, policy);
   asio::co_spawn(ioc, agent_main(state), asio::detached);
   asio::co_spawn(ioc, signal_loop(state, signals), asio::detached);
   ioc.run();

@@ -4,6 +4,8 @@
 #include <limits>
 #include <utility>
 
+#include "outpost/policy.hpp"
+
 namespace outpost::runtime {
 namespace {
 
@@ -199,6 +201,12 @@ PreparedJob prepare_job(ClaimedJob& claimed, const PrepareContext& ctx) {
       src = std::move(*local);
       src.ref = ref;
       if (src.name.empty()) src.name = ref;
+    } else if (src.config.contains(kAllowPrivilegedLoginKey)) {
+      // Only the operator may widen what a login may do: a control plane that
+      // could opt in for itself would make the privilege gate pointless.
+      out.error = invalid(std::string("source config field '") + kAllowPrivilegedLoginKey +
+                          "' is only honoured in the agent's sources file");
+      return out;
     } else if (ctx.find_literal_secret) {
       if (auto key = ctx.find_literal_secret(src.config)) {
         out.error = invalid("source config field '" + *key +

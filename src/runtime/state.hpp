@@ -19,6 +19,7 @@
 #include "outpost/cancel.hpp"
 #include "outpost/connector.hpp"
 #include "outpost/network_guard.hpp"
+#include "outpost/policy.hpp"
 #include "runtime/job_prep.hpp"
 #include "runtime/notifier.hpp"
 #include "runtime/rate_limiter.hpp"
@@ -77,6 +78,7 @@ struct RuntimeState {
 
   ConnectorRegistry* registry = nullptr;
   const NetworkGuard* guard = nullptr;
+  OperatorPolicy policy;  ///< the operator's opt-ins, passed to every connector
   PrepareContext prepare;
   std::shared_ptr<security::SourcesFile> sources;  ///< --sources-file, replaced on SIGHUP
   security::AuditLog* audit = nullptr;             ///< --audit-log (thread safe)
