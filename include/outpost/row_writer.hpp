@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -15,10 +16,17 @@ class RowWriter {
  public:
   explicit RowWriter(std::string& out) : out_(&out) {}
 
-  /// Starts a new array; called by the sink.
-  void open() {
+  /// Starts a new array; called by the sink. `limit` is the most bytes the
+  /// row may take (the sink's remaining byte budget): a value that would
+  /// take the row past it is not converted at all — the writer appends
+  /// `null` and sets over_limit(), and the sink then drops the row. That
+  /// check happens before escaping or base64, so one huge value never costs
+  /// more than the driver's own copy of it.
+  void open(std::size_t limit = static_cast<std::size_t>(-1)) {
     out_->push_back('[');
     first_ = true;
+    over_limit_ = false;
+    limit_ = limit;
   }
   /// Closes the array; called by the sink.
   void close() { out_->push_back(']'); }
@@ -40,6 +48,16 @@ class RowWriter {
   /// A decimal number's text kept exact, as a string.
   void decimal(std::string_view digits) { string(digits); }
 
+  /// Whether a value of `bytes` raw bytes can still be written into this row
+  /// (its JSON text takes at least that much). Connectors ask before fetching
+  /// or converting a large value (e.g. a TEXT/BLOB read in chunks).
+  [[nodiscard]] bool fits(std::size_t bytes) const noexcept {
+    return out_->size() <= limit_ && bytes <= limit_ - out_->size();
+  }
+
+  /// Whether a value was refused because the row went past the limit.
+  [[nodiscard]] bool over_limit() const noexcept { return over_limit_; }
+
   /// Appends `text` to `out` as an escaped JSON string (with quotes).
   static void append_json_string(std::string& out, std::string_view text);
   /// Appends `bytes` to `out` as base64 (no quotes).
@@ -51,8 +69,14 @@ class RowWriter {
     first_ = false;
   }
 
+  // False (and `null` written) when a value of at least `bytes` bytes of JSON
+  // would not fit: the caller then skips converting it.
+  bool admit(std::size_t bytes);
+
   std::string* out_;
   bool first_ = true;
+  bool over_limit_ = false;
+  std::size_t limit_ = static_cast<std::size_t>(-1);
 };
 
 }  // namespace outpost

@@ -26,12 +26,29 @@ void PartStreamer::set_columns(std::vector<Column> columns) {
 
 RowWriter& PartStreamer::begin_row() {
   row_.clear();
-  writer_.open();
+  // A row may take what is left of --max-result-bytes, and never more than
+  // one part: a value past that is refused before it is converted.
+  const std::uint64_t left = total_bytes_ < limits_.max_bytes ? limits_.max_bytes - total_bytes_ : 0;
+  writer_.open(static_cast<std::size_t>(std::min(left, limits_.max_part_bytes)));
   return writer_;
 }
 
 bool PartStreamer::end_row() {
   writer_.close();
+  if (writer_.over_limit()) {
+    // Report it as the cap it hit: past the byte budget the result is cut
+    // (truncated); within it, the row alone is larger than one part.
+    const std::uint64_t left = limits_.max_bytes - std::min(total_bytes_, limits_.max_bytes);
+    if (left <= limits_.max_part_bytes) {
+      truncated_ = true;
+      return false;
+    }
+    error_ = JobError{ErrorCode::kResultTooLarge,
+                      "one row is larger than the control plane's max_part_bytes (" +
+                          std::to_string(limits_.max_part_bytes) + ")",
+                      false};
+    return false;
+  }
   return accept_line(row_);
 }
 

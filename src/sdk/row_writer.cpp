@@ -153,13 +153,22 @@ void RowWriter::number(double value) {
   }
 }
 
+bool RowWriter::admit(std::size_t bytes) {
+  if (!over_limit_ && fits(bytes)) return true;
+  over_limit_ = true;
+  out_->append("null");
+  return false;
+}
+
 void RowWriter::string(std::string_view text) {
   separator();
+  if (!admit(text.size() + 2)) return;
   append_json_string(*out_, text);
 }
 
 void RowWriter::binary(std::string_view bytes) {
   separator();
+  if (!admit((bytes.size() + 2) / 3 * 4 + 2)) return;
   out_->push_back('"');
   append_base64(*out_, bytes);
   out_->push_back('"');
@@ -167,6 +176,7 @@ void RowWriter::binary(std::string_view bytes) {
 
 void RowWriter::raw_json(std::string_view json) {
   separator();
+  if (!admit(json.size())) return;
   out_->append(json);
 }
 
