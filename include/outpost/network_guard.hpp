@@ -32,7 +32,13 @@ class NetworkGuard {
   [[nodiscard]] virtual ResolvedHost resolve(std::string_view host, std::uint16_t port) const = 0;
 
   /// Whether a local socket path (e.g. PostgreSQL's /var/run/postgresql) may be used.
+  /// Under an allowlist only sockets (or their directories) listed as
+  /// `unix:/path` entries are; without one, any.
   [[nodiscard]] virtual std::optional<JobError> check_local_socket(std::string_view path) const = 0;
+  /// Whether a data source name defined outside the job (an ODBC DSN from
+  /// odbc.ini) may be used: its host is not visible to the agent, so under an
+  /// allowlist only names listed as `dsn:NAME` entries are; without one, any.
+  [[nodiscard]] virtual std::optional<JobError> check_dsn(std::string_view name) const = 0;
 };
 
 }  // namespace outpost

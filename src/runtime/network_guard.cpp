@@ -57,4 +57,8 @@ std::optional<JobError> OpenNetworkGuard::check_local_socket(std::string_view) c
   return std::nullopt;
 }
 
+std::optional<JobError> OpenNetworkGuard::check_dsn(std::string_view) const {
+  return std::nullopt;
+}
+
 }  // namespace outpost::runtime

@@ -11,6 +11,7 @@ class OpenNetworkGuard final : public NetworkGuard {
  public:
   [[nodiscard]] ResolvedHost resolve(std::string_view host, std::uint16_t port) const override;
   [[nodiscard]] std::optional<JobError> check_local_socket(std::string_view path) const override;
+  [[nodiscard]] std::optional<JobError> check_dsn(std::string_view name) const override;
 };
 
 }  // namespace outpost::runtime

@@ -286,4 +286,10 @@ std::optional<outpost::JobError> EgressGuard::check_local_socket(std::string_vie
                 " is not allowed: --allow-hosts permits network hosts only");
 }
 
+std::optional<outpost::JobError> EgressGuard::check_dsn(std::string_view name) const {
+  if (unrestricted_) return std::nullopt;
+  return denied("ODBC data source name '" + std::string(name) +
+                "' is not allowed: its host cannot be checked against --allow-hosts");
+}
+
 }  // namespace outpost::security

@@ -50,6 +50,9 @@ class EgressGuard final : public outpost::NetworkGuard {
   /// when the allowlist is empty; otherwise egress_denied.
   [[nodiscard]] std::optional<outpost::JobError> check_local_socket(
       std::string_view path) const override;
+  /// An ODBC DSN hides its host from the agent: egress_denied unless the
+  /// allowlist is empty.
+  [[nodiscard]] std::optional<outpost::JobError> check_dsn(std::string_view name) const override;
 
   /// The decision above for already-resolved numeric `addresses` of `host`
   /// (no I/O): what resolve() applies after getaddrinfo().

@@ -52,6 +52,10 @@ class TestNetworkGuard final : public NetworkGuard {
     if (deny_) return JobError{ErrorCode::kEgressDenied, "test guard denies sockets"};
     return std::nullopt;
   }
+  [[nodiscard]] std::optional<JobError> check_dsn(std::string_view) const override {
+    if (deny_) return JobError{ErrorCode::kEgressDenied, "test guard denies DSNs"};
+    return std::nullopt;
+  }
   mutable int resolve_calls = 0;
 
  private:

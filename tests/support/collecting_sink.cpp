@@ -103,6 +103,10 @@ std::optional<JobError> AllowingNetworkGuard::check_local_socket(std::string_vie
   return std::nullopt;
 }
 
+std::optional<JobError> AllowingNetworkGuard::check_dsn(std::string_view) const {
+  return std::nullopt;
+}
+
 ResolvedHost DenyingNetworkGuard::resolve(std::string_view host, std::uint16_t port) const {
   ++resolve_calls;
   ResolvedHost out;
@@ -116,6 +120,11 @@ ResolvedHost DenyingNetworkGuard::resolve(std::string_view host, std::uint16_t p
 std::optional<JobError> DenyingNetworkGuard::check_local_socket(std::string_view path) const {
   return JobError{ErrorCode::kEgressDenied, "local socket " + std::string(path) + " is not allowed",
                   false};
+}
+
+std::optional<JobError> DenyingNetworkGuard::check_dsn(std::string_view name) const {
+  return JobError{ErrorCode::kEgressDenied,
+                  "data source name " + std::string(name) + " is not allowed", false};
 }
 
 }  // namespace outpost::test

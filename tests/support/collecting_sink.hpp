@@ -77,6 +77,7 @@ class AllowingNetworkGuard final : public NetworkGuard {
  public:
   [[nodiscard]] ResolvedHost resolve(std::string_view host, std::uint16_t port) const override;
   [[nodiscard]] std::optional<JobError> check_local_socket(std::string_view path) const override;
+  [[nodiscard]] std::optional<JobError> check_dsn(std::string_view name) const override;
   mutable std::atomic<int> resolve_calls{0};
 };
 
@@ -85,6 +86,7 @@ class DenyingNetworkGuard final : public NetworkGuard {
  public:
   [[nodiscard]] ResolvedHost resolve(std::string_view host, std::uint16_t port) const override;
   [[nodiscard]] std::optional<JobError> check_local_socket(std::string_view path) const override;
+  [[nodiscard]] std::optional<JobError> check_dsn(std::string_view name) const override;
   mutable std::atomic<int> resolve_calls{0};
 };
 
