@@ -226,7 +226,7 @@ std::string address_text(const IpBlock& address) {
 std::optional<IpBlock> parse_numeric_host(std::string_view host) {
   std::string s(host);
   if (s.size() >= 2 && s.front() == '[' && s.back() == ']') s = s.substr(1, s.size() - 2);
-  if (s.empty() || s.size() > 128) return std::nullopt;
+  if (s.empty() || s.size() > 128 || s.find('\0') != std::string::npos) return std::nullopt;
   IpBlock block;
   if (s.find(':') != std::string::npos) {
     // A zone id picks the interface, not the address: it does not change the verdict.

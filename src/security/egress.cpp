@@ -21,10 +21,11 @@ std::string lower(std::string_view text) {
   return out;
 }
 
+// Spaces and tabs only, as config validation trims entries.
 std::string trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
+  const auto first = text.find_first_not_of(" \t");
   if (first == std::string_view::npos) return {};
-  const auto last = text.find_last_not_of(" \t\r\n");
+  const auto last = text.find_last_not_of(" \t");
   return std::string(text.substr(first, last - first + 1));
 }
 
