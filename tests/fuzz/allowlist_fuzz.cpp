@@ -44,13 +44,12 @@ std::vector<std::string> split(const std::string& text, char sep) {
 }
 
 // Aborts (a libFuzzer finding) naming the invariant's line.
-#define require(ok)                                                             \
-  do {                                                                          \
-    if (!(ok)) {                                                                \
-      std::fprintf(stderr, "allowlist_fuzz: invariant failed at line %d: %s\n", \
-                   __LINE__, #ok);                                              \
-      std::abort();                                                             \
-    }                                                                           \
+#define require(ok)                                                                             \
+  do {                                                                                          \
+    if (!(ok)) {                                                                                \
+      std::fprintf(stderr, "allowlist_fuzz: invariant failed at line %d: %s\n", __LINE__, #ok); \
+      std::abort();                                                                             \
+    }                                                                                           \
   } while (false)
 
 // getaddrinfo(AI_NUMERICHOST) never queries DNS: the reference for what
