@@ -132,10 +132,25 @@ bool EgressGuard::in_blocks(const IpBlock& address, std::uint16_t port) const {
 
 bool EgressGuard::judge(const IpBlock& address, std::uint16_t port) const {
   const auto v4 = embedded_ipv4(address);
+  // A mapped address is sent as IPv4 by the kernel.
+  if (v4 && is_v4_mapped(address)) return judge(*v4, port);
+  // Linux delivers a connect() to the unspecified address (0.0.0.0, ::) to
+  // the local host: it passes only where loopback would too.
+  const std::size_t size = address.v4 ? 4 : 16;
+  if (std::all_of(address.bytes.begin(), address.bytes.begin() + static_cast<std::ptrdiff_t>(size),
+                  [](std::uint8_t b) { return b == 0; })) {
+    IpBlock loopback = address;
+    if (address.v4) {
+      loopback.bytes[0] = 127;
+      loopback.bytes[3] = 1;
+    } else {
+      loopback.bytes[15] = 1;
+    }
+    if (!in_blocks(loopback, port)) return false;
+  }
   if (!v4) return in_blocks(address, port);
-  // A mapped address is sent as IPv4 by the kernel; the other forms reach
-  // an IPv4 host through a translator or tunnel, so both must be allowed.
-  if (is_v4_mapped(address)) return in_blocks(*v4, port);
+  // The other forms reach an IPv4 host through a translator or tunnel:
+  // both the IPv6 and the IPv4 address must be allowed.
   return in_blocks(address, port) && in_blocks(*v4, port);
 }
 

@@ -232,6 +232,25 @@ TEST_F(EgressAttack, Nat64AndIpv4CompatibleFormsNeedTheirIpv4Allowed) {
   EXPECT_EQ(target->accepts(), 0);
 }
 
+TEST_F(EgressAttack, UnspecifiedAddressIsJudgedAsTheLoopbackItReaches) {
+  CountingListener target;  // 127.0.0.1: where connect() to 0.0.0.0 lands
+  const auto src = source("0.0.0.0", target.port());
+  {
+    // 0.0.0.0/8 looks like "nothing real", but it dials the agent's own host.
+    Agent a = start("0.0.0.0/8,10.0.0.0/8");
+    expect_denied(run(src), "0.0.0.0");
+    expect_denied(run(source("0", target.port())), "0.0.0.0");
+    EXPECT_EQ(target.accepts(), 0);
+    a.process->signal(SIGTERM);
+    EXPECT_EQ(exit_status(a), 0);
+  }
+  // Control: without an allowlist the same job does reach 127.0.0.1.
+  Agent open = start("");
+  const Json dialled = run(src);
+  EXPECT_NE(dialled["error"].value("code", ""), "egress_denied") << dialled.dump();
+  EXPECT_GE(target.accepts(), 1);
+}
+
 TEST_F(EgressAttack, NameResolvingOutsideTheBlocksIsRefused) {
   CountingListener target;  // 127.0.0.1, what "localhost" resolves to
   start("127.0.0.2/32");

@@ -432,5 +432,18 @@ TEST(EgressGuardCheck, AddressesReturnedAreExactlyTheOnesChecked) {
   EXPECT_TRUE(guard.check("10.0.0.5", 5432, {"127.0.0.1"}).error);
 }
 
+TEST(EgressGuardNumeric, UnspecifiedAddressPassesOnlyWhereLoopbackDoes) {
+  // connect() to 0.0.0.0 or :: reaches the local host on Linux.
+  const EgressGuard guard({"0.0.0.0/8", "::/128", "10.0.0.0/8"});
+  for (const char* host : {"0.0.0.0", "0", "0x0", "::", "[::]", "::ffff:0.0.0.0"}) {
+    const auto result = guard.resolve(host, 5432);
+    ASSERT_TRUE(result.error) << host;
+    EXPECT_EQ(result.error->code, ErrorCode::kEgressDenied) << host;
+  }
+  const EgressGuard with_loopback({"0.0.0.0/8", "127.0.0.1", "::/127"});
+  EXPECT_FALSE(with_loopback.resolve("0.0.0.0", 5432).error);
+  EXPECT_FALSE(with_loopback.resolve("::", 5432).error);
+}
+
 }  // namespace
 }  // namespace outpost::security
