@@ -28,12 +28,17 @@ class NetworkGuard {
  public:
   virtual ~NetworkGuard() = default;
 
-  /// Resolves `host` (a name or a numeric address) and checks every address.
+  /// Resolves `host` (a name or a numeric address) and checks every address
+  /// together with `port` (allowlist entries may name ports). The returned
+  /// addresses are exactly the ones checked: dial those and no others, on
+  /// `port`.
   [[nodiscard]] virtual ResolvedHost resolve(std::string_view host, std::uint16_t port) const = 0;
 
-  /// Whether a local socket path (e.g. PostgreSQL's /var/run/postgresql) may be used.
-  /// Under an allowlist only sockets (or their directories) listed as
-  /// `unix:/path` entries are; without one, any.
+  /// Whether a local socket path (e.g. PostgreSQL's /var/run/postgresql, a
+  /// MySQL socket file, or an abstract `@name`) may be used. Under an
+  /// allowlist only sockets (or their directories) listed as `unix:/path`
+  /// entries are, compared after resolving `..` and symbolic links; without
+  /// one, any. Call it with the path the driver will actually use.
   [[nodiscard]] virtual std::optional<JobError> check_local_socket(std::string_view path) const = 0;
   /// Whether a data source name defined outside the job (an ODBC DSN from
   /// odbc.ini) may be used: its host is not visible to the agent, so under an

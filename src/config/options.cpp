@@ -154,8 +154,9 @@ constexpr std::array kSpecs{
                "operator-defined sources that jobs may name with {\"ref\": NAME}",
                [](AgentConfig& c, const RawValue& v) { c.sources_file = v.text; }},
     OptionSpec{"--allow-hosts", "LIST", ValueKind::kValue, "(no restriction)",
-               "comma-separated host names, *.suffix patterns and CIDR blocks that "
-               "data-source connections may go to",
+               "comma-separated host names, *.suffix patterns, IP addresses and CIDR "
+               "blocks, each with an optional :PORT or :FIRST-LAST ([IPv6]:PORT), plus "
+               "unix:/socket/path and dsn:NAME entries, that data-source connections may use",
                [](AgentConfig& c, const RawValue& v) { c.allow_hosts = parse_allow_hosts(v); }},
     OptionSpec{"--ca-file", "PATH", ValueKind::kValue, "",
                "extra CA bundle (PEM) for the control plane's TLS",

@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <stdexcept>
+
+#include "security/allowlist.hpp"
 
 namespace outpost::config {
 namespace {
@@ -180,28 +183,24 @@ std::string normalize_health_addr(const RawValue& value) {
 }
 
 std::vector<std::string> parse_allow_hosts(const RawValue& value) {
+  // One grammar for config and guard (security/allowlist.hpp): what passes
+  // here is what EgressGuard enforces.
   std::vector<std::string> entries;
   std::string_view rest = value.text;
   while (true) {
     const auto comma = rest.find(',');
-    std::string entry = lower(rest.substr(0, comma));
+    std::string entry(rest.substr(0, comma));
     entry.erase(0, entry.find_first_not_of(" \t"));
     entry.erase(entry.find_last_not_of(" \t") + 1);
     if (!entry.empty()) {
-      bool valid = false;
-      if (const auto slash = entry.find('/'); slash != std::string::npos) {
-        const std::string address = entry.substr(0, slash);
-        const auto bits = parse_port(std::string_view(entry).substr(slash + 1));
-        valid = bits && ((is_ipv4(address) && *bits <= 32) || (is_ipv6(address) && *bits <= 128));
-      } else if (entry.starts_with("*.")) {
-        valid = is_host_name(std::string_view(entry).substr(2));
-      } else {
-        valid = is_ipv4(entry) || is_ipv6(entry) || is_host_name(entry);
-      }
-      if (!valid) {
-        throw ConfigError("invalid entry '" + entry + "' in " + value.origin +
-                          ": use host names, *.suffix patterns, IP addresses or CIDR blocks "
-                          "such as db.internal,*.corp.example,10.0.0.0/8");
+      try {
+        (void)security::parse_allow_entry(entry);
+      } catch (const std::invalid_argument& e) {
+        throw ConfigError("invalid entry '" + entry + "' in " + value.origin + ": it " + e.what() +
+                          "; use host names, *.suffix patterns, IP addresses or CIDR blocks, each "
+                          "with an optional :PORT or :FIRST-LAST, unix:/socket/path or dsn:NAME, "
+                          "such as db.internal:5432,*.corp.example,10.0.0.0/8:5432-5439,"
+                          "[fd00::/8]:5432,unix:/var/run/postgresql,dsn:Reporting");
       }
       entries.push_back(std::move(entry));
     }
@@ -247,8 +246,8 @@ std::vector<std::string> parse_env_name_list(const RawValue& value) {
   for_each_entry(value.text, [&](std::string entry) {
     std::string_view name = entry;
     if (name.ends_with('*')) name.remove_suffix(1);
-    bool valid = !name.empty() && (std::isalpha(static_cast<unsigned char>(name[0])) != 0 ||
-                                   name[0] == '_');
+    bool valid =
+        !name.empty() && (std::isalpha(static_cast<unsigned char>(name[0])) != 0 || name[0] == '_');
     for (char c : name) {
       valid = valid && (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_');
     }

@@ -35,9 +35,11 @@ bool is_loopback_host(std::string_view host);
 /// form ("0.0.0.0:PORT" for ":PORT"). Throws ConfigError.
 std::string normalize_health_addr(const RawValue& value);
 
-/// Splits and checks a comma-separated allow list: host names, "*.suffix"
-/// patterns, IP addresses and CIDR blocks (lower-cased, blanks dropped).
-/// Throws ConfigError naming the first bad entry.
+/// Splits and checks a comma-separated allow list with the guard's own
+/// parser (security/allowlist.hpp): host names, "*.suffix" patterns, IP
+/// addresses and CIDR blocks with optional ports, unix:PATH and dsn:NAME.
+/// Entries are trimmed (not lower-cased: socket paths are case-sensitive),
+/// blanks dropped. Throws ConfigError naming the first bad entry.
 std::vector<std::string> parse_allow_hosts(const RawValue& value);
 
 /// Splits a comma-separated list of absolute directory paths (blanks

@@ -79,9 +79,15 @@ OperatorPolicy make_policy(const config::AgentConfig& config) {
 void log_security_posture(const obs::Logger& log, const config::AgentConfig& config,
                           const OperatorPolicy& policy) {
   if (config.allow_hosts.empty()) {
-    log.warn("no --allow-hosts: jobs may open database connections to any host this agent "
-             "can reach; set --allow-hosts to the database hosts it serves",
+    log.warn("no --allow-hosts: jobs may connect to any host, port, local socket or ODBC data "
+             "source this agent can reach, so a compromised control plane can aim it at "
+             "internal services; set --allow-hosts to the databases it serves (e.g. "
+             "db.internal:5432,10.0.0.0/8:5432-5439,unix:/var/run/postgresql)",
              {});
+  } else {
+    std::string hosts;
+    for (const auto& h : config.allow_hosts) hosts += (hosts.empty() ? "" : ",") + h;
+    log.info("egress limited by --allow-hosts", {{"allow_hosts", hosts}});
   }
   if (policy.allow_privileged_logins) {
     log.warn("--allow-privileged-logins: query and metadata jobs run even on logins that can "

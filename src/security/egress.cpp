@@ -1,32 +1,31 @@
 #include "security/egress.hpp"
 
-#include <arpa/inet.h>
 #include <netdb.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cctype>
-#include <cstring>
+#include <filesystem>
 #include <memory>
 #include <stdexcept>
+#include <system_error>
 #include <utility>
 
 namespace outpost::security {
 namespace {
 
-using Block = EgressGuard::Block;
-
 std::string lower(std::string_view text) {
   std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
   return out;
 }
 
+// Spaces and tabs only, as config validation trims entries.
 std::string trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
+  const auto first = text.find_first_not_of(" \t");
   if (first == std::string_view::npos) return {};
-  const auto last = text.find_last_not_of(" \t\r\n");
+  const auto last = text.find_last_not_of(" \t");
   return std::string(text.substr(first, last - first + 1));
 }
 
@@ -39,102 +38,15 @@ std::string normalize_host(std::string_view host) {
   return out;
 }
 
-bool valid_host_name(std::string_view name) {
-  if (name.empty() || name.size() > 253) return false;
-  std::size_t start = 0;
-  while (start <= name.size()) {
-    const std::size_t dot = std::min(name.find('.', start), name.size());
-    const std::string_view label = name.substr(start, dot - start);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
-      return false;
-    }
-    const bool ok = std::all_of(label.begin(), label.end(), [](char c) {
-      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-    });
-    if (!ok) return false;
-    start = dot + 1;
-  }
-  return true;
+// "db:5432", "[::1]:5432": how an endpoint is named in messages.
+std::string endpoint(const std::string& host, std::uint16_t port) {
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
-// A v4-mapped IPv6 address (::ffff:a.b.c.d) becomes the IPv4 address, so an
-// IPv4 rule cannot be sidestepped by writing the address in IPv6 form.
-Block unmap(Block block) {
-  static constexpr std::array<std::uint8_t, 12> kMapped{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (!block.v4 && block.prefix >= 96 &&
-      std::equal(kMapped.begin(), kMapped.end(), block.bytes.begin())) {
-    Block v4;
-    std::copy(block.bytes.begin() + 12, block.bytes.end(), v4.bytes.begin());
-    v4.prefix = block.prefix - 96;
-    return v4;
-  }
-  return block;
-}
-
-// Strict numeric parse (inet_pton: dotted quad or IPv6 text, no zone id).
-std::optional<Block> parse_address(std::string_view text) {
-  std::string s(text);
-  if (s.size() >= 2 && s.front() == '[' && s.back() == ']') s = s.substr(1, s.size() - 2);
-  // A zone id (fe80::1%eth0) does not change which block an address is in.
-  if (const auto pct = s.find('%'); pct != std::string::npos && s.find(':') != std::string::npos) {
-    s.resize(pct);
-  }
-  Block block;
-  if (::inet_pton(AF_INET, s.c_str(), block.bytes.data()) == 1) {
-    block.v4 = true;
-    block.prefix = 32;
-    return block;
-  }
-  if (::inet_pton(AF_INET6, s.c_str(), block.bytes.data()) == 1) {
-    block.v4 = false;
-    block.prefix = 128;
-    return unmap(block);
-  }
-  return std::nullopt;
-}
-
-std::optional<Block> parse_cidr(std::string_view text) {
-  const auto slash = text.find('/');
-  auto block = parse_address(text.substr(0, slash));
-  if (!block) return std::nullopt;
-  if (slash == std::string_view::npos) return block;
-  const std::string_view digits = text.substr(slash + 1);
-  if (digits.empty() || digits.size() > 3 ||
-      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::nullopt;
-  }
-  const int prefix = std::stoi(std::string(digits));
-  // parse_address() may have unmapped an IPv6 address: the prefix applies to
-  // the form that was written.
-  const bool written_v4 = text.substr(0, slash).find(':') == std::string_view::npos;
-  if (prefix > (written_v4 ? 32 : 128)) return std::nullopt;
-  block->prefix = (!written_v4 && block->v4) ? prefix - 96 : prefix;
-  if (block->prefix < 0) {
-    // Wider than ::ffff:0:0/96: keep it an IPv6 block over the mapped range.
-    Block v6;
-    v6.v4 = false;
-    v6.prefix = prefix;
-    v6.bytes[10] = 0xff;
-    v6.bytes[11] = 0xff;
-    std::copy(block->bytes.begin(), block->bytes.begin() + 4, v6.bytes.begin() + 12);
-    return v6;
-  }
-  return block;
-}
-
-bool contains(const Block& network, const Block& address) {
-  if (network.v4 != address.v4) return false;
-  const int full = network.prefix / 8;
-  for (int i = 0; i < full; ++i) {
-    if (network.bytes[static_cast<std::size_t>(i)] != address.bytes[static_cast<std::size_t>(i)]) {
-      return false;
-    }
-  }
-  const int rest = network.prefix % 8;
-  if (rest == 0) return true;
-  const auto mask = static_cast<std::uint8_t>(0xff << (8 - rest));
-  const auto i = static_cast<std::size_t>(full);
-  return (network.bytes[i] & mask) == (address.bytes[i] & mask);
+bool printable(std::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) > 0x20 && c != 0x7f; });
 }
 
 outpost::JobError denied(std::string message) {
@@ -150,7 +62,8 @@ struct Lookup {
   int rc = 0;
 };
 
-// getaddrinfo() into numeric address texts, deduplicated, in resolver order.
+// getaddrinfo() into numeric address texts (with the zone id of a scoped
+// IPv6 address, so it can be dialled), deduplicated, in resolver order.
 Lookup lookup(const std::string& host, bool numeric_only) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -162,6 +75,7 @@ Lookup lookup(const std::string& host, bool numeric_only) {
   if (result.rc != 0) return result;
   std::unique_ptr<addrinfo, AddrinfoDeleter> list(raw);
   for (const addrinfo* ai = list.get(); ai != nullptr; ai = ai->ai_next) {
+    if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
     char text[NI_MAXHOST];
     if (::getnameinfo(ai->ai_addr, ai->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST) !=
         0) {
@@ -175,121 +89,228 @@ Lookup lookup(const std::string& host, bool numeric_only) {
   return result;
 }
 
+// realpath() of the part that exists, lexical for the rest; "" on error.
+std::string canonical_path(const std::string& path) {
+  std::error_code ec;
+  auto canonical = std::filesystem::weakly_canonical(path, ec);
+  if (ec) return {};
+  std::string text = canonical.lexically_normal().string();
+  while (text.size() > 1 && text.back() == '/') text.pop_back();
+  return text;
+}
+
 }  // namespace
 
 EgressGuard::EgressGuard(const std::vector<std::string>& allow_hosts) {
   for (const auto& raw : allow_hosts) {
-    const std::string entry = lower(trim(raw));
-    if (entry.empty()) continue;
+    const std::string text = trim(raw);
+    if (text.empty()) continue;
     unrestricted_ = false;
-    const auto bad = [&raw](const char* why) {
-      return std::invalid_argument("--allow-hosts entry '" + raw + "' " + why);
-    };
-    if (entry.starts_with("*.")) {
-      std::string suffix = normalize_host(entry.substr(2));
-      if (!valid_host_name(suffix)) throw bad("is not a valid *.suffix pattern");
-      suffixes_.push_back("." + suffix);
-    } else if (entry.find('/') != std::string::npos) {
-      auto block = parse_cidr(entry);
-      if (!block) throw bad("is not a valid CIDR block (e.g. 10.0.0.0/8 or fd00::/8)");
-      blocks_.push_back(*block);
-    } else if (auto address = parse_address(entry)) {
-      blocks_.push_back(*address);
-    } else {
-      const std::string name = normalize_host(entry);
-      if (entry.find('*') != std::string::npos) {
-        throw bad("has a wildcard that is not a leading '*.'");
-      }
-      if (!valid_host_name(name)) {
-        throw bad("is not a host name, *.suffix pattern, IP address or CIDR block");
-      }
-      names_.push_back(name);
+    AllowEntry entry;
+    try {
+      entry = parse_allow_entry(text);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("--allow-hosts entry '" + text + "' " + e.what());
+    }
+    switch (entry.kind) {
+      case AllowEntry::Kind::kName: names_.push_back({std::move(entry.value), entry.ports}); break;
+      case AllowEntry::Kind::kSuffix:
+        suffixes_.push_back({std::move(entry.value), entry.ports});
+        break;
+      case AllowEntry::Kind::kBlock: blocks_.push_back({entry.block, entry.ports}); break;
+      case AllowEntry::Kind::kSocket: sockets_.push_back(std::move(entry.value)); break;
+      case AllowEntry::Kind::kDsn: dsns_.push_back(std::move(entry.value)); break;
     }
   }
 }
 
-bool EgressGuard::allows_block(const Block& address) const {
-  return std::any_of(blocks_.begin(), blocks_.end(),
-                     [&](const Block& network) { return contains(network, address); });
-}
-
-bool EgressGuard::allows_address(std::string_view address) const {
-  if (unrestricted_) return parse_address(address).has_value();
-  const auto block = parse_address(address);
-  return block && allows_block(*block);
-}
-
-bool EgressGuard::allows_name(std::string_view host) const {
-  if (unrestricted_) return true;
-  const std::string name = normalize_host(host);
-  if (name.empty() || parse_address(name)) return false;
-  if (std::find(names_.begin(), names_.end(), name) != names_.end()) return true;
-  return std::any_of(suffixes_.begin(), suffixes_.end(), [&](const std::string& suffix) {
-    return name.size() > suffix.size() && name.ends_with(suffix);
+bool EgressGuard::in_blocks(const IpBlock& address, std::uint16_t port) const {
+  return std::any_of(blocks_.begin(), blocks_.end(), [&](const BlockRule& rule) {
+    return rule.ports.contains(port) && block_contains(rule.block, address);
   });
 }
 
-outpost::ResolvedHost EgressGuard::check(std::string_view host,
-                                         std::vector<std::string> addresses) const {
-  const std::string name = normalize_host(host);
-  return decide(name, std::move(addresses), parse_address(name).has_value());
+bool EgressGuard::judge(const IpBlock& address, std::uint16_t port) const {
+  const auto v4 = embedded_ipv4(address);
+  // A mapped address is sent as IPv4 by the kernel.
+  if (v4 && is_v4_mapped(address)) return judge(*v4, port);
+  // Linux delivers a connect() to the unspecified address (0.0.0.0, ::) to
+  // the local host: it passes only where loopback would too.
+  const std::size_t size = address.v4 ? 4 : 16;
+  if (std::all_of(address.bytes.begin(), address.bytes.begin() + static_cast<std::ptrdiff_t>(size),
+                  [](std::uint8_t b) { return b == 0; })) {
+    IpBlock loopback = address;
+    if (address.v4) {
+      loopback.bytes[0] = 127;
+      loopback.bytes[3] = 1;
+    } else {
+      loopback.bytes[15] = 1;
+    }
+    if (!in_blocks(loopback, port)) return false;
+  }
+  if (!v4) return in_blocks(address, port);
+  // The other forms reach an IPv4 host through a translator or tunnel:
+  // both the IPv6 and the IPv4 address must be allowed.
+  return in_blocks(address, port) && in_blocks(*v4, port);
 }
 
-outpost::ResolvedHost EgressGuard::decide(const std::string& name,
+bool EgressGuard::allows_address(std::string_view address, std::uint16_t port) const {
+  const auto block = parse_numeric_host(address);
+  if (!block) return false;
+  return unrestricted_ || judge(*block, port);
+}
+
+bool EgressGuard::allows_name(std::string_view host, std::uint16_t port) const {
+  if (unrestricted_) return true;
+  const std::string name = normalize_host(host);
+  if (name.empty() || parse_numeric_host(name)) return false;
+  const bool exact = std::any_of(names_.begin(), names_.end(), [&](const NameRule& rule) {
+    return rule.ports.contains(port) && rule.name == name;
+  });
+  return exact || std::any_of(suffixes_.begin(), suffixes_.end(), [&](const NameRule& rule) {
+           return rule.ports.contains(port) && name.size() > rule.name.size() &&
+                  name.ends_with(rule.name);
+         });
+}
+
+bool EgressGuard::listed_ignoring_port(const std::string& name, bool numeric,
+                                       const std::vector<std::string>& addresses) const {
+  if (!numeric) {
+    for (const auto& rule : names_) {
+      if (rule.name == name) return true;
+    }
+    for (const auto& rule : suffixes_) {
+      if (name.size() > rule.name.size() && name.ends_with(rule.name)) return true;
+    }
+  }
+  if (addresses.empty()) return false;
+  return std::all_of(addresses.begin(), addresses.end(), [&](const std::string& text) {
+    const auto block = parse_numeric_host(text);
+    return block && std::any_of(blocks_.begin(), blocks_.end(), [&](const BlockRule& rule) {
+             return judge(*block, rule.ports.first);
+           });
+  });
+}
+
+outpost::ResolvedHost EgressGuard::check(std::string_view host, std::uint16_t port,
+                                         std::vector<std::string> addresses) const {
+  const std::string name = normalize_host(host);
+  return decide(name, port, std::move(addresses), parse_numeric_host(name).has_value());
+}
+
+outpost::ResolvedHost EgressGuard::decide(const std::string& name, std::uint16_t port,
                                           std::vector<std::string> addresses, bool numeric) const {
   if (unrestricted_) return {std::move(addresses), std::nullopt};
-  if (!numeric && allows_name(name)) return {std::move(addresses), std::nullopt};
-  if (addresses.empty()) {
-    return {{}, denied("egress to " + name + " is not allowed by --allow-hosts")};
+  if (!numeric && allows_name(name, port)) return {std::move(addresses), std::nullopt};
+  const auto refuse = [&](const std::string& shown, const std::string& why) {
+    std::string message = "egress to " + shown + " is not allowed by --allow-hosts";
+    if (listed_ignoring_port(name, numeric, addresses)) {
+      message += ": port " + std::to_string(port) + " is outside the ports listed for it";
+    } else {
+      message += why;
+    }
+    return outpost::ResolvedHost{{}, denied(std::move(message))};
+  };
+  if (addresses.empty()) return refuse(endpoint(name, port), "");
+  if (numeric) {
+    // The host itself, normalised as libc reads it, as well as what it became.
+    const auto self = parse_numeric_host(name);
+    if (self && !judge(*self, port)) {
+      const std::string canonical = address_text(*self);
+      return refuse(
+          canonical == name ? endpoint(name, port) : endpoint(name, port) + " (" + canonical + ")",
+          "");
+    }
   }
   for (const auto& address : addresses) {
-    if (!allows_address(address)) {
-      if (numeric) {
-        const std::string shown = name == address ? name : name + " (" + address + ")";
-        return {{}, denied("egress to " + shown + " is not allowed by --allow-hosts")};
-      }
+    if (!allows_address(address, port)) {
+      if (numeric) return refuse(endpoint(name, port) + " (" + address + ")", "");
       // Say why a name fails when one of several addresses is fine.
-      return {{},
-              denied("egress to " + name + " (" + address +
-                     ") is not allowed by --allow-hosts: every address a name resolves to must "
-                     "be inside an allowed block, unless the name itself is listed")};
+      return refuse(endpoint(name, port) + " (" + address + ")",
+                    ": every address a name resolves to must be inside an allowed block, "
+                    "unless the name itself is listed");
     }
   }
   return {std::move(addresses), std::nullopt};
 }
 
-outpost::ResolvedHost EgressGuard::resolve(std::string_view host, std::uint16_t /*port*/) const {
+outpost::ResolvedHost EgressGuard::resolve(std::string_view host, std::uint16_t port) const {
   const std::string name = normalize_host(host);
   if (name.empty()) {
-    return {{}, outpost::JobError{outpost::ErrorCode::kUnreachable, "no host given", false}};
+    return {{}, outpost::JobError{outpost::ErrorCode::kInvalidJob, "no host given", false}};
   }
-  // Numeric first, so an address (including forms like "127.1") never goes to DNS.
-  Lookup numeric = lookup(name, true);
-  if (numeric.rc == 0) return decide(name, std::move(numeric.addresses), true);
-  if (!unrestricted_ && !allows_name(name) && blocks_.empty()) {
-    return {{}, denied("egress to " + name + " is not allowed by --allow-hosts")};
+  if (!printable(name)) {
+    // getaddrinfo would look up a prefix of it (up to a NUL) or a name no
+    // entry could list: never what was checked.
+    return {{},
+            outpost::JobError{outpost::ErrorCode::kInvalidJob,
+                              "host name has spaces or control characters", false}};
   }
-  Lookup resolved = lookup(name, false);
-  if (resolved.rc != 0 || resolved.addresses.empty()) {
-    const std::string why = resolved.rc != 0 ? ::gai_strerror(resolved.rc) : "no addresses";
+  // Numeric first, so an address in any form libc reads (127.1, 2130706433,
+  // fe80::1%eth0) never goes to DNS and is judged as the address dialled.
+  const bool numeric = parse_numeric_host(name).has_value();
+  Lookup found = lookup(name, true);
+  if (found.rc == 0) return decide(name, port, std::move(found.addresses), true);
+  if (numeric) {
     return {
         {},
-        outpost::JobError{outpost::ErrorCode::kUnreachable,
-                          "cannot resolve host " + name + ": " + why, resolved.rc == EAI_AGAIN}};
+        outpost::JobError{outpost::ErrorCode::kInvalidJob,
+                          "host " + name + " is not a usable address (unknown zone id?)", false}};
   }
-  return decide(name, std::move(resolved.addresses), false);
+  // When no address entry covers this port, nothing the name resolves to
+  // could pass: deny without a DNS query (a job cannot leak through DNS).
+  const bool block_for_port =
+      std::any_of(blocks_.begin(), blocks_.end(),
+                  [&](const BlockRule& rule) { return rule.ports.contains(port); });
+  if (!unrestricted_ && !allows_name(name, port) && !block_for_port) {
+    return decide(name, port, {}, false);
+  }
+  found = lookup(name, false);
+  if (found.rc != 0 || found.addresses.empty()) {
+    const std::string why = found.rc != 0 ? ::gai_strerror(found.rc) : "no addresses";
+    return {{},
+            outpost::JobError{outpost::ErrorCode::kUnreachable,
+                              "cannot resolve host " + name + ": " + why, found.rc == EAI_AGAIN}};
+  }
+  return decide(name, port, std::move(found.addresses), false);
 }
 
 std::optional<outpost::JobError> EgressGuard::check_local_socket(std::string_view path) const {
   if (unrestricted_) return std::nullopt;
-  return denied("local socket " + std::string(path) +
-                " is not allowed: --allow-hosts permits network hosts only");
+  const std::string shown(path);
+  const auto refuse = [&](const std::string& why) {
+    return denied("local socket " + shown + " is not allowed by --allow-hosts" + why);
+  };
+  if (path.empty() || path.find('\0') != std::string_view::npos) return refuse("");
+  if (path.front() == '@') {
+    if (std::find(sockets_.begin(), sockets_.end(), shown) != sockets_.end()) return std::nullopt;
+    return refuse(": list it as unix:" + shown + " to allow it");
+  }
+  if (path.front() != '/') return refuse(": a socket path must be absolute");
+  const std::string canonical = canonical_path(shown);
+  if (canonical.empty()) return refuse("");
+  // A socket file directly inside a listed directory (MySQL's socket=) is
+  // covered by it; a directory (PostgreSQL's host=) must be listed itself.
+  std::error_code ec;
+  const std::string parent = std::filesystem::is_directory(canonical, ec)
+                                 ? std::string()
+                                 : std::filesystem::path(canonical).parent_path().string();
+  for (const auto& entry : sockets_) {
+    if (entry.front() != '/') continue;
+    const std::string listed = canonical_path(entry);
+    if (!listed.empty() && (listed == canonical || (!parent.empty() && listed == parent)))
+      return std::nullopt;
+  }
+  return refuse(canonical == shown ? ": list it as unix:" + shown + " to allow it"
+                                   : " (" + canonical + "): list it as unix:PATH to allow it");
 }
 
 std::optional<outpost::JobError> EgressGuard::check_dsn(std::string_view name) const {
   if (unrestricted_) return std::nullopt;
+  if (std::find(dsns_.begin(), dsns_.end(), lower(name)) != dsns_.end()) return std::nullopt;
   return denied("ODBC data source name '" + std::string(name) +
-                "' is not allowed: its host cannot be checked against --allow-hosts");
+                "' is not allowed: its host cannot be checked against --allow-hosts; list it as "
+                "dsn:NAME to allow it");
 }
 
 }  // namespace outpost::security

@@ -256,6 +256,30 @@ TEST(UsageErrors, BadAllowHostsEntry) {
   EXPECT_CONTAINS(usage_error(with_base({"--allow-hosts", "*"})), "invalid entry '*'");
 }
 
+// The same parser as the guard (security/allowlist.hpp): each bad entry
+// fails at start with exit 2, one line naming it and saying why.
+TEST(UsageErrors, BadAllowHostsPortsSocketsAndDsns) {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"db.internal:99999", "invalid port"},
+      {"db.internal:0", "invalid port"},
+      {"db.internal:5433-5432", "first port is larger"},
+      {"10.0.0.0/8:5432-", "invalid port"},
+      {"[10.0.0.1]:5432", "brackets"},
+      {"[fd00::/8]5432", "after the ']'"},
+      {"fe80::1%eth0", "zone id"},
+      {"127.1", "four decimal numbers"},
+      {"2130706433", "four decimal numbers"},
+      {"0x7f.0.0.1/8", "four decimal numbers"},
+      {"unix:var/run/postgresql", "absolute socket path"},
+      {"dsn:a;b", "data source name"},
+  };
+  for (const auto& [entry, why] : cases) {
+    const std::string error = usage_error(with_base({"--allow-hosts", "db.internal, " + entry}));
+    EXPECT_CONTAINS(error, "invalid entry '" + entry + "' in --allow-hosts");
+    EXPECT_CONTAINS(error, why);
+  }
+}
+
 TEST(UsageErrors, BadProxyDoesNotEchoItsPassword) {
   const std::string error = usage_error(with_base({"--proxy", "socks5://u:pw-secret@p:1080"}));
   EXPECT_CONTAINS(error, "invalid value for --proxy");

@@ -227,6 +227,18 @@ TEST(CommandLine, LaterArgumentsWin) {
             9);
 }
 
+TEST(CommandLine, AllowHostsEntriesWithPortsSocketsAndDsnsKeepTheirCase) {
+  const auto config = run_config(parse(with_base(
+      {"--allow-hosts",
+       "db.internal:5432, *.corp.example:5432-5439,10.0.0.0/8:5432-5439,[2001:db8::1]:5432,"
+       "[fd00::/8]:5432,fd00::/8,unix:/var/run/PostgreSQL,unix:@pg,dsn:Reporting,,"})));
+  EXPECT_EQ(config.allow_hosts,
+            (std::vector<std::string>{"db.internal:5432", "*.corp.example:5432-5439",
+                                      "10.0.0.0/8:5432-5439", "[2001:db8::1]:5432",
+                                      "[fd00::/8]:5432", "fd00::/8", "unix:/var/run/PostgreSQL",
+                                      "unix:@pg", "dsn:Reporting"}));
+}
+
 TEST(CommandLine, CommandLineTokenBeatsEnvironmentTokenFile) {
   MapEnvironment env;
   env.variables["AGENT_TOKEN_FILE"] = "/does/not/exist";

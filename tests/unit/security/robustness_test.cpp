@@ -56,12 +56,12 @@ TEST(SecurityRobustness, EgressEntriesAndHostsAcceptAnyString) {
     const std::string text = random_text(rng, alphabet, 24);
     try {
       const EgressGuard parsed({text});
-      (void)parsed.allows_address(text);
+      (void)parsed.allows_address(text, 5432);
     } catch (const std::invalid_argument&) {
     }
-    (void)guard.allows_address(text);
-    (void)guard.allows_name(text);
-    (void)guard.check(text, {text});
+    (void)guard.allows_address(text, 5432);
+    (void)guard.allows_name(text, 5432);
+    (void)guard.check(text, 5432, {text});
   }
 }
 
