@@ -44,6 +44,9 @@ class Lease {
       : pool_(pool), key_(std::move(key)) {}
   ~Lease() {
     if (!connection_ || connection_->broken() || !connection_->rollback()) return;
+    // A job must not leave the session writable (or holding locks) for the
+    // next one: a connection that fails the check is closed, not pooled.
+    if (!connection_->still_read_only()) return;
     pool_.checkin(key_, std::move(connection_));
   }
   Lease(const Lease&) = delete;
@@ -54,11 +57,8 @@ class Lease {
       connection_ = pool_.checkout(key_, [](OdbcConnection& c) { return !c.dead(); });
       if (connection_) {
         // The egress policy is checked for every job, pooled or not.
-        if (!config.host.empty()) {
-          auto resolved = network.resolve(config.host, config.port);
-          if (resolved.error) return resolved.error;
-        }
-        return std::nullopt;
+        std::string address;
+        return check_endpoint(config, network, address);
       }
     }
     auto outcome = connect(config, network);
@@ -107,6 +107,11 @@ JobResult run_query(JobContext& ctx, OdbcConnection& c) {
     return JobResult::failure(ErrorCode::kInvalidJob,
                               "query params need a non-empty \"sql\" string");
   }
+  // One statement, no transaction control or session state (the lexer
+  // follows the DBMS's rules for literals and comments).
+  auto checked = check_statement(text, c.dialect());
+  if (checked.refusal) return JobResult::failure(ErrorCode::kInvalidJob, *checked.refusal);
+  text = std::move(checked.sql);
   const auto budget = remaining_budget(ctx);
   if (budget <= std::chrono::milliseconds::zero()) {
     return JobResult::failure(ErrorCode::kTimeout, "the job's time budget was used up", true);
@@ -295,7 +300,7 @@ std::vector<JobType> OdbcConnector::job_types() const {
 
 JobResult OdbcConnector::run(JobContext& ctx) {
   const auto started = Clock::now();
-  auto parsed = parse_config(ctx.job.source.config);
+  auto parsed = parse_config(ctx.job.source.config, catalog_, ctx.policy);
   if (!parsed.config) return JobResult::failure(ErrorCode::kInvalidJob, parsed.error);
   if (ctx.cancel.cancelled()) return cancelled_result(ctx.cancel.reason());
   Lease lease(pool_, common::config_fingerprint(ctx.job.source.config));

@@ -250,7 +250,7 @@ TEST_F(OdbcPostgresTest, DsnWithCredentialsAndAttributes) {
   ASSERT_EQ(sink.rows.size(), 1U);
   EXPECT_EQ(sink.rows[0][0], "reader");
   EXPECT_EQ(sink.rows[0][1], "postgres") << "the attribute overrides the DSN's Database";
-  EXPECT_EQ(guard_.resolve_calls, 0) << "a DSN's server is not visible to the egress check";
+  EXPECT_EQ(guard_.resolve_calls, 1) << "the DSN's Servername is checked like any other host";
 }
 
 TEST_F(OdbcPostgresTest, PooledConnectionIsReused) {

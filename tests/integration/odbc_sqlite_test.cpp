@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <filesystem>
 #include <stdexcept>
 
 #include "integration/mysql_test_support.hpp"
@@ -18,7 +19,8 @@ using connectors::odbc::OdbcConnector;
 class OdbcSqliteTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    path_ = (dir_.path() / "shop.db").string();
+    policy_.sqlite_dirs.push_back(std::filesystem::canonical(dir_.path()).string());
+    path_ = policy_.sqlite_dirs[0] + "/shop.db";
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
     char* error = nullptr;
@@ -32,7 +34,7 @@ class OdbcSqliteTest : public ::testing::Test {
     sqlite3_close(db);
   }
   nlohmann::json config() const {
-    return {{"connection_string", "Driver=SQLite3;Database=" + path_ + ";NoCreat=1;"}};
+    return {{"connection_string", "Driver=SQLite3;Database=" + path_ + ";"}};
   }
   Job job(JobType type, nlohmann::json params = {}) const {
     Job j;
@@ -44,7 +46,14 @@ class OdbcSqliteTest : public ::testing::Test {
     return j;
   }
 
+  JobResult run(const Job& j, ResultSink& sink) {
+    CancelToken token;
+    JobContext ctx{j, sink, token, guard_, std::chrono::steady_clock::now() + j.timeout, policy_};
+    return connector_.run(ctx);
+  }
+
   TempDir dir_;
+  OperatorPolicy policy_;
   std::string path_;
   OdbcConnector connector_;
   TestNetworkGuard guard_;
@@ -52,7 +61,7 @@ class OdbcSqliteTest : public ::testing::Test {
 
 TEST_F(OdbcSqliteTest, TestConnection) {
   CollectingRows sink;
-  auto r = run_job(connector_, job(JobType::kTestConnection), sink, guard_);
+  auto r = run(job(JobType::kTestConnection), sink);
   ASSERT_TRUE(r.ok()) << r.error->message;
   EXPECT_EQ(r.result["server_version"].get<std::string>().rfind("SQLite 3", 0), 0U)
       << r.result.dump();
@@ -61,7 +70,7 @@ TEST_F(OdbcSqliteTest, TestConnection) {
 
 TEST_F(OdbcSqliteTest, MetadataListsTablesAndViews) {
   CollectingRows sink;
-  auto r = run_job(connector_, job(JobType::kMetadata), sink, guard_);
+  auto r = run(job(JobType::kMetadata), sink);
   ASSERT_TRUE(r.ok()) << r.error->message;
   ASSERT_EQ(sink.tables.size(), 2U) << nlohmann::json(sink.tables).dump();
   bool saw_view = false;
@@ -80,10 +89,9 @@ TEST_F(OdbcSqliteTest, MetadataListsTablesAndViews) {
 
 TEST_F(OdbcSqliteTest, QueryMapsValues) {
   CollectingRows sink;
-  auto r = run_job(
-      connector_,
-      job(JobType::kQuery, {{"sql", "SELECT id, amount, note, data FROM orders ORDER BY id"}}),
-      sink, guard_);
+  auto r =
+      run(job(JobType::kQuery, {{"sql", "SELECT id, amount, note, data FROM orders ORDER BY id"}}),
+          sink);
   ASSERT_TRUE(r.ok()) << r.error->message;
   ASSERT_EQ(sink.rows.size(), 2U);
   EXPECT_EQ(sink.rows[0][0], 1);
@@ -96,7 +104,7 @@ TEST_F(OdbcSqliteTest, QueryMapsValues) {
 
 TEST_F(OdbcSqliteTest, WritesAreRefused) {
   CollectingRows sink;
-  auto r = run_job(connector_, job(JobType::kQuery, {{"sql", "DELETE FROM orders"}}), sink, guard_);
+  auto r = run(job(JobType::kQuery, {{"sql", "DELETE FROM orders"}}), sink);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(to_string(r.error->code), "read_only_violation") << r.error->message;
 }
