@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 #include "integration/mysql_test_support.hpp"
@@ -107,6 +108,71 @@ TEST_F(OdbcSqliteTest, WritesAreRefused) {
   auto r = run(job(JobType::kQuery, {{"sql", "DELETE FROM orders"}}), sink);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(to_string(r.error->code), "read_only_violation") << r.error->message;
+}
+
+// --- issue 14: attacks on the connector, in process --------------------------
+
+std::string code(const JobResult& r) {
+  return r.error ? std::string(to_string(r.error->code)) : "ok";
+}
+
+TEST_F(OdbcSqliteTest, CodeLoadingAndFileFunctionsAreRefused) {
+  const auto probe = (dir_.path() / "exported.bin").string();
+  for (const std::string& sql : std::vector<std::string>{
+           "SELECT load_extension('/nonexistent/evil.so')", "SELECT \"load_extension\"('x')",
+           "SELECT blob_import('/etc/passwd')", "SELECT blob_export(x'41', '" + probe + "')",
+           "PRAGMA query_only = 0", "ATTACH '" + probe + "' AS x", "VACUUM INTO '" + probe + "'",
+           "COMMIT; DELETE FROM orders", "BEGIN"}) {
+    CollectingRows sink;
+    auto r = run(job(JobType::kQuery, {{"sql", sql}}), sink);
+    EXPECT_EQ(code(r), "invalid_job") << sql << ": " << (r.error ? r.error->message : "");
+  }
+  EXPECT_FALSE(std::filesystem::exists(probe));
+  CollectingRows count;
+  ASSERT_TRUE(run(job(JobType::kQuery, {{"sql", "SELECT count(*) FROM orders"}}), count).ok());
+  EXPECT_EQ(count.rows[0][0], 2);
+}
+
+TEST_F(OdbcSqliteTest, TheFileIsOpenedReadOnlyAndStaysSo) {
+  CollectingRows sink;
+  auto r = run(job(JobType::kQuery, {{"sql", "DELETE FROM orders"}}), sink);
+  EXPECT_EQ(code(r), "read_only_violation");
+  CollectingRows again;
+  ASSERT_TRUE(
+      run(job(JobType::kQuery, {{"sql", "SELECT count(*) FROM pragma_query_only"}}), again).ok());
+  EXPECT_EQ(connector_.idle_connections(), 1U) << "verified read-only, so pooled";
+  EXPECT_FALSE(std::filesystem::exists(path_ + "-wal"));
+  EXPECT_FALSE(std::filesystem::exists(path_ + "-journal"));
+}
+
+TEST_F(OdbcSqliteTest, DangerousAttributesAndPathsOutsideSqliteDirsAreRefused) {
+  TempDir elsewhere;
+  const auto outside = (elsewhere.path() / "other.db").string();
+  { std::ofstream(outside) << ""; }
+  const auto trace = (dir_.path() / "trace.log").string();
+  for (const std::string& extra :
+       std::vector<std::string>{"LoadExt=/nonexistent/evil.so", "Tracefile=" + trace, "NoTXN=1",
+                                "JournalMode=WAL", "SyncPragma=OFF", "NoCreat=0"}) {
+    Job j = job(JobType::kTestConnection);
+    j.source.config["connection_string"] = "Driver=SQLite3;Database=" + path_ + ";" + extra;
+    CollectingRows sink;
+    auto r = run(j, sink);
+    EXPECT_EQ(code(r), "invalid_job") << extra;
+  }
+  EXPECT_FALSE(std::filesystem::exists(trace));
+  EXPECT_FALSE(std::filesystem::exists(path_ + "-wal"));
+  std::string messages[2];
+  int i = 0;
+  for (const auto& path : {outside, (elsewhere.path() / "missing.db").string()}) {
+    Job j = job(JobType::kTestConnection);
+    j.source.config["connection_string"] = "Driver=SQLite3;Database=" + path;
+    CollectingRows sink;
+    auto r = run(j, sink);
+    ASSERT_EQ(code(r), "invalid_job");
+    messages[i++] = r.error->message;
+  }
+  EXPECT_EQ(messages[0], messages[1]) << "the error does not tell whether the file exists";
+  EXPECT_FALSE(std::filesystem::exists(elsewhere.path() / "missing.db"));
 }
 
 }  // namespace
