@@ -326,10 +326,24 @@ std::string connection_string(const OdbcConfig& config, const std::string& addre
   } else {
     attributes.push_back({"DSN", config.dsn, false});
   }
-  const std::string host = config.socket || address.empty() ? config.host : address;
+  const bool tcp = !config.socket && !address.empty();
+  // Other drivers get one address.
+  const std::string first = address.substr(0, address.find(','));
   switch (config.kind) {
     case DriverKind::kPsqlOdbc:
-      attributes.push_back({"Server", host, false});
+      if (tcp && address != config.host) {
+        // libpq dials hostaddr and keeps the name for TLS verification and
+        // .pgpass: no DNS lookup happens after the egress check. One host
+        // entry per permitted address, tried in order.
+        std::string hosts = config.host;
+        for (const char c : address) {
+          if (c == ',') hosts += "," + config.host;
+        }
+        attributes.push_back({"Server", hosts, false});
+        attributes.push_back({"pqopt", "hostaddr=" + address, true});
+      } else {
+        attributes.push_back({"Server", tcp ? address : config.host, false});
+      }
       attributes.push_back({"Port", std::to_string(config.port), false});
       break;
     case DriverKind::kSqliteOdbc:
@@ -337,7 +351,8 @@ std::string connection_string(const OdbcConfig& config, const std::string& addre
       attributes.push_back({"NoCreat", "1", false});
       break;
     case DriverKind::kOther:
-      if (!host.empty()) {
+      if (!config.host.empty()) {
+        const std::string host = tcp ? first : config.host;
         attributes.push_back({"Server",
                               config.inline_port ? host + "," + std::to_string(config.port) : host,
                               false});
@@ -350,7 +365,10 @@ std::string connection_string(const OdbcConfig& config, const std::string& addre
   bool has_fetch = false;
   for (const auto& a : config.attributes) {
     has_fetch = has_fetch || is(a.key, "fetch");
-    attributes.push_back(a);
+    // psqlODBC URL-decodes a password that is not braced ('+' becomes a blank).
+    const bool brace = config.kind == DriverKind::kPsqlOdbc &&
+                       allowed_setting(config.kind, a.key) == std::string_view("pwd");
+    attributes.push_back({a.key, a.value, brace});
   }
   if (config.kind == DriverKind::kPsqlOdbc) {
     // Results through a cursor (memory bounded by Fetch rows), booleans as booleans.

@@ -48,9 +48,12 @@ struct ParsedConfig {
 ParsedConfig parse_config(const nlohmann::json& config, const DriverCatalog& catalog,
                           const OperatorPolicy& policy);
 
-/// The connection string for SQLDriverConnect. `address` is the numeric
-/// address the egress policy permitted (TCP hosts); the driver dials it and
-/// nothing else. Holds the password: wipe it after use.
+/// The connection string for SQLDriverConnect. `address` holds the numeric
+/// addresses the egress policy permitted (TCP hosts, comma-separated, from
+/// check_endpoint()); the driver dials them and nothing else (psqlODBC:
+/// `Server=name,…;pqopt={hostaddr=a,…}`, so TLS still verifies the name;
+/// other drivers: `Server=` the first address). Holds the password: wipe it
+/// after use.
 std::string connection_string(const OdbcConfig& config, const std::string& address);
 
 /// The SQLite URI that opens `path` read-only ("file:/p%3Fq?mode=ro").

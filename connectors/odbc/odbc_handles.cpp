@@ -164,7 +164,12 @@ std::optional<JobError> check_endpoint(const OdbcConfig& config, const NetworkGu
   if (resolved.addresses.empty()) {
     return JobError{ErrorCode::kUnreachable, "host " + config.host + " has no address", true};
   }
-  address = resolved.addresses.front();
+  // Every permitted address (libpq tries them in order, as it would have
+  // tried the name's), at most 8.
+  for (std::size_t i = 0; i < resolved.addresses.size() && i < 8; ++i) {
+    if (i > 0) address += ',';
+    address += resolved.addresses[i];
+  }
   return std::nullopt;
 }
 

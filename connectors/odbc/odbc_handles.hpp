@@ -32,8 +32,8 @@ ConnectOutcome connect(const OdbcConfig& config, const NetworkGuard& network);
 
 /// Checks where `config` would connect, before any packet is sent: a DSN
 /// through check_dsn, a socket directory through check_local_socket, a host
-/// through resolve (every address). `address` gets the numeric address to
-/// dial (empty for sockets, DSNs without a host and SQLite).
+/// through resolve (every address). `address` gets the numeric addresses to
+/// dial, comma-separated (empty for sockets, DSNs without a host and SQLite).
 std::optional<JobError> check_endpoint(const OdbcConfig& config, const NetworkGuard& network,
                                        std::string& address);
 

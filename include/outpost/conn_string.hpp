@@ -53,9 +53,10 @@ std::string odbc_key(std::string_view key);
 std::optional<std::string> duplicate_odbc_key(const std::vector<OdbcAttribute>& attributes);
 
 /// Writes attributes back as `Key=Value;`: a value is braced (with `}` doubled)
-/// only when it could not be read back otherwise, i.e. when it holds `;`, `{`,
-/// `}` or starts or ends with a blank. Parsing the output gives the same keys
-/// and values.
+/// when `braced` is set (some drivers read only braced values verbatim:
+/// psqlODBC URL-decodes a bare password) or when it could not be read back
+/// otherwise, i.e. when it holds `;`, `{`, `}` or starts or ends with a blank.
+/// Parsing the output gives the same keys and values.
 std::string format_odbc_connection_string(const std::vector<OdbcAttribute>& attributes);
 
 }  // namespace outpost

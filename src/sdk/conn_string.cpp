@@ -142,7 +142,7 @@ std::string format_odbc_connection_string(const std::vector<OdbcAttribute>& attr
     out += a.key;
     out += '=';
     const bool brace =
-        a.value.find_first_of(";{}") != std::string::npos ||
+        a.braced || a.value.find_first_of(";{}") != std::string::npos ||
         (!a.value.empty() && (is_blank(a.value.front()) || is_blank(a.value.back())));
     if (brace) {
       out += '{';

@@ -424,6 +424,21 @@ TEST_F(OdbcPostgresTest, SocketsNoServerAndDsnsGoThroughTheEgressPolicy) {
   EXPECT_TRUE(via_socket.ok()) << (via_socket.error ? via_socket.error->message : "");
 }
 
+TEST_F(OdbcPostgresTest, HostNamesAreDialledByTheCheckedAddressAndPasswordsStayVerbatim) {
+  server_->exec("CREATE ROLE plus LOGIN PASSWORD 'p+w%41 x'");
+  CollectingRows sink;
+  auto r = run_job(connector_,
+                   job(JobType::kQuery,
+                       {{"connection_string", "Driver={PostgreSQL Unicode};Server=localhost;Port=" +
+                                                  std::to_string(server_->port()) +
+                                                  ";Database=postgres;Uid=plus;Pwd=p+w%41 x"}},
+                       {{"sql", "SELECT current_user, inet_server_addr()::text"}}),
+                   sink, guard_);
+  ASSERT_TRUE(r.ok()) << r.error->message;
+  EXPECT_EQ(sink.rows[0][0], "plus");
+  EXPECT_EQ(guard_.resolve_calls, 1);
+}
+
 TEST_F(OdbcPostgresTest, LongValuesStopAtTheRowBudget) {
   BudgetRows small(64 * 1024);
   auto r = run_job(connector_,

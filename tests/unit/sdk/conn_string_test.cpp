@@ -76,9 +76,10 @@ TEST(OdbcConnString, FormatRoundTrips) {
   const std::vector<OdbcAttribute> in{{"Driver", "PostgreSQL Unicode", false},
                                       {"PWD", "a;b}c", false},
                                       {"UID", "", false},
-                                      {"X", " lead", false}};
+                                      {"X", " lead", false},
+                                      {"Y", "a+b", true}};
   const auto text = format_odbc_connection_string(in);
-  EXPECT_EQ(text, "Driver=PostgreSQL Unicode;PWD={a;b}}c};UID=;X={ lead};");
+  EXPECT_EQ(text, "Driver=PostgreSQL Unicode;PWD={a;b}}c};UID=;X={ lead};Y={a+b};");
   const auto back = parse_odbc_connection_string(text);
   ASSERT_TRUE(back.ok()) << back.error;
   ASSERT_EQ(back.attributes.size(), in.size());
