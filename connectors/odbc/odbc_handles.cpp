@@ -3,6 +3,8 @@
 #include <utility>
 
 #include "common/error_classify.hpp"
+#include "odbc/odbc_sqlite_guard.hpp"
+#include "odbc/odbc_values.hpp"
 
 namespace outpost::connectors::odbc {
 namespace {
@@ -49,7 +51,8 @@ JobError classify(const Diagnostic& d, bool connecting) {
     return make(ErrorCode::kAuthFailed);
   }
   if (s == "25006" || common::is_read_only_refusal(m)) return make(ErrorCode::kReadOnlyViolation);
-  if (s == "42501" || common::contains_icase(m, "permission denied")) {
+  if (s == "42501" || common::contains_icase(m, "permission denied") ||
+      common::contains_icase(m, "not authorized") || common::contains_icase(m, "unsafe use of")) {
     return make(ErrorCode::kPermissionDenied);
   }
   if (s == "HYT00" || s == "HYT01" || common::contains_icase(m, "statement timeout") ||
@@ -57,6 +60,9 @@ JobError classify(const Diagnostic& d, bool connecting) {
     return make(ErrorCode::kTimeout);
   }
   if (s == "HY008" || s == "57014") return make(ErrorCode::kCancelled);
+  if (common::contains_icase(m, "string or blob too big")) {
+    return JobError{ErrorCode::kResultTooLarge, m, false};
+  }
   if (s == "IM002" || s == "IM003" || s == "IM007" || s == "IM010" || s == "IM011" ||
       s == "IM012") {
     // Unknown DSN, driver not installed or a malformed string: the config is wrong.
@@ -188,9 +194,14 @@ ConnectOutcome connect(const OdbcConfig& config, const NetworkGuard& network) {
   SQLSetConnectAttr(c->dbc_, SQL_ATTR_LOGIN_TIMEOUT, reinterpret_cast<SQLPOINTER>(timeout), 0);
   SQLSetConnectAttr(c->dbc_, SQL_ATTR_CONNECTION_TIMEOUT, reinterpret_cast<SQLPOINTER>(timeout), 0);
   std::string text = connection_string(config, address);
+  // sqliteodbc opens its handle inside SQLDriverConnect: captured to harden it.
+  std::optional<SqliteHandleCapture> capture;
+  if (config.kind == DriverKind::kSqliteOdbc) capture.emplace();
   const auto rc = SQLDriverConnect(c->dbc_, nullptr, reinterpret_cast<SQLCHAR*>(text.data()),
                                    static_cast<SQLSMALLINT>(text.size()), nullptr, 0, nullptr,
                                    SQL_DRIVER_NOPROMPT);
+  sqlite3* sqlite = capture ? capture->handle() : nullptr;
+  capture.reset();
   // The string holds the password: wipe the copy before it is freed.
   std::fill(text.begin(), text.end(), '\0');
   if (!ok(rc)) return {nullptr, classify(diagnose(SQL_HANDLE_DBC, c->dbc_), true)};
@@ -225,6 +236,12 @@ ConnectOutcome connect(const OdbcConfig& config, const NetworkGuard& network) {
   } else {
     c->read_only_mode_ = hinted ? "SQL_ATTR_ACCESS_MODE read-only (driver-dependent) and rollback"
                                 : "rollback only (the driver refused SQL_ATTR_ACCESS_MODE)";
+  }
+  if (config.kind == DriverKind::kSqliteOdbc) {
+    if (auto why = harden_sqlite(sqlite, static_cast<int>(kMaxValueBytes))) {
+      return {nullptr, JobError{ErrorCode::kInternal, "sqliteodbc: " + *why, false}};
+    }
+    c->read_only_mode_ += "; extension loading off, SQLite authorizer on";
   }
   // Statements run in a transaction that is always rolled back, whatever the
   // driver made of the read-only request above.

@@ -133,6 +133,33 @@ TEST_F(OdbcSqliteTest, CodeLoadingAndFileFunctionsAreRefused) {
   EXPECT_EQ(count.rows[0][0], 2);
 }
 
+TEST_F(OdbcSqliteTest, TheAuthorizerRefusesWhatTheLexerCannotSee) {
+  // A view already in the file calls load_extension(): the job's SQL is
+  // clean, the authorizer (installed on sqliteodbc's own handle) refuses.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  const std::string views =
+      "CREATE VIEW sneaky AS SELECT load_extension('/nonexistent/evil.so') AS x;"
+      "CREATE VIEW exporter AS SELECT blob_export(x'41', '" +
+      (dir_.path() / "out.bin").string() + "') AS x;";
+  ASSERT_EQ(sqlite3_exec(db, views.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  for (const char* sql : {"SELECT * FROM sneaky", "SELECT * FROM exporter"}) {
+    CollectingRows sink;
+    auto r = run(job(JobType::kQuery, {{"sql", sql}}), sink);
+    EXPECT_EQ(code(r), "permission_denied") << sql << ": " << (r.error ? r.error->message : "");
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "out.bin"));
+  // SQLITE_LIMIT_LENGTH: one value cannot grow past 64 MiB inside SQLite.
+  CollectingRows big;
+  auto r = run(job(JobType::kQuery, {{"sql", "SELECT length(zeroblob(100000000))"}}), big);
+  EXPECT_EQ(code(r), "result_too_large") << (r.error ? r.error->message : "");
+  CollectingRows ok;
+  auto t = run(job(JobType::kTestConnection), ok);
+  ASSERT_TRUE(t.ok());
+  EXPECT_NE(t.result["read_only"].get<std::string>().find("authorizer"), std::string::npos);
+}
+
 TEST_F(OdbcSqliteTest, TheFileIsOpenedReadOnlyAndStaysSo) {
   CollectingRows sink;
   auto r = run(job(JobType::kQuery, {{"sql", "DELETE FROM orders"}}), sink);
