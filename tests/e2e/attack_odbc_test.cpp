@@ -306,6 +306,41 @@ TEST_F(OdbcAttackE2E, SqliteBlobFunctionsReadAndWriteNoAgentFile) {
   expect_no_stray_files();
 }
 
+TEST_F(OdbcAttackE2E, SqliteViewCallingFileFunctionsIsRefusedByTheAuthorizer) {
+  // The job's SQL is clean; the code is in a view of the file (the lexer
+  // cannot see it): the authorizer on sqliteodbc's handle refuses it.
+  const auto target = (cwd_.path() / "from-view.bin").string();
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+    const std::string sql =
+        "CREATE VIEW v_export AS SELECT blob_export(x'41', '" + target +
+        "') AS x; CREATE VIEW v_ext AS SELECT load_extension('/tmp/evil.so') AS x;";
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  Agent a = odbc_agent();
+  const auto src = source("lite", sqlite_string());
+  expect_refused(run(src, "SELECT * FROM v_export"), "permission_denied");
+  expect_refused(run(src, "SELECT * FROM v_ext"), "permission_denied");
+  EXPECT_FALSE(fs::exists(target));
+  EXPECT_EQ(a.health("/healthz").status, 200);
+  expect_no_stray_files();
+}
+
+TEST_F(OdbcAttackE2E, SetConfigInASelectDoesNotOutliveTheJob) {
+  odbc_agent();
+  const auto before = accounts();
+  const auto src = source("pg-app", pg_string("app", kAppPassword));
+  const Json flip = run(src, "SELECT set_config('default_transaction_read_only', 'off', false)");
+  EXPECT_EQ(flip.value("status", ""), "succeeded") << flip.dump();
+  expect_refused(run(src, "INSERT INTO public.accounts VALUES (30, 'trudy')"),
+                 "read_only_violation");
+  const Json mode = run(src, "SELECT current_setting('default_transaction_read_only')");
+  EXPECT_EQ(mode.value("rows", Json()), Json::parse(R"([["on"]])")) << mode.dump();
+  EXPECT_EQ(accounts(), before);
+}
+
 TEST_F(OdbcAttackE2E, SqliteNoTxnIsRefused) {
   odbc_agent();
   expect_refused(test_connection(source("lite-notxn", sqlite_string() + "NoTXN=1;")),
