@@ -371,6 +371,10 @@ std::string connection_string(const OdbcConfig& config, const std::string& addre
     attributes.push_back({a.key, a.value, brace});
   }
   if (config.kind == DriverKind::kPsqlOdbc) {
+    // Driver logs off whatever odbcinst.ini says (Debian ships CommLog=1):
+    // they would land in /tmp with the statements.
+    attributes.push_back({"Debug", "0", false});
+    attributes.push_back({"CommLog", "0", false});
     // Results through a cursor (memory bounded by Fetch rows), booleans as booleans.
     attributes.push_back({"UseDeclareFetch", "1", false});
     if (!has_fetch) attributes.push_back({"Fetch", "1000", false});

@@ -77,12 +77,12 @@ TEST_F(OdbcConfigTest, PsqlOdbcStringIsRebuiltWithTheCheckedAddress) {
   // The name stays for TLS; libpq dials the checked address (hostaddr).
   EXPECT_EQ(connection_string(*r.config, "10.0.0.5"),
             "Driver=PostgreSQL Unicode;Server=db.internal;pqopt={hostaddr=10.0.0.5};Port=5433;"
-            "Uid=u;Pwd={a;b};UseDeclareFetch=1;Fetch=1000;BoolsAsChar=0;");
+            "Uid=u;Pwd={a;b};Debug=0;CommLog=0;UseDeclareFetch=1;Fetch=1000;BoolsAsChar=0;");
   auto numeric = parse("Driver={PostgreSQL Unicode};Server=10.0.0.5;Pwd=a+b%41");
   ASSERT_TRUE(numeric.config) << numeric.error;
   EXPECT_EQ(connection_string(*numeric.config, "10.0.0.5"),
             "Driver=PostgreSQL Unicode;Server=10.0.0.5;Port=5432;Pwd={a+b%41};"
-            "UseDeclareFetch=1;Fetch=1000;BoolsAsChar=0;")
+            "Debug=0;CommLog=0;UseDeclareFetch=1;Fetch=1000;BoolsAsChar=0;")
       << "a bare password would be URL-decoded by psqlODBC";
 }
 
@@ -199,7 +199,7 @@ TEST_F(OdbcConfigTest, DsnSectionsAreCheckedToo) {
   EXPECT_EQ(ok.config->port, 5433);
   EXPECT_EQ(connection_string(*ok.config, "10.1.1.1"),
             "DSN=pgdsn;Server=db.internal;pqopt={hostaddr=10.1.1.1};Port=5433;UID=u;PWD={p;w};"
-            "UseDeclareFetch=1;Fetch=1000;BoolsAsChar=0;");
+            "Debug=0;CommLog=0;UseDeclareFetch=1;Fetch=1000;BoolsAsChar=0;");
   auto evil = parse_config({{"dsn", "evil"}}, catalog_, policy_);
   ASSERT_FALSE(evil.config);
   EXPECT_NE(evil.error.find("odbc.ini"), std::string::npos) << evil.error;

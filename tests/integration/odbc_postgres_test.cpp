@@ -5,8 +5,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <thread>
+
+#include <unistd.h>
 
 #include "integration/mysql_test_support.hpp"
 #include "odbc/odbc_connector.hpp"
@@ -437,6 +440,33 @@ TEST_F(OdbcPostgresTest, HostNamesAreDialledByTheCheckedAddressAndPasswordsStayV
   ASSERT_TRUE(r.ok()) << r.error->message;
   EXPECT_EQ(sink.rows[0][0], "plus");
   EXPECT_EQ(guard_.resolve_calls, 1);
+}
+
+TEST_F(OdbcPostgresTest, DriverLogsStayOffWhateverOdbcinstIniSays) {
+  // Debian's odbcinst.ini ships CommLog=1 for psqlODBC; the agent writes
+  // Debug=0;CommLog=0 for every connection. (With no connection open,
+  // psqlODBC falls back to the global setting and logs one "PQfinish:
+  // <pointer>" line at disconnect: no statement, no credential.)
+  {
+    OdbcConnector fresh;
+    CollectingRows sink;
+    ASSERT_TRUE(run_job(fresh,
+                        job(JobType::kQuery, config(), {{"sql", "SELECT 'odbc-log-probe-93'"}}),
+                        sink, guard_)
+                    .ok());
+  }
+  const std::string suffix = std::to_string(::getpid()) + ".log";
+  for (const auto& e : std::filesystem::directory_iterator("/tmp")) {
+    const auto name = e.path().filename().string();
+    if (!(name.starts_with("psqlodbc_") || name.starts_with("mylog_")) || !name.ends_with(suffix)) {
+      continue;
+    }
+    std::ifstream in(e.path());
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text.find("odbc-log-probe-93"), std::string::npos) << name;
+    EXPECT_EQ(text.find("reader-pw"), std::string::npos) << name;
+    EXPECT_EQ(text.find("SELECT"), std::string::npos) << name;
+  }
 }
 
 TEST_F(OdbcPostgresTest, LongValuesStopAtTheRowBudget) {
