@@ -9,6 +9,7 @@
 #include "common/error_classify.hpp"
 #include "common/source_config.hpp"
 #include "odbc/odbc_values.hpp"
+#include "outpost/policy.hpp"
 
 namespace outpost::connectors::odbc {
 namespace {
@@ -91,7 +92,8 @@ JobResult run_test_connection(JobContext& ctx, OdbcConnection& c, Clock::time_po
                              {"server_version", c.dbms_name() + " " + c.dbms_version()},
                              {"latency_ms", latency.count()},
                              {"driver", c.driver()},
-                             {"read_only", c.read_only_mode()}});
+                             {"read_only", c.read_only_mode()},
+                             {"privileges", c.privileges()}});
 }
 
 JobResult run_query(JobContext& ctx, OdbcConnection& c) {
@@ -307,6 +309,19 @@ JobResult OdbcConnector::run(JobContext& ctx) {
   if (auto error =
           lease.open(*parsed.config, ctx.network, ctx.job.type == JobType::kTestConnection)) {
     return failed(std::move(*error));
+  }
+  // The privilege gate: query and metadata jobs only on logins that can do
+  // no more than read, unless the operator opted in.
+  const auto& privileges = lease.connection().privileges();
+  if (ctx.job.type != JobType::kTestConnection && !privileges.empty() &&
+      !privileged_login_allowed(ctx.policy, ctx.job.source)) {
+    std::string names;
+    for (const auto& p : privileges) names += (names.empty() ? "" : ", ") + p;
+    return JobResult::failure(
+        ErrorCode::kPermissionDenied,
+        "the database login is privileged (" + names +
+            "): refused unless the operator allows privileged logins (--allow-privileged-logins, "
+            "or allow_privileged_login on a sources-file source)");
   }
   switch (ctx.job.type) {
     case JobType::kTestConnection: return run_test_connection(ctx, lease.connection(), started);

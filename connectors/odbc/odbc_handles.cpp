@@ -237,6 +237,26 @@ ConnectOutcome connect(const OdbcConfig& config, const NetworkGuard& network) {
     c->read_only_mode_ = hinted ? "SQL_ATTR_ACCESS_MODE read-only (driver-dependent) and rollback"
                                 : "rollback only (the driver refused SQL_ATTR_ACCESS_MODE)";
   }
+  if (c->dialect_ == SqlDialect::kPostgres) {
+    // The privilege gate (issue 14, class 2): a read-only transaction does
+    // not stop COPY ... TO PROGRAM, pg_read_file() or pg_terminate_backend().
+    static constexpr const char* kRoles[] = {"pg_execute_server_program", "pg_write_server_files",
+                                             "pg_read_server_files", "pg_signal_backend"};
+    std::string sql = "SELECT r.rolsuper::text";
+    for (const char* role : kRoles) {
+      sql += std::string(", pg_has_role(current_user, '") + role + "', 'MEMBER')::text";
+    }
+    sql += " FROM pg_roles r WHERE r.rolname = current_user";
+    const auto row = c->first_row(sql);
+    if (!row || row->size() != 5) {
+      c->privileges_.emplace_back("unknown (the role check failed)");
+    } else {
+      if ((*row)[0] == "true") c->privileges_.emplace_back("superuser");
+      for (std::size_t i = 0; i < 4; ++i) {
+        if ((*row)[i + 1] == "true") c->privileges_.emplace_back(kRoles[i]);
+      }
+    }
+  }
   if (config.kind == DriverKind::kSqliteOdbc) {
     if (auto why = harden_sqlite(sqlite, static_cast<int>(kMaxValueBytes))) {
       return {nullptr, JobError{ErrorCode::kInternal, "sqliteodbc: " + *why, false}};

@@ -67,6 +67,11 @@ class OdbcConnection {
   /// checked: such connections are never pooled.
   bool still_read_only();
   [[nodiscard]] SqlDialect dialect() const noexcept { return dialect_; }
+  /// What the login can do beyond reading, read at connect (PostgreSQL:
+  /// "superuser", "pg_execute_server_program", "pg_write_server_files",
+  /// "pg_read_server_files", "pg_signal_backend"). Empty: nothing found (or
+  /// a DBMS the connector cannot ask).
+  [[nodiscard]] const std::vector<std::string>& privileges() const noexcept { return privileges_; }
 
   void mark_broken() noexcept { broken_ = true; }
   [[nodiscard]] bool broken() const noexcept { return broken_; }
@@ -85,6 +90,7 @@ class OdbcConnection {
   std::string driver_;
   std::string read_only_mode_;
   SqlDialect dialect_ = SqlDialect::kGeneric;
+  std::vector<std::string> privileges_;
 };
 
 struct ConnectOutcome {

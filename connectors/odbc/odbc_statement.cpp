@@ -247,6 +247,7 @@ constexpr std::array kRefusedStatements{
     Refused{"DETACH", "attaching database files"},
     Refused{"VACUUM", "VACUUM"},
     Refused{"LOAD", "loading libraries"},
+    Refused{"COPY", "COPY"},
 };
 
 constexpr std::array<std::string_view, 7> kRefusedFunctions{
@@ -266,6 +267,10 @@ std::string explain(const Refused& r) {
   if (r.why == "PRAGMA") return "PRAGMA is refused: it changes the connection or the database file";
   if (r.why == "VACUUM") return "VACUUM is refused: it rewrites or copies the database file";
   if (r.why == "loading libraries") return "LOAD is refused: it loads a library into the server";
+  if (r.why == "COPY") {
+    return "COPY is refused: it reads or writes server files and programs, and ODBC cannot "
+           "stream it";
+  }
   return keyword + " is refused: it opens other database files";
 }
 

@@ -31,8 +31,8 @@ struct StatementCheck {
 ///    SAVEPOINT, RELEASE, PREPARE, …): each job is one transaction the agent
 ///    rolls back;
 ///  - session state (SET, RESET, DISCARD, USE, LOCK, …), PRAGMA, ATTACH,
-///    DETACH, VACUUM, LOAD: it would outlive the job on the pooled connection,
-///    open other files or load code;
+///    DETACH, VACUUM, LOAD, COPY: it would outlive the job on the pooled
+///    connection, open other files, run programs or load code;
 ///  - calls of functions that load code or touch the agent's files
 ///    (load_extension, blob_import, blob_export, readfile, writefile, edit,
 ///    fts3_tokenizer), however quoted;

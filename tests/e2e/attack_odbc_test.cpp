@@ -230,6 +230,20 @@ TEST_F(OdbcAttackE2E, SessionCharacteristicsAndPragmaAreRefused) {
   EXPECT_EQ(sqlite_items(), 3);
 }
 
+TEST_F(OdbcAttackE2E, SuperuserLoginThroughOdbcIsGated) {
+  secret(pg().superuser_password());
+  odbc_agent();
+  const auto src =
+      source("pg-su", pg_string(PostgresServer::superuser(), pg().superuser_password()));
+  const Json read = run(src, "SELECT pg_read_file('postgresql.conf')");
+  expect_refused(read, "permission_denied");
+  EXPECT_NE(read["error"].value("message", "").find("superuser"), std::string::npos);
+  EXPECT_FALSE(read.contains("rows") && !read["rows"].empty()) << read.dump().substr(0, 300);
+  const auto marker = (cwd_.path() / "ran").string();
+  expect_refused(run(src, "COPY (SELECT 1) TO PROGRAM 'touch " + marker + "'"), "invalid_job");
+  EXPECT_FALSE(fs::exists(marker));
+}
+
 // --- class 3: connection-string attributes (psqlODBC) ------------------------
 
 TEST_F(OdbcAttackE2E, ConnSettingsRunsNoSql) {

@@ -469,6 +469,34 @@ TEST_F(OdbcPostgresTest, DriverLogsStayOffWhateverOdbcinstIniSays) {
   }
 }
 
+TEST_F(OdbcPostgresTest, PrivilegedLoginsAreGatedUnlessTheOperatorOptsIn) {
+  const auto su = config(PostgresServer::superuser(), server_->superuser_password());
+  CollectingRows sink;
+  auto t = run_job(connector_, job(JobType::kTestConnection, su), sink, guard_);
+  ASSERT_TRUE(t.ok()) << t.error->message;
+  EXPECT_EQ(
+      t.result["privileges"],
+      nlohmann::json::array({"superuser", "pg_execute_server_program", "pg_write_server_files",
+                             "pg_read_server_files", "pg_signal_backend"}));
+  auto q = run_job(connector_,
+                   job(JobType::kQuery, su, {{"sql", "SELECT pg_read_file('/etc/hostname')"}}),
+                   sink, guard_);
+  EXPECT_EQ(code(q), "permission_denied");
+  EXPECT_NE(q.error->message.find("superuser"), std::string::npos);
+  EXPECT_EQ(code(run_job(connector_, job(JobType::kMetadata, su), sink, guard_)),
+            "permission_denied");
+  OperatorPolicy allow;
+  allow.allow_privileged_logins = true;
+  CancelToken token;
+  const auto j = job(JobType::kQuery, su, {{"sql", "SELECT 1"}});
+  JobContext ctx{j, sink, token, guard_, Clock::now() + j.timeout, allow};
+  EXPECT_TRUE(connector_.run(ctx).ok());
+  // The least-privilege reader has none.
+  auto r = run_job(connector_, job(JobType::kTestConnection, config()), sink, guard_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.result["privileges"], nlohmann::json::array());
+}
+
 TEST_F(OdbcPostgresTest, LongValuesStopAtTheRowBudget) {
   BudgetRows small(64 * 1024);
   auto r = run_job(connector_,
