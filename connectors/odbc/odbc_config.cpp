@@ -1,218 +1,386 @@
 #include "odbc/odbc_config.hpp"
 
 #include <algorithm>
-#include <charconv>
+#include <climits>
+#include <cstdlib>
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
-#include "common/error_classify.hpp"
 #include "common/source_config.hpp"
+#include "odbc/odbc_attributes.hpp"
 
 namespace outpost::connectors::odbc {
 namespace {
 
-bool key_is(std::string_view key, std::string_view name) {
-  return key.size() == name.size() && common::contains_icase(key, name);
+// libpq's default socket directory on Debian (used when Server is absent).
+constexpr const char* kDefaultPgSocketDir = "/var/run/postgresql";
+constexpr std::uint16_t kDefaultPgPort = 5432;
+
+bool is(std::string_view key, std::string_view name) {
+  return odbc_key(key) == name;
 }
 
-// Keys that name the server in the common drivers (psqlODBC, MySQL, SQL
-// Server, Snowflake, Databricks/Simba, Oracle's "DBQ" is not parsed).
-bool is_host_key(std::string_view key) {
-  return key_is(key, "server") || key_is(key, "host") || key_is(key, "servername") ||
-         key_is(key, "hostname") || key_is(key, "address");
+std::string shown(std::string_view text) {
+  std::string out;
+  for (const char c : text.substr(0, 64)) {
+    const auto u = static_cast<unsigned char>(c);
+    out += (u >= 0x20 && u < 0x7F) ? c : '?';
+  }
+  return out;
+}
+
+bool under(const std::string& path, const std::string& dir) {
+  if (dir == "/") return path.size() > 1 && path.front() == '/';
+  return path.size() > dir.size() + 1 && path.compare(0, dir.size(), dir) == 0 &&
+         path[dir.size()] == '/';
+}
+
+// The same message whether or not a file outside the directories exists.
+std::optional<std::string> check_sqlite_path(const std::string& value, const OperatorPolicy& policy,
+                                             std::string& canonical) {
+  const std::string outside =
+      "odbc source config: \"Database\" must be a file under the directories --sqlite-dirs "
+      "allows";
+  if (policy.sqlite_dirs.empty()) {
+    return "odbc source config: SQLite database files are refused (the agent runs without "
+           "--sqlite-dirs)";
+  }
+  if (value.empty() || value.front() != '/') {
+    return "odbc source config: \"Database\" must be an absolute path (no URI, no :memory:)";
+  }
+  char resolved[PATH_MAX];
+  if (::realpath(value.c_str(), resolved) == nullptr) {
+    const auto lexical = std::filesystem::path(value).lexically_normal().string();
+    for (const auto& dir : policy.sqlite_dirs) {
+      if (under(lexical, dir)) return "odbc source config: the SQLite database cannot be opened";
+    }
+    return outside;
+  }
+  canonical = resolved;
+  for (const auto& dir : policy.sqlite_dirs) {
+    if (under(canonical, dir)) return std::nullopt;
+  }
+  return outside;
 }
 
 // "db.example.com,1433" (SQL Server) or "db:5432" carry the port inline.
-void split_host_port(std::string& host, std::uint16_t& port) {
+bool split_host_port(std::string& host, std::uint16_t& port) {
   const auto comma = host.find(',');
   auto colon = host.rfind(':');
   if (host.find(':') != colon) colon = std::string::npos;  // an IPv6 literal
   const auto sep = comma != std::string::npos ? comma : colon;
-  if (sep == std::string::npos) return;
-  unsigned value = 0;
-  const auto* first = host.data() + sep + 1;
-  const auto* last = host.data() + host.size();
-  auto [end, ec] = std::from_chars(first, last, value);
-  if (ec == std::errc{} && end == last && value > 0 && value < 65536) {
-    port = static_cast<std::uint16_t>(value);
-    host.resize(sep);
+  if (sep == std::string::npos) return false;
+  const std::string digits = host.substr(sep + 1);
+  if (digits.empty() || digits.size() > 5 ||
+      digits.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  const unsigned long value = std::stoul(digits);
+  if (value == 0 || value > 65535) return false;
+  port = static_cast<std::uint16_t>(value);
+  host.resize(sep);
+  return true;
+}
+
+std::optional<std::uint16_t> port_of(const std::string& value) {
+  if (value.empty() || value.size() > 5 ||
+      value.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  const unsigned long v = std::stoul(value);
+  if (v == 0 || v > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(v);
+}
+
+// The attributes of the config (connection string or dsn form), Driver/DSN
+// taken out.
+struct Gathered {
+  std::string driver;
+  std::string dsn;
+  std::vector<OdbcAttribute> attributes;
+};
+
+void gather_string(common::ConfigReader& reader, const std::string& text, Gathered& out) {
+  auto parsed = parse_odbc_connection_string(text);
+  if (!parsed.ok()) {
+    reader.fail("odbc source config: \"connection_string\" is a " + parsed.error);
+    return;
+  }
+  if (auto dup = duplicate_odbc_key(parsed.attributes)) {
+    reader.fail("odbc source config: attribute \"" + shown(*dup) +
+                "\" appears twice in the connection string");
+    return;
+  }
+  for (auto& a : parsed.attributes) {
+    if (is(a.key, "driver")) {
+      out.driver = a.value;
+    } else if (is(a.key, "dsn")) {
+      out.dsn = a.value;
+    } else {
+      out.attributes.push_back(std::move(a));
+    }
+  }
+}
+
+void gather_dsn_form(common::ConfigReader& reader, const nlohmann::json& json,
+                     const std::string& dsn, Gathered& out) {
+  out.dsn = dsn;
+  if (auto user = reader.string("user")) out.attributes.push_back({"UID", *user, false});
+  if (auto password = reader.string("password")) {
+    out.attributes.push_back({"PWD", *password, false});
+  }
+  const auto it = json.find("attributes");
+  if (it == json.end() || it->is_null()) return;
+  if (!it->is_object()) {
+    reader.fail("odbc source config: \"attributes\" must be an object");
+    return;
+  }
+  for (auto a = it->begin(); a != it->end(); ++a) {
+    if (!a->is_string() && !a->is_number()) {
+      reader.fail("odbc source config: attribute \"" + shown(a.key()) +
+                  "\" must be a string or number");
+      return;
+    }
+    if (is(a.key(), "driver") || is(a.key(), "dsn")) {
+      reader.fail("odbc source config: \"" + shown(a.key()) +
+                  "\" cannot be an attribute of a DSN source");
+      return;
+    }
+    out.attributes.push_back({a.key(), a->is_string() ? a->get<std::string>() : a->dump(), false});
   }
 }
 
 }  // namespace
 
-std::optional<std::vector<Attribute>> split_connection_string(std::string_view text) {
-  std::vector<Attribute> out;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && (text[i] == ';' || text[i] == ' ')) ++i;
-    if (i >= text.size()) break;
-    const auto eq = text.find('=', i);
-    if (eq == std::string_view::npos) return std::nullopt;
-    Attribute a{std::string(text.substr(i, eq - i)), {}};
-    while (!a.key.empty() && a.key.back() == ' ') a.key.pop_back();
-    i = eq + 1;
-    if (i < text.size() && text[i] == '{') {
-      ++i;
-      for (;;) {
-        if (i >= text.size()) return std::nullopt;
-        if (text[i] == '}') {
-          if (i + 1 < text.size() && text[i + 1] == '}') {
-            a.value.push_back('}');
-            i += 2;
-            continue;
-          }
-          ++i;
-          break;
-        }
-        a.value.push_back(text[i++]);
-      }
+std::string sqlite_readonly_uri(const std::string& path) {
+  std::string out = "file:";
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (const char c : path) {
+    if (c == '?' || c == '#' || c == '%' || c == ' ') {
+      const auto u = static_cast<unsigned char>(c);
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
     } else {
-      const auto semi = text.find(';', i);
-      const auto end = semi == std::string_view::npos ? text.size() : semi;
-      a.value = std::string(text.substr(i, end - i));
-      i = end;
+      out += c;
     }
-    out.push_back(std::move(a));
   }
-  return out;
+  return out + "?mode=ro";
 }
 
-std::string join_connection_string(const std::vector<Attribute>& attributes) {
-  std::string out;
-  for (const auto& a : attributes) {
-    out += a.key;
-    out += '=';
-    if (a.value.find_first_of(";{}= ") != std::string::npos || a.value.empty()) {
-      out += '{';
-      for (char c : a.value) {
-        out += c;
-        if (c == '}') out += '}';
-      }
-      out += '}';
-    } else {
-      out += a.value;
-    }
-    out += ';';
-  }
-  return out;
-}
-
-ParsedConfig parse_config(const nlohmann::json& json) {
+ParsedConfig parse_config(const nlohmann::json& json, const DriverCatalog& catalog,
+                          const OperatorPolicy& policy) {
   common::ConfigReader reader(json, "odbc source config");
   reader.allow_only({"connection_string", "dsn", "user", "password", "attributes",
-                     "connect_timeout", "pin_address"});
+                     "connect_timeout", "pin_address", kAllowPrivilegedLoginKey});
   OdbcConfig out;
-  std::vector<Attribute> attributes;
   const auto text = reader.string("connection_string");
   const auto dsn = reader.string("dsn");
-  if (text && dsn)
-    reader.fail("odbc source config: give \"connection_string\" or \"dsn\", not both");
-  if (!text && !dsn && !reader.error()) {
-    reader.fail("odbc source config: \"connection_string\" or \"dsn\" is required");
-  }
-  if (text && !reader.error()) {
-    if (reader.has("user") || reader.has("password") || reader.has("attributes")) {
-      reader.fail(
-          "odbc source config: \"user\", \"password\" and \"attributes\" go with \"dsn\"; "
-          "put them in the connection string instead");
-    } else if (auto split = split_connection_string(*text)) {
-      attributes = std::move(*split);
-    } else {
-      reader.fail(
-          "odbc source config: \"connection_string\" is malformed (unbalanced braces or "
-          "an attribute without '=')");
-    }
-  }
-  if (dsn && !reader.error()) {
-    attributes.push_back({"DSN", *dsn});
-    if (auto user = reader.string("user")) attributes.push_back({"UID", *user});
-    if (auto password = reader.string("password")) attributes.push_back({"PWD", *password});
-    if (json.is_object() && json.contains("attributes") && !json["attributes"].is_null()) {
-      const auto& extra = json["attributes"];
-      if (!extra.is_object()) {
-        reader.fail("odbc source config: \"attributes\" must be an object");
-      } else {
-        for (auto it = extra.begin(); it != extra.end(); ++it) {
-          if (!it->is_string() && !it->is_number()) {
-            reader.fail("odbc source config: attribute \"" + it.key() +
-                        "\" must be a string or number");
-            continue;
-          }
-          attributes.push_back(
-              Attribute{it.key(), it->is_string() ? it->get<std::string>() : it->dump()});
-        }
-      }
-    }
-  }
+  (void)reader.boolean("pin_address");  // accepted; the agent always dials the checked address
+  (void)reader.boolean(kAllowPrivilegedLoginKey);
   if (auto timeout = reader.integer("connect_timeout", 1, 3600)) {
     out.connect_timeout = std::chrono::seconds(*timeout);
   }
-  if (auto pin = reader.boolean("pin_address")) out.pin_address = *pin;
-
-  for (const auto& a : attributes) {
-    if (reader.error()) break;
-    // A path would let whoever writes source configs load any shared object
-    // into the agent: only drivers registered in odbcinst.ini are allowed.
-    if (key_is(a.key, "driver") && a.value.find('/') != std::string::npos) {
-      reader.fail(
-          "odbc source config: \"Driver\" must name a driver registered in odbcinst.ini, "
-          "not a path");
-    }
-    if (key_is(a.key, "filedsn") || key_is(a.key, "savefile")) {
-      reader.fail("odbc source config: FILEDSN and SAVEFILE are not allowed (agent-side files)");
-    }
-    // Statements a driver runs at connect, before the session is made
-    // read-only (psqlODBC ConnSettings, MySQL Connector/ODBC INITSTMT).
-    if (key_is(a.key, "connsettings") || key_is(a.key, "initstmt")) {
-      reader.fail("odbc source config: \"" + a.key +
-                  "\" is not allowed (it runs SQL before the session is read-only)");
-    }
-    if (is_host_key(a.key)) {
-      out.host = a.value;
-      split_host_port(out.host, out.port);
-    }
-    if (key_is(a.key, "port")) {
-      unsigned value = 0;
-      auto [end, ec] = std::from_chars(a.value.data(), a.value.data() + a.value.size(), value);
-      if (ec != std::errc{} || end != a.value.data() + a.value.size() || value == 0 ||
-          value > 65535) {
-        reader.fail("odbc source config: \"Port\" in the connection string must be 1-65535");
-      } else {
-        out.port = static_cast<std::uint16_t>(value);
-      }
-    }
+  if (text && dsn) {
+    reader.fail("odbc source config: give \"connection_string\" or \"dsn\", not both");
+  } else if (!text && !dsn && !reader.error()) {
+    reader.fail("odbc source config: \"connection_string\" or \"dsn\" is required");
+  } else if (text && (reader.has("user") || reader.has("password") || reader.has("attributes"))) {
+    reader.fail(
+        "odbc source config: \"user\", \"password\" and \"attributes\" go with \"dsn\"; put "
+        "them in the connection string instead");
+  }
+  Gathered g;
+  if (!reader.error()) {
+    if (text) gather_string(reader, *text, g);
+    if (dsn) gather_dsn_form(reader, json, *dsn, g);
+  }
+  if (!reader.error() && !g.driver.empty() && !g.dsn.empty()) {
+    reader.fail("odbc source config: give Driver or DSN, not both");
+  } else if (!reader.error() && g.driver.empty() && g.dsn.empty()) {
+    reader.fail("odbc source config: the connection string needs Driver= (or DSN=)");
   }
   if (reader.error()) return ParsedConfig{std::nullopt, *reader.error()};
-  // psqlODBC reads a whole result set into memory unless it fetches through
-  // a cursor, and reports booleans as text unless told otherwise.
-  bool postgres = false;
-  bool has_declare_fetch = false;
-  bool has_bools = false;
-  for (const auto& a : attributes) {
-    postgres = postgres || (key_is(a.key, "driver") && common::contains_icase(a.value, "postgres"));
-    has_declare_fetch = has_declare_fetch || key_is(a.key, "usedeclarefetch");
-    has_bools = has_bools || key_is(a.key, "boolsaschar");
+
+  // The driver: a registered odbcinst.ini section, never a library path.
+  std::vector<OdbcAttribute> from_dsn;
+  if (!g.driver.empty()) {
+    if (g.driver.find('/') != std::string::npos) {
+      return {std::nullopt,
+              "odbc source config: \"Driver\" must name a driver registered in odbcinst.ini, "
+              "not a path"};
+    }
+    auto entry = catalog.driver(g.driver);
+    if (!entry) {
+      return {std::nullopt, "odbc source config: driver \"" + shown(g.driver) +
+                                "\" is not registered in odbcinst.ini"};
+    }
+    out.driver = entry->name;
+    out.kind = entry->kind;
+  } else {
+    auto entry = catalog.dsn(g.dsn);
+    if (!entry) {
+      return {std::nullopt, "odbc source config: data source \"" + shown(g.dsn) +
+                                "\" is not defined in odbc.ini"};
+    }
+    out.dsn = entry->name;
+    out.kind = entry->kind;
+    from_dsn = std::move(entry->attributes);
   }
-  if (postgres && !has_declare_fetch) {
-    attributes.push_back({"UseDeclareFetch", "1"});
-    attributes.push_back({"Fetch", "1000"});
+
+  // Every attribute, from the config and from the DSN's section, must be on
+  // the driver's allow-list; one setting may not be given twice.
+  std::vector<std::string> settings;
+  for (const auto& a : g.attributes) {
+    if (auto error = check_attribute(out.kind, a, "the connection string")) {
+      return {std::nullopt, *error};
+    }
+    const std::string setting(*allowed_setting(out.kind, a.key));
+    if (std::find(settings.begin(), settings.end(), setting) != settings.end()) {
+      return {std::nullopt, "odbc source config: attribute \"" + shown(a.key) + "\" sets \"" +
+                                setting + "\" a second time"};
+    }
+    settings.push_back(setting);
   }
-  if (postgres && !has_bools) attributes.push_back({"BoolsAsChar", "0"});
-  out.attributes = std::move(attributes);
+  std::vector<OdbcAttribute> effective = g.attributes;
+  for (const auto& a : from_dsn) {
+    if (is(a.key, "description") || a.value.empty()) continue;
+    if (auto error = check_attribute(out.kind, a, "the DSN's odbc.ini section")) {
+      return {std::nullopt, *error};
+    }
+    const std::string setting(*allowed_setting(out.kind, a.key));
+    if (std::find(settings.begin(), settings.end(), setting) != settings.end()) continue;
+    settings.push_back(setting);
+    effective.push_back(a);
+  }
+
+  // Settings the agent writes itself are taken out of the list.
+  std::string server;
+  bool has_server = false;
+  std::string port_text;
+  std::string database;
+  bool has_database = false;
+  for (auto& a : effective) {
+    const std::string_view setting = *allowed_setting(out.kind, a.key);
+    if (setting == "server") {
+      server = a.value;
+      has_server = true;
+    } else if (setting == "port") {
+      port_text = a.value;
+    } else if (setting == "database" && out.kind == DriverKind::kSqliteOdbc) {
+      database = a.value;
+      has_database = true;
+    } else {
+      const bool from_config = std::any_of(g.attributes.begin(), g.attributes.end(),
+                                           [&](const OdbcAttribute& c) { return c.key == a.key; });
+      // A DSN's own settings stay in odbc.ini; only the config's are sent.
+      if (from_config) out.attributes.push_back(a);
+    }
+  }
+  if (!port_text.empty()) {
+    auto p = port_of(port_text);
+    if (!p) return {std::nullopt, "odbc source config: \"Port\" must be 1-65535"};
+    out.port = *p;
+  }
+
+  switch (out.kind) {
+    case DriverKind::kPsqlOdbc:
+      // No Server: libpq would use its default socket directory.
+      out.host = has_server && !server.empty() ? server : kDefaultPgSocketDir;
+      if (out.host.find(',') != std::string::npos) {
+        return {std::nullopt, "odbc source config: \"Server\" must name one host"};
+      }
+      out.socket = out.host.front() == '/';
+      if (out.port == 0) out.port = kDefaultPgPort;
+      break;
+    case DriverKind::kSqliteOdbc: {
+      if (!has_database) {
+        return {std::nullopt, "odbc source config: sqliteodbc needs \"Database\" (a file path)"};
+      }
+      if (auto error = check_sqlite_path(database, policy, out.sqlite_path)) {
+        return {std::nullopt, *error};
+      }
+      break;
+    }
+    case DriverKind::kOther:
+      if (has_server) {
+        out.host = server;
+        out.inline_port = split_host_port(out.host, out.port);
+        out.socket = !out.host.empty() && out.host.front() == '/';
+        if (out.host.empty()) return {std::nullopt, "odbc source config: \"Server\" is empty"};
+      } else if (out.dsn.empty()) {
+        return {std::nullopt,
+                "odbc source config: name the server with Server= (the agent checks every "
+                "host against --allow-hosts before connecting)"};
+      }
+      break;
+  }
   return ParsedConfig{std::move(out), {}};
 }
 
-std::string connection_string(const OdbcConfig& config, const std::string& pinned_address) {
-  if (pinned_address.empty()) return join_connection_string(config.attributes);
-  auto attributes = config.attributes;
-  for (auto& a : attributes) {
-    if (is_host_key(a.key)) {
-      const bool inline_port = a.value.find(',') != std::string::npos;
-      a.value = pinned_address + (inline_port ? "," + std::to_string(config.port) : "");
-    }
+std::string connection_string(const OdbcConfig& config, const std::string& address) {
+  std::vector<OdbcAttribute> attributes;
+  if (!config.driver.empty()) {
+    attributes.push_back({"Driver", config.driver, false});
+  } else {
+    attributes.push_back({"DSN", config.dsn, false});
   }
-  return join_connection_string(attributes);
+  const bool tcp = !config.socket && !address.empty();
+  // Other drivers get one address.
+  const std::string first = address.substr(0, address.find(','));
+  switch (config.kind) {
+    case DriverKind::kPsqlOdbc:
+      if (tcp && address != config.host) {
+        // libpq dials hostaddr and keeps the name for TLS verification and
+        // .pgpass: no DNS lookup happens after the egress check. One host
+        // entry per permitted address, tried in order.
+        std::string hosts = config.host;
+        for (const char c : address) {
+          if (c == ',') hosts += "," + config.host;
+        }
+        attributes.push_back({"Server", hosts, false});
+        attributes.push_back({"pqopt", "hostaddr=" + address, true});
+      } else {
+        attributes.push_back({"Server", tcp ? address : config.host, false});
+      }
+      attributes.push_back({"Port", std::to_string(config.port), false});
+      break;
+    case DriverKind::kSqliteOdbc:
+      attributes.push_back({"Database", sqlite_readonly_uri(config.sqlite_path), false});
+      attributes.push_back({"NoCreat", "1", false});
+      break;
+    case DriverKind::kOther:
+      if (!config.host.empty()) {
+        const std::string host = tcp ? first : config.host;
+        attributes.push_back({"Server",
+                              config.inline_port ? host + "," + std::to_string(config.port) : host,
+                              false});
+        if (config.port != 0 && !config.inline_port) {
+          attributes.push_back({"Port", std::to_string(config.port), false});
+        }
+      }
+      break;
+  }
+  bool has_fetch = false;
+  for (const auto& a : config.attributes) {
+    has_fetch = has_fetch || is(a.key, "fetch");
+    // psqlODBC URL-decodes a password that is not braced ('+' becomes a blank).
+    const bool brace = config.kind == DriverKind::kPsqlOdbc &&
+                       allowed_setting(config.kind, a.key) == std::string_view("pwd");
+    attributes.push_back({a.key, a.value, brace});
+  }
+  if (config.kind == DriverKind::kPsqlOdbc) {
+    // Driver logs off whatever odbcinst.ini says (Debian ships CommLog=1):
+    // they would land in /tmp with the statements.
+    attributes.push_back({"Debug", "0", false});
+    attributes.push_back({"CommLog", "0", false});
+    // Results through a cursor (memory bounded by Fetch rows), booleans as booleans.
+    attributes.push_back({"UseDeclareFetch", "1", false});
+    if (!has_fetch) attributes.push_back({"Fetch", "1000", false});
+    attributes.push_back({"BoolsAsChar", "0", false});
+  }
+  return format_odbc_connection_string(attributes);
 }
 
 }  // namespace outpost::connectors::odbc

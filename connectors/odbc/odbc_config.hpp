@@ -4,31 +4,37 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "odbc/odbc_catalog.hpp"
+#include "outpost/conn_string.hpp"
+#include "outpost/policy.hpp"
+
 namespace outpost::connectors::odbc {
 
-/// An `odbc` source: either a full connection string, or a DSN with
-/// credentials and extra attributes. Parsed strictly (unknown keys refused).
-struct Attribute {
-  std::string key;
-  std::string value;
-};
-
+/// An `odbc` source after every check that needs no network: the driver is a
+/// registered odbcinst.ini section (or the DSN exists), each attribute is on
+/// its driver's allow-list (odbc_attributes.hpp), a SQLite file is under
+/// --sqlite-dirs. Parsed strictly (unknown config keys refused).
 struct OdbcConfig {
-  /// What SQLDriverConnect gets (credentials included; never logged).
-  std::vector<Attribute> attributes;
-  /// The network endpoint named in the string (Server/Host/Servername and
-  /// Port), when there is one: checked through the egress policy.
+  DriverKind kind = DriverKind::kOther;
+  std::string driver;  ///< the registered section name (Driver=), or empty
+  std::string dsn;     ///< the DSN (DSN=), or empty
+  /// Checked attributes other than Driver/DSN and the ones the agent writes
+  /// itself (server, port, and the SQLite database).
+  std::vector<OdbcAttribute> attributes;
+  /// The endpoint to check through the egress policy before connecting:
+  /// a host name or address (TCP), or a socket directory when `socket`.
+  /// Empty for SQLite and for a DSN of another driver that names none.
   std::string host;
   std::uint16_t port = 0;
-  /// Replace the host in the string by the address the policy permitted, so
-  /// the driver cannot resolve the name differently (breaks drivers that
-  /// verify a TLS certificate against the name; off by default).
-  bool pin_address = false;
+  bool socket = false;
+  /// The host came from an attribute written `host,port` (SQL Server style).
+  bool inline_port = false;
+  /// sqliteodbc: the canonical database path (under --sqlite-dirs).
+  std::string sqlite_path;
   std::chrono::seconds connect_timeout{15};
 };
 
@@ -37,17 +43,20 @@ struct ParsedConfig {
   std::string error;  ///< names keys, never values
 };
 
-ParsedConfig parse_config(const nlohmann::json& config);
+/// Reads and checks a source config against the installed drivers/DSNs and
+/// the operator policy (sqlite_dirs).
+ParsedConfig parse_config(const nlohmann::json& config, const DriverCatalog& catalog,
+                          const OperatorPolicy& policy);
 
-/// Splits an ODBC connection string ("k=v;k={v;with;semicolons}"). nullopt
-/// when it is malformed (an unterminated brace).
-std::optional<std::vector<Attribute>> split_connection_string(std::string_view text);
+/// The connection string for SQLDriverConnect. `address` holds the numeric
+/// addresses the egress policy permitted (TCP hosts, comma-separated, from
+/// check_endpoint()); the driver dials them and nothing else (psqlODBC:
+/// `Server=name,…;pqopt={hostaddr=a,…}`, so TLS still verifies the name;
+/// other drivers: `Server=` the first address). Holds the password: wipe it
+/// after use.
+std::string connection_string(const OdbcConfig& config, const std::string& address);
 
-/// Joins attributes back, bracing values that need it.
-std::string join_connection_string(const std::vector<Attribute>& attributes);
-
-/// The connection string for SQLDriverConnect; with `pinned_address` set, the
-/// host attribute's value is replaced by it (the port stays).
-std::string connection_string(const OdbcConfig& config, const std::string& pinned_address = {});
+/// The SQLite URI that opens `path` read-only ("file:/p%3Fq?mode=ro").
+std::string sqlite_readonly_uri(const std::string& path);
 
 }  // namespace outpost::connectors::odbc

@@ -9,6 +9,7 @@
 #include "common/error_classify.hpp"
 #include "common/source_config.hpp"
 #include "odbc/odbc_values.hpp"
+#include "outpost/policy.hpp"
 
 namespace outpost::connectors::odbc {
 namespace {
@@ -44,6 +45,9 @@ class Lease {
       : pool_(pool), key_(std::move(key)) {}
   ~Lease() {
     if (!connection_ || connection_->broken() || !connection_->rollback()) return;
+    // A job must not leave the session writable (or holding locks) for the
+    // next one: a connection that fails the check is closed, not pooled.
+    if (!connection_->still_read_only()) return;
     pool_.checkin(key_, std::move(connection_));
   }
   Lease(const Lease&) = delete;
@@ -54,11 +58,8 @@ class Lease {
       connection_ = pool_.checkout(key_, [](OdbcConnection& c) { return !c.dead(); });
       if (connection_) {
         // The egress policy is checked for every job, pooled or not.
-        if (!config.host.empty()) {
-          auto resolved = network.resolve(config.host, config.port);
-          if (resolved.error) return resolved.error;
-        }
-        return std::nullopt;
+        std::string address;
+        return check_endpoint(config, network, address);
       }
     }
     auto outcome = connect(config, network);
@@ -91,7 +92,8 @@ JobResult run_test_connection(JobContext& ctx, OdbcConnection& c, Clock::time_po
                              {"server_version", c.dbms_name() + " " + c.dbms_version()},
                              {"latency_ms", latency.count()},
                              {"driver", c.driver()},
-                             {"read_only", c.read_only_mode()}});
+                             {"read_only", c.read_only_mode()},
+                             {"privileges", c.privileges()}});
 }
 
 JobResult run_query(JobContext& ctx, OdbcConnection& c) {
@@ -107,6 +109,11 @@ JobResult run_query(JobContext& ctx, OdbcConnection& c) {
     return JobResult::failure(ErrorCode::kInvalidJob,
                               "query params need a non-empty \"sql\" string");
   }
+  // One statement, no transaction control or session state (the lexer
+  // follows the DBMS's rules for literals and comments).
+  auto checked = check_statement(text, c.dialect());
+  if (checked.refusal) return JobResult::failure(ErrorCode::kInvalidJob, *checked.refusal);
+  text = std::move(checked.sql);
   const auto budget = remaining_budget(ctx);
   if (budget <= std::chrono::milliseconds::zero()) {
     return JobResult::failure(ErrorCode::kTimeout, "the job's time budget was used up", true);
@@ -295,13 +302,26 @@ std::vector<JobType> OdbcConnector::job_types() const {
 
 JobResult OdbcConnector::run(JobContext& ctx) {
   const auto started = Clock::now();
-  auto parsed = parse_config(ctx.job.source.config);
+  auto parsed = parse_config(ctx.job.source.config, catalog_, ctx.policy);
   if (!parsed.config) return JobResult::failure(ErrorCode::kInvalidJob, parsed.error);
   if (ctx.cancel.cancelled()) return cancelled_result(ctx.cancel.reason());
   Lease lease(pool_, common::config_fingerprint(ctx.job.source.config));
   if (auto error =
           lease.open(*parsed.config, ctx.network, ctx.job.type == JobType::kTestConnection)) {
     return failed(std::move(*error));
+  }
+  // The privilege gate: query and metadata jobs only on logins that can do
+  // no more than read, unless the operator opted in.
+  const auto& privileges = lease.connection().privileges();
+  if (ctx.job.type != JobType::kTestConnection && !privileges.empty() &&
+      !privileged_login_allowed(ctx.policy, ctx.job.source)) {
+    std::string names;
+    for (const auto& p : privileges) names += (names.empty() ? "" : ", ") + p;
+    return JobResult::failure(
+        ErrorCode::kPermissionDenied,
+        "the database login is privileged (" + names +
+            "): refused unless the operator allows privileged logins (--allow-privileged-logins, "
+            "or allow_privileged_login on a sources-file source)");
   }
   switch (ctx.job.type) {
     case JobType::kTestConnection: return run_test_connection(ctx, lease.connection(), started);

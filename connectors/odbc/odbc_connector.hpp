@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/connection_pool.hpp"
+#include "odbc/odbc_catalog.hpp"
 #include "odbc/odbc_handles.hpp"
 #include "outpost/connector.hpp"
 
@@ -14,6 +15,9 @@ namespace outpost::connectors::odbc {
 /// idle pool is shared.
 class OdbcConnector final : public Connector {
  public:
+  /// `catalog` (the installed drivers and DSNs) must outlive the connector.
+  explicit OdbcConnector(const DriverCatalog& catalog = system_catalog()) : catalog_(catalog) {}
+
   [[nodiscard]] std::string_view type() const noexcept override { return "odbc"; }
   [[nodiscard]] std::vector<JobType> job_types() const override;
   JobResult run(JobContext& ctx) override;
@@ -21,6 +25,7 @@ class OdbcConnector final : public Connector {
   [[nodiscard]] std::size_t idle_connections() const { return pool_.idle_count(); }
 
  private:
+  const DriverCatalog& catalog_;
   common::ConnectionPool<OdbcConnection> pool_;
 };
 

@@ -3,6 +3,8 @@
 #include <utility>
 
 #include "common/error_classify.hpp"
+#include "odbc/odbc_sqlite_guard.hpp"
+#include "odbc/odbc_values.hpp"
 
 namespace outpost::connectors::odbc {
 namespace {
@@ -49,7 +51,8 @@ JobError classify(const Diagnostic& d, bool connecting) {
     return make(ErrorCode::kAuthFailed);
   }
   if (s == "25006" || common::is_read_only_refusal(m)) return make(ErrorCode::kReadOnlyViolation);
-  if (s == "42501" || common::contains_icase(m, "permission denied")) {
+  if (s == "42501" || common::contains_icase(m, "permission denied") ||
+      common::contains_icase(m, "not authorized") || common::contains_icase(m, "unsafe use of")) {
     return make(ErrorCode::kPermissionDenied);
   }
   if (s == "HYT00" || s == "HYT01" || common::contains_icase(m, "statement timeout") ||
@@ -57,6 +60,9 @@ JobError classify(const Diagnostic& d, bool connecting) {
     return make(ErrorCode::kTimeout);
   }
   if (s == "HY008" || s == "57014") return make(ErrorCode::kCancelled);
+  if (common::contains_icase(m, "string or blob too big")) {
+    return JobError{ErrorCode::kResultTooLarge, m, false};
+  }
   if (s == "IM002" || s == "IM003" || s == "IM007" || s == "IM010" || s == "IM011" ||
       s == "IM012") {
     // Unknown DSN, driver not installed or a malformed string: the config is wrong.
@@ -94,6 +100,47 @@ bool OdbcConnection::rollback() {
   return ok(SQLEndTran(SQL_HANDLE_DBC, dbc_, SQL_ROLLBACK));
 }
 
+std::optional<std::vector<std::string>> OdbcConnection::first_row(const std::string& sql) {
+  Statement stmt(dbc_);
+  if (!stmt.valid()) return std::nullopt;
+  if (!ok(SQLExecDirect(stmt.get(), reinterpret_cast<SQLCHAR*>(const_cast<char*>(sql.c_str())),
+                        SQL_NTS))) {
+    return std::nullopt;
+  }
+  SQLSMALLINT width = 0;
+  if (!ok(SQLNumResultCols(stmt.get(), &width)) || !ok(SQLFetch(stmt.get()))) return std::nullopt;
+  std::vector<std::string> row;
+  for (SQLUSMALLINT i = 1; i <= static_cast<SQLUSMALLINT>(width); ++i) {
+    char buffer[256] = {};
+    SQLLEN indicator = 0;
+    if (!ok(SQLGetData(stmt.get(), i, SQL_C_CHAR, buffer, sizeof buffer, &indicator))) {
+      return std::nullopt;
+    }
+    row.emplace_back(indicator == SQL_NULL_DATA ? "" : buffer);
+  }
+  SQLCloseCursor(stmt.get());
+  return row;
+}
+
+bool OdbcConnection::still_read_only() {
+  std::optional<std::vector<std::string>> row;
+  bool good = false;
+  switch (dialect_) {
+    case SqlDialect::kPostgres:
+      row = first_row(
+          "SELECT current_setting('transaction_read_only'), "
+          "current_setting('standard_conforming_strings'), pg_advisory_unlock_all()");
+      good = row && row->size() >= 2 && (*row)[0] == "on" && (*row)[1] == "on";
+      break;
+    case SqlDialect::kSqlite:
+      row = first_row("PRAGMA query_only");
+      good = row && !row->empty() && (*row)[0] == "1";
+      break;
+    default: return false;
+  }
+  return rollback() && good;
+}
+
 bool OdbcConnection::dead() const {
   SQLUINTEGER dead = SQL_CD_FALSE;
   if (!ok(SQLGetConnectAttr(dbc_, SQL_ATTR_CONNECTION_DEAD, &dead, 0, nullptr))) return false;
@@ -108,17 +155,34 @@ Statement::~Statement() {
   if (stmt_ != SQL_NULL_HSTMT) SQLFreeHandle(SQL_HANDLE_STMT, stmt_);
 }
 
-ConnectOutcome connect(const OdbcConfig& config, const NetworkGuard& network) {
-  std::string pinned;
-  if (!config.host.empty()) {
-    ResolvedHost resolved = network.resolve(config.host, config.port);
-    if (resolved.error) return {nullptr, std::move(resolved.error)};
-    if (resolved.addresses.empty()) {
-      return {nullptr,
-              JobError{ErrorCode::kUnreachable, "host " + config.host + " has no address", true}};
-    }
-    if (config.pin_address) pinned = resolved.addresses.front();
+std::optional<JobError> check_endpoint(const OdbcConfig& config, const NetworkGuard& network,
+                                       std::string& address) {
+  address.clear();
+  // A DSN's odbc.ini section may name its own host: allowed only where the
+  // operator allows the DSN (under an allowlist: listed as dsn:NAME).
+  if (!config.dsn.empty()) {
+    if (auto error = network.check_dsn(config.dsn)) return error;
   }
+  if (config.host.empty()) return std::nullopt;
+  if (config.socket) return network.check_local_socket(config.host);
+  ResolvedHost resolved = network.resolve(config.host, config.port);
+  if (resolved.error) return std::move(resolved.error);
+  if (resolved.addresses.empty()) {
+    return JobError{ErrorCode::kUnreachable, "host " + config.host + " has no address", true};
+  }
+  // Every permitted address (libpq tries them in order, as it would have
+  // tried the name's), at most 8.
+  for (std::size_t i = 0; i < resolved.addresses.size() && i < 8; ++i) {
+    if (i > 0) address += ',';
+    address += resolved.addresses[i];
+  }
+  return std::nullopt;
+}
+
+ConnectOutcome connect(const OdbcConfig& config, const NetworkGuard& network) {
+  // Checked before anything is dialled; the driver gets the numeric address.
+  std::string address;
+  if (auto error = check_endpoint(config, network, address)) return {nullptr, std::move(error)};
   auto c = std::make_unique<OdbcConnection>();
   if (!ok(SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &c->env_)) ||
       !ok(SQLSetEnvAttr(c->env_, SQL_ATTR_ODBC_VERSION, reinterpret_cast<SQLPOINTER>(SQL_OV_ODBC3),
@@ -129,10 +193,15 @@ ConnectOutcome connect(const OdbcConfig& config, const NetworkGuard& network) {
   const auto timeout = static_cast<SQLULEN>(config.connect_timeout.count());
   SQLSetConnectAttr(c->dbc_, SQL_ATTR_LOGIN_TIMEOUT, reinterpret_cast<SQLPOINTER>(timeout), 0);
   SQLSetConnectAttr(c->dbc_, SQL_ATTR_CONNECTION_TIMEOUT, reinterpret_cast<SQLPOINTER>(timeout), 0);
-  std::string text = connection_string(config, pinned);
+  std::string text = connection_string(config, address);
+  // sqliteodbc opens its handle inside SQLDriverConnect: captured to harden it.
+  std::optional<SqliteHandleCapture> capture;
+  if (config.kind == DriverKind::kSqliteOdbc) capture.emplace();
   const auto rc = SQLDriverConnect(c->dbc_, nullptr, reinterpret_cast<SQLCHAR*>(text.data()),
                                    static_cast<SQLSMALLINT>(text.size()), nullptr, 0, nullptr,
                                    SQL_DRIVER_NOPROMPT);
+  sqlite3* sqlite = capture ? capture->handle() : nullptr;
+  capture.reset();
   // The string holds the password: wipe the copy before it is freed.
   std::fill(text.begin(), text.end(), '\0');
   if (!ok(rc)) return {nullptr, classify(diagnose(SQL_HANDLE_DBC, c->dbc_), true)};
@@ -146,21 +215,53 @@ ConnectOutcome connect(const OdbcConfig& config, const NetworkGuard& network) {
   // Drivers may accept SQL_MODE_READ_ONLY as a mere hint; where the DBMS is
   // known, its own switch makes the refusal real.
   std::string session;
-  const auto& dbms = c->dbms_name_;
-  if (common::contains_icase(dbms, "postgres")) {
-    session = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY";
-  } else if (common::contains_icase(dbms, "mysql") || common::contains_icase(dbms, "mariadb")) {
-    session = "SET SESSION TRANSACTION READ ONLY";
-  } else if (common::contains_icase(dbms, "sqlite")) {
-    session = "PRAGMA query_only = 1";
+  c->dialect_ = dialect_of(c->dbms_name_);
+  switch (c->dialect_) {
+    case SqlDialect::kPostgres:
+      session = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY";
+      // The statement lexer reads '...' literals as standard strings.
+      if (auto error = c->execute("SET standard_conforming_strings = on")) {
+        return {nullptr, std::move(error)};
+      }
+      break;
+    case SqlDialect::kMysql: session = "SET SESSION TRANSACTION READ ONLY"; break;
+    case SqlDialect::kSqlite: session = "PRAGMA query_only = 1"; break;
+    case SqlDialect::kGeneric: break;
   }
   if (!session.empty()) {
     // Still in autocommit mode, so the setting is committed for the session.
     if (auto error = c->execute(session)) return {nullptr, std::move(error)};
     c->read_only_mode_ = "enforced by the database (" + session + ")";
+    if (config.kind == DriverKind::kSqliteOdbc) c->read_only_mode_ += " and a read-only open";
   } else {
     c->read_only_mode_ = hinted ? "SQL_ATTR_ACCESS_MODE read-only (driver-dependent) and rollback"
                                 : "rollback only (the driver refused SQL_ATTR_ACCESS_MODE)";
+  }
+  if (c->dialect_ == SqlDialect::kPostgres) {
+    // The privilege gate (issue 14, class 2): a read-only transaction does
+    // not stop COPY ... TO PROGRAM, pg_read_file() or pg_terminate_backend().
+    static constexpr const char* kRoles[] = {"pg_execute_server_program", "pg_write_server_files",
+                                             "pg_read_server_files", "pg_signal_backend"};
+    std::string sql = "SELECT r.rolsuper::text";
+    for (const char* role : kRoles) {
+      sql += std::string(", pg_has_role(current_user, '") + role + "', 'MEMBER')::text";
+    }
+    sql += " FROM pg_roles r WHERE r.rolname = current_user";
+    const auto row = c->first_row(sql);
+    if (!row || row->size() != 5) {
+      c->privileges_.emplace_back("unknown (the role check failed)");
+    } else {
+      if ((*row)[0] == "true") c->privileges_.emplace_back("superuser");
+      for (std::size_t i = 0; i < 4; ++i) {
+        if ((*row)[i + 1] == "true") c->privileges_.emplace_back(kRoles[i]);
+      }
+    }
+  }
+  if (config.kind == DriverKind::kSqliteOdbc) {
+    if (auto why = harden_sqlite(sqlite, static_cast<int>(kMaxValueBytes))) {
+      return {nullptr, JobError{ErrorCode::kInternal, "sqliteodbc: " + *why, false}};
+    }
+    c->read_only_mode_ += "; extension loading off, SQLite authorizer on";
   }
   // Statements run in a transaction that is always rolled back, whatever the
   // driver made of the read-only request above.

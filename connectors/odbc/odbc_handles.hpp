@@ -6,8 +6,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "odbc/odbc_config.hpp"
+#include "odbc/odbc_statement.hpp"
 #include "outpost/errors.hpp"
 #include "outpost/network_guard.hpp"
 
@@ -27,6 +29,13 @@ JobError classify(const Diagnostic& diagnostic, bool connecting);
 struct ConnectOutcome;
 class OdbcConnection;
 ConnectOutcome connect(const OdbcConfig& config, const NetworkGuard& network);
+
+/// Checks where `config` would connect, before any packet is sent: a DSN
+/// through check_dsn, a socket directory through check_local_socket, a host
+/// through resolve (every address). `address` gets the numeric addresses to
+/// dial, comma-separated (empty for sockets, DSNs without a host and SQLite).
+std::optional<JobError> check_endpoint(const OdbcConfig& config, const NetworkGuard& network,
+                                       std::string& address);
 
 /// One ODBC connection (its own environment and connection handles).
 /// Not thread safe, except that `cancel()` on the current statement may be
@@ -49,6 +58,20 @@ class OdbcConnection {
   std::optional<JobError> execute(const std::string& sql);
   /// Rolls back the open transaction (autocommit is off). False if it failed.
   bool rollback();
+  /// The first row of `sql` as text (NULL as ""), nullopt when it failed.
+  std::optional<std::vector<std::string>> first_row(const std::string& sql);
+  /// After a job (and its rollback): whether the session is still what
+  /// connect() made it — PostgreSQL `transaction_read_only` and
+  /// `standard_conforming_strings` on (session advisory locks are released
+  /// too), SQLite `query_only` 1. False for other DBMSs, which cannot be
+  /// checked: such connections are never pooled.
+  bool still_read_only();
+  [[nodiscard]] SqlDialect dialect() const noexcept { return dialect_; }
+  /// What the login can do beyond reading, read at connect (PostgreSQL:
+  /// "superuser", "pg_execute_server_program", "pg_write_server_files",
+  /// "pg_read_server_files", "pg_signal_backend"). Empty: nothing found (or
+  /// a DBMS the connector cannot ask).
+  [[nodiscard]] const std::vector<std::string>& privileges() const noexcept { return privileges_; }
 
   void mark_broken() noexcept { broken_ = true; }
   [[nodiscard]] bool broken() const noexcept { return broken_; }
@@ -66,6 +89,8 @@ class OdbcConnection {
   std::string dbms_version_;
   std::string driver_;
   std::string read_only_mode_;
+  SqlDialect dialect_ = SqlDialect::kGeneric;
+  std::vector<std::string> privileges_;
 };
 
 struct ConnectOutcome {

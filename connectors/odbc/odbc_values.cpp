@@ -43,9 +43,12 @@ JobError too_large(SQLUSMALLINT index) {
                   false};
 }
 
-// Reads a long value piece by piece. `is_null` set for SQL NULL.
+// Reads a long value piece by piece. `is_null` set for SQL NULL. Stops as
+// soon as the value no longer fits the row's byte budget (`writer.fits`):
+// `out` then holds a prefix that does not fit either, so the writer refuses
+// it (null, over_limit) and at most one chunk past the budget was copied.
 std::optional<JobError> read_chunked(SQLHSTMT stmt, SQLUSMALLINT index, bool wide, std::string& out,
-                                     bool& is_null) {
+                                     bool& is_null, const RowWriter& writer) {
   out.clear();
   is_null = false;
   std::array<char, kChunk> buffer;
@@ -75,6 +78,10 @@ std::optional<JobError> read_chunked(SQLHSTMT stmt, SQLUSMALLINT index, bool wid
     }
     if (out.size() > kMaxValueBytes) return too_large(index);
     if (!more) break;
+    if (!writer.fits(out.size() + 2)) {
+      pending = 0;
+      break;
+    }
   }
   if (pending != 0) put_utf8(out, 0xFFFD);
   return std::nullopt;
@@ -222,7 +229,8 @@ std::optional<JobError> write_column(SQLHSTMT stmt, SQLUSMALLINT index, FetchKin
     case FetchKind::kBinary:
     case FetchKind::kText: {
       bool is_null = false;
-      if (auto error = read_chunked(stmt, index, kind == FetchKind::kText, scratch, is_null)) {
+      if (auto error =
+              read_chunked(stmt, index, kind == FetchKind::kText, scratch, is_null, writer)) {
         return error;
       }
       if (is_null) break;

@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 
+#include "outpost/conn_string.hpp"
 #include "security/secrets.hpp"
 
 namespace outpost::security {
@@ -152,6 +153,87 @@ bool has_pair_password(std::string_view s) {
   return false;
 }
 
+// --- ODBC connection strings ----------------------------------------------
+
+// An ODBC key that holds a password: PWD, Password, their numbered variants
+// (PASSWORD1, PWD2: MySQL Connector/ODBC's factors) and any secret-looking key.
+bool is_odbc_secret_key(std::string_view key) {
+  const std::string k = lowercase(key);
+  return k.starts_with("pwd") || k.starts_with("password") || is_secret_key(key);
+}
+
+// Secret references hold braces, which ODBC reads as value quotes
+// (`PWD={${env:P}}`): each is masked as one \x01 before parsing and put back
+// (as a reference) before a value is searched by the generic scanners.
+constexpr char kRefMark = '\x01';
+
+std::string mask_refs(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t skipped = skip_ref(s, i);
+    if (skipped != i) {
+      out += kRefMark;
+      i = skipped;
+    } else {
+      out += s[i++];
+    }
+  }
+  return out;
+}
+
+std::string unmask_refs(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    if (c == kRefMark) {
+      out += "${env:REF}";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+bool literal_masked(std::string_view value) {
+  return value.find_first_not_of(kRefMark) != std::string_view::npos;
+}
+
+// A password in an ODBC connection string (one with a ';' or a Driver/DSN),
+// read with the connector's own parser (outpost/conn_string.hpp), so a key
+// is found however it is spaced or cased and a braced value is one value.
+// Values are searched again: a braced value may hold a whole conninfo
+// (psqlODBC pqopt={password=…}) or another connection string. A string the
+// parser refuses is still searched after every '{', where the generic scan
+// does not look.
+bool has_odbc_secret(std::string_view text, int depth = 0) {
+  if (depth > 4 || text.find('=') == std::string_view::npos) return false;
+  const std::string s = mask_refs(text);
+  const auto parsed = parse_odbc_connection_string(s);
+  if (!parsed.ok()) {
+    if (s.find(';') == std::string::npos) return false;
+    for (std::size_t b = s.find('{'); b != std::string::npos; b = s.find('{', b + 1)) {
+      if (has_pair_password(unmask_refs(std::string_view(s).substr(b + 1)))) return true;
+    }
+    return false;
+  }
+  const bool odbc =
+      s.find(';') != std::string::npos ||
+      std::any_of(parsed.attributes.begin(), parsed.attributes.end(), [](const OdbcAttribute& a) {
+        const auto k = odbc_key(a.key);
+        return k == "driver" || k == "dsn" || k == "filedsn";
+      });
+  if (!odbc) return false;
+  for (const auto& a : parsed.attributes) {
+    if (is_odbc_secret_key(a.key) && literal_masked(a.value)) return true;
+    if (a.value.find('=') == std::string::npos) continue;
+    const std::string value = unmask_refs(a.value);
+    if (has_uri_password(value) || has_pair_password(value) || has_odbc_secret(value, depth + 1)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::string child_path(const std::string& parent, const std::string& key) {
   return parent.empty() ? key : parent + "." + key;
 }
@@ -178,6 +260,7 @@ std::optional<std::string> walk(const nlohmann::json& node, const std::string& p
       const auto& value = node.get_ref<const std::string&>();
       if (secret_key && literal_secret(value)) return shown;
       if (has_uri_password(value) || has_pair_password(value)) return shown;
+      if (has_odbc_secret(value)) return shown;
       return std::nullopt;
     }
     case nlohmann::json::value_t::number_integer:

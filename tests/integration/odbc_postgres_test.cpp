@@ -5,8 +5,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <thread>
+
+#include <unistd.h>
 
 #include "integration/mysql_test_support.hpp"
 #include "odbc/odbc_connector.hpp"
@@ -250,7 +253,7 @@ TEST_F(OdbcPostgresTest, DsnWithCredentialsAndAttributes) {
   ASSERT_EQ(sink.rows.size(), 1U);
   EXPECT_EQ(sink.rows[0][0], "reader");
   EXPECT_EQ(sink.rows[0][1], "postgres") << "the attribute overrides the DSN's Database";
-  EXPECT_EQ(guard_.resolve_calls, 0) << "a DSN's server is not visible to the egress check";
+  EXPECT_EQ(guard_.resolve_calls, 1) << "the DSN's Servername is checked like any other host";
 }
 
 TEST_F(OdbcPostgresTest, PooledConnectionIsReused) {
@@ -292,6 +295,226 @@ TEST_F(OdbcPostgresTest, StreamsAMillionRows) {
   if (kRssIsMeaningful) {
     EXPECT_LT(rss_after - rss_before, 32U * 1024U);
   }
+}
+
+// --- issue 14: attacks on the connector, in process --------------------------
+
+/// Keeps rows like CollectingRows, but gives the RowWriter a byte budget the
+/// way the runtime's sink does, and drops rows that went over it.
+class BudgetRows final : public ResultSink {
+ public:
+  explicit BudgetRows(std::size_t budget) : budget_(budget) {}
+  void set_columns(std::vector<Column>) override {}
+  RowWriter& begin_row() override {
+    buffer_.clear();
+    writer_.open(budget_);
+    return writer_;
+  }
+  bool end_row() override {
+    writer_.close();
+    if (writer_.over_limit()) {
+      ++dropped;
+      return false;
+    }
+    rows.push_back(nlohmann::json::parse(buffer_));
+    return true;
+  }
+  bool add_table(const nlohmann::json&) override { return true; }
+  [[nodiscard]] std::uint64_t count() const override { return rows.size(); }
+  std::vector<nlohmann::json> rows;
+  int dropped = 0;
+
+ private:
+  std::size_t budget_;
+  std::string buffer_;
+  RowWriter writer_{buffer_};
+};
+
+TEST_F(OdbcPostgresTest, MultiStatementCommitIsRefusedAndThePooledSessionStaysReadOnly) {
+  const auto before = server_->query_column("SELECT count(*) FROM shop.orders")[0];
+  CollectingRows pid;
+  ASSERT_TRUE(run_job(connector_,
+                      job(JobType::kQuery, config("writer", "writer-pw"),
+                          {{"sql", "SELECT pg_backend_pid()"}}),
+                      pid, guard_)
+                  .ok());
+  CollectingRows sink;
+  auto r = run_job(connector_,
+                   job(JobType::kQuery, config("writer", "writer-pw"),
+                       {{"sql",
+                         "COMMIT; SET TRANSACTION READ WRITE; INSERT INTO shop.orders VALUES "
+                         "(77, 1, 'x')"}}),
+                   sink, guard_);
+  EXPECT_EQ(code(r), "invalid_job") << (r.error ? r.error->message : "");
+  EXPECT_EQ(server_->query_column("SELECT count(*) FROM shop.orders")[0], before);
+  // set_config() in a SELECT is undone by the job's rollback.
+  CollectingRows flip;
+  ASSERT_TRUE(
+      run_job(connector_,
+              job(JobType::kQuery, config("writer", "writer-pw"),
+                  {{"sql", "SELECT set_config('default_transaction_read_only', 'off', false)"}}),
+              flip, guard_)
+          .ok());
+  CollectingRows after;
+  ASSERT_TRUE(
+      run_job(connector_,
+              job(JobType::kQuery, config("writer", "writer-pw"),
+                  {{"sql", "SELECT pg_backend_pid(), current_setting('transaction_read_only')"}}),
+              after, guard_)
+          .ok());
+  ASSERT_EQ(after.rows.size(), 1U);
+  EXPECT_EQ(after.rows[0][0], pid.rows[0][0]) << "the same pooled session";
+  EXPECT_EQ(after.rows[0][1], "on");
+  auto write = run_job(connector_,
+                       job(JobType::kQuery, config("writer", "writer-pw"),
+                           {{"sql", "INSERT INTO shop.orders VALUES (78, 1, 'y')"}}),
+                       sink, guard_);
+  EXPECT_EQ(code(write), "read_only_violation");
+  EXPECT_EQ(server_->query_column("SELECT count(*) FROM shop.orders")[0], before);
+}
+
+TEST_F(OdbcPostgresTest, AdvisoryLocksDoNotOutliveTheJob) {
+  CollectingRows sink;
+  ASSERT_TRUE(run_job(connector_,
+                      job(JobType::kQuery, config(), {{"sql", "SELECT pg_advisory_lock(4242)"}}),
+                      sink, guard_)
+                  .ok());
+  EXPECT_EQ(connector_.idle_connections(), 1U);
+  EXPECT_EQ(server_->query_column(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242")[0],
+            "0");
+}
+
+TEST_F(OdbcPostgresTest, ConnectTimeSqlAndLogAttributesAreRefusedBeforeConnecting) {
+  const auto before = server_->query_column("SELECT count(*) FROM shop.orders")[0];
+  const std::string base = config("writer", "writer-pw")["connection_string"];
+  for (const std::string& extra : std::vector<std::string>{
+           "ConnSettings={INSERT INTO shop.orders VALUES (90, 1, 'cs')}",
+           "A6={INSERT INTO shop.orders VALUES (91, 1, 'a6')}", "Debug=1", "CommLog=1", "B2=1",
+           "B3=1", "CX=1c00", "pqopt={host=127.0.0.2}", "Logdir=/tmp"}) {
+    CollectingRows sink;
+    auto r = run_job(connector_,
+                     job(JobType::kTestConnection, {{"connection_string", base + extra + ";"}}),
+                     sink, guard_);
+    EXPECT_EQ(code(r), "invalid_job") << extra;
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->message.find("writer-pw"), std::string::npos);
+  }
+  EXPECT_EQ(guard_.resolve_calls, 0) << "refused before anything was resolved or dialled";
+  EXPECT_EQ(server_->query_column("SELECT count(*) FROM shop.orders")[0], before);
+}
+
+TEST_F(OdbcPostgresTest, SocketsNoServerAndDsnsGoThroughTheEgressPolicy) {
+  TestNetworkGuard deny(true);
+  CollectingRows sink;
+  const std::string creds = ";Uid=reader;Pwd=reader-pw;Database=postgres";
+  for (const std::string& text : std::vector<std::string>{
+           "Driver={PostgreSQL Unicode}" + creds,
+           "Driver={PostgreSQL Unicode};Server=" + server_->socket_dir().string() + creds}) {
+    auto r = run_job(connector_, job(JobType::kTestConnection, {{"connection_string", text}}), sink,
+                     deny);
+    EXPECT_EQ(code(r), "egress_denied") << text;
+  }
+  // Allowed, the socket directory works.
+  auto via_socket =
+      run_job(connector_,
+              job(JobType::kQuery,
+                  {{"connection_string",
+                    "Driver={PostgreSQL Unicode};Server=" + server_->socket_dir().string() +
+                        ";Port=" + std::to_string(server_->port()) + creds}},
+                  {{"sql", "SELECT 1"}}),
+              sink, guard_);
+  EXPECT_TRUE(via_socket.ok()) << (via_socket.error ? via_socket.error->message : "");
+}
+
+TEST_F(OdbcPostgresTest, HostNamesAreDialledByTheCheckedAddressAndPasswordsStayVerbatim) {
+  server_->exec("CREATE ROLE plus LOGIN PASSWORD 'p+w%41 x'");
+  CollectingRows sink;
+  auto r = run_job(connector_,
+                   job(JobType::kQuery,
+                       {{"connection_string", "Driver={PostgreSQL Unicode};Server=localhost;Port=" +
+                                                  std::to_string(server_->port()) +
+                                                  ";Database=postgres;Uid=plus;Pwd=p+w%41 x"}},
+                       {{"sql", "SELECT current_user, inet_server_addr()::text"}}),
+                   sink, guard_);
+  ASSERT_TRUE(r.ok()) << r.error->message;
+  EXPECT_EQ(sink.rows[0][0], "plus");
+  EXPECT_EQ(guard_.resolve_calls, 1);
+}
+
+TEST_F(OdbcPostgresTest, DriverLogsStayOffWhateverOdbcinstIniSays) {
+  // Debian's odbcinst.ini ships CommLog=1 for psqlODBC; the agent writes
+  // Debug=0;CommLog=0 for every connection. (With no connection open,
+  // psqlODBC falls back to the global setting and logs one "PQfinish:
+  // <pointer>" line at disconnect: no statement, no credential.)
+  {
+    OdbcConnector fresh;
+    CollectingRows sink;
+    ASSERT_TRUE(run_job(fresh,
+                        job(JobType::kQuery, config(), {{"sql", "SELECT 'odbc-log-probe-93'"}}),
+                        sink, guard_)
+                    .ok());
+  }
+  const std::string suffix = std::to_string(::getpid()) + ".log";
+  for (const auto& e : std::filesystem::directory_iterator("/tmp")) {
+    const auto name = e.path().filename().string();
+    if (!(name.starts_with("psqlodbc_") || name.starts_with("mylog_")) || !name.ends_with(suffix)) {
+      continue;
+    }
+    std::ifstream in(e.path());
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text.find("odbc-log-probe-93"), std::string::npos) << name;
+    EXPECT_EQ(text.find("reader-pw"), std::string::npos) << name;
+    EXPECT_EQ(text.find("SELECT"), std::string::npos) << name;
+  }
+}
+
+TEST_F(OdbcPostgresTest, PrivilegedLoginsAreGatedUnlessTheOperatorOptsIn) {
+  const auto su = config(PostgresServer::superuser(), server_->superuser_password());
+  CollectingRows sink;
+  auto t = run_job(connector_, job(JobType::kTestConnection, su), sink, guard_);
+  ASSERT_TRUE(t.ok()) << t.error->message;
+  EXPECT_EQ(
+      t.result["privileges"],
+      nlohmann::json::array({"superuser", "pg_execute_server_program", "pg_write_server_files",
+                             "pg_read_server_files", "pg_signal_backend"}));
+  auto q = run_job(connector_,
+                   job(JobType::kQuery, su, {{"sql", "SELECT pg_read_file('/etc/hostname')"}}),
+                   sink, guard_);
+  EXPECT_EQ(code(q), "permission_denied");
+  EXPECT_NE(q.error->message.find("superuser"), std::string::npos);
+  EXPECT_EQ(code(run_job(connector_, job(JobType::kMetadata, su), sink, guard_)),
+            "permission_denied");
+  OperatorPolicy allow;
+  allow.allow_privileged_logins = true;
+  CancelToken token;
+  const auto j = job(JobType::kQuery, su, {{"sql", "SELECT 1"}});
+  JobContext ctx{j, sink, token, guard_, Clock::now() + j.timeout, allow};
+  EXPECT_TRUE(connector_.run(ctx).ok());
+  // The least-privilege reader has none.
+  auto r = run_job(connector_, job(JobType::kTestConnection, config()), sink, guard_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.result["privileges"], nlohmann::json::array());
+}
+
+TEST_F(OdbcPostgresTest, LongValuesStopAtTheRowBudget) {
+  BudgetRows small(64 * 1024);
+  auto r = run_job(connector_,
+                   job(JobType::kQuery, config(),
+                       {{"sql",
+                         "SELECT 1 AS id, repeat('x', 20000000) AS big UNION ALL "
+                         "SELECT 2, repeat('y', 1000) ORDER BY 1"}}),
+                   small, guard_);
+  ASSERT_TRUE(r.ok()) << r.error->message;
+  EXPECT_EQ(small.dropped, 1) << "the 20 MB value does not fit a 64 KiB budget";
+  ASSERT_EQ(small.rows.size(), 0U) << "the sink stops at the first dropped row";
+  BudgetRows enough(64 * 1024);
+  auto fits =
+      run_job(connector_, job(JobType::kQuery, config(), {{"sql", "SELECT repeat('z', 40000)"}}),
+              enough, guard_);
+  ASSERT_TRUE(fits.ok()) << fits.error->message;
+  ASSERT_EQ(enough.rows.size(), 1U);
+  EXPECT_EQ(enough.rows[0][0].get<std::string>().size(), 40000U);
 }
 
 }  // namespace

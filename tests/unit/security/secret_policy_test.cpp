@@ -76,6 +76,38 @@ TEST(FindLiteralSecret, PasswordsInKeyValueStrings) {
   EXPECT_FALSE(find_literal_secret({{"comment", "mypassword=notapair"}}));
 }
 
+TEST(FindLiteralSecret, OdbcConnectionStringsAreParsed) {
+  // Keys inside a braced value: psqlODBC's pqopt carries a libpq conninfo.
+  EXPECT_EQ(find_literal_secret(
+                {{"connection_string", "Driver={PostgreSQL Unicode};pqopt={password=hunter2}"}}),
+            "connection_string");
+  EXPECT_EQ(find_literal_secret({{"connection_string", "Driver=X;pqopt={ password = 'a b' }"}}),
+            "connection_string");
+  // PWD and Password however spaced or cased, numbered variants.
+  EXPECT_EQ(find_literal_secret({{"connection_string", "Driver=X; pWd =hunter2"}}),
+            "connection_string");
+  EXPECT_EQ(find_literal_secret({{"connection_string", "Driver=X;\tPassword\t= {hunter2} ;"}}),
+            "connection_string");
+  EXPECT_EQ(find_literal_secret({{"connection_string", "Driver=X;PASSWORD1=hunter2"}}),
+            "connection_string");
+  EXPECT_EQ(find_literal_secret({{"connection_string", "Driver=X;KeyStorePassword={a;b}"}}),
+            "connection_string");
+  // A connection string inside a braced value.
+  EXPECT_EQ(find_literal_secret({{"connection_string", "Driver=X;Extra={UID=u;PWD={p}}}"}}),
+            "connection_string");
+  // In the DSN form's attributes object, and in a string the parser refuses.
+  EXPECT_EQ(find_literal_secret({{"dsn", "d"}, {"attributes", {{"pqopt", "password=x"}}}}),
+            "attributes.pqopt");
+  EXPECT_EQ(find_literal_secret({{"connection_string", "Driver=X;pqopt={password=x} y{"}}),
+            "connection_string");
+  // References only: clean.
+  EXPECT_FALSE(find_literal_secret(
+      {{"connection_string", "Driver={PostgreSQL Unicode};UID=u;PWD=${env:PG_PW};"}}));
+  EXPECT_FALSE(find_literal_secret({{"connection_string", "Driver=X;pqopt={password=${env:P}}"}}));
+  EXPECT_FALSE(find_literal_secret({{"connection_string", "Driver=X;PWD=;UID=u;Server=h"}}));
+  EXPECT_FALSE(find_literal_secret({{"connection_string", "Driver=X;Server=h;SSLmode=require"}}));
+}
+
 TEST(FindLiteralSecret, NonObjectRoot) {
   EXPECT_EQ(find_literal_secret(json("postgres://u:p@h/db")), "config");
   EXPECT_FALSE(find_literal_secret(json(nullptr)));
