@@ -63,10 +63,19 @@ asio::awaitable<WorkerOutcome> execute(std::shared_ptr<RuntimeState> state,
   JobContext ctx{job->claimed.job, sink,          job->cancel,
                  *state->guard,     job->deadline, state->policy};
   try {
-    if (auto err = resolve_job_secrets(job->claimed.job, state->prepare)) {
-      out.result.error = std::move(err);
-    } else {
+    ResolvedSecrets resolved =
+        resolve_job_secrets(job->claimed.job, state->prepare, job->claimed.source_is_ref);
+    if (resolved.error) {
+      out.result.error = std::move(resolved.error);
+    } else if (resolved.secrets.empty()) {
       out.result = job->prepared.connector->run(ctx);
+    } else {
+      // A server may reflect what the job resolved (a setting, an error
+      // text): rows, tables and result fields are scrubbed of it.
+      const obs::ValueScrubber scrubber(std::move(resolved.secrets));
+      sink.set_scrubber(scrubber);
+      out.result = job->prepared.connector->run(ctx);
+      scrubber.scrub(out.result.result);
     }
   } catch (const std::exception& e) {
     out.result =
