@@ -108,8 +108,8 @@ std::vector<std::string> secret_variants(std::string_view secret) {
 namespace {
 
 std::string json_escaped(const std::string& text) {
-  const std::string quoted = nlohmann::json(text).dump(-1, ' ', false,
-                                                        nlohmann::json::error_handler_t::replace);
+  const std::string quoted =
+      nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return quoted.substr(1, quoted.size() - 2);
 }
 
@@ -206,8 +206,7 @@ bool ValueScrubber::scrub_line(std::string& line) const {
     }
   }
   if (!hit) return false;
-  nlohmann::json doc =
-      nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json doc = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
     // Not JSON (cannot happen for a RowWriter line): withhold it whole.
     line = nlohmann::json(std::string(kRedactedMark)).dump();

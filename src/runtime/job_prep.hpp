@@ -71,7 +71,6 @@ struct PrepareContext {
   std::function<ResolvedSecrets(nlohmann::json&, bool operator_source)> resolve_secrets;
 };
 
-
 /// The connector that will run a prepared job.
 struct PreparedJob {
   Connector* connector = nullptr;

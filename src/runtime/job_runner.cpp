@@ -60,8 +60,7 @@ asio::awaitable<WorkerOutcome> execute(std::shared_ptr<RuntimeState> state,
   WorkerOutcome out;
   auto uploader = make_network_uploader(state, job);
   PartStreamer sink(job->claimed.job.type, limits, *uploader, job->cancel, &job->progress_rows);
-  JobContext ctx{job->claimed.job, sink,          job->cancel,
-                 *state->guard,     job->deadline, state->policy};
+  JobContext ctx{job->claimed.job, sink, job->cancel, *state->guard, job->deadline, state->policy};
   try {
     ResolvedSecrets resolved =
         resolve_job_secrets(job->claimed.job, state->prepare, job->claimed.source_is_ref);

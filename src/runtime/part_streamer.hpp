@@ -10,12 +10,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "observability/redaction.hpp"
 #include "outpost/cancel.hpp"
 #include "outpost/errors.hpp"
 #include "outpost/job.hpp"
 #include "outpost/result_sink.hpp"
 #include "outpost/row_writer.hpp"
-#include "observability/redaction.hpp"
 
 namespace outpost::runtime {
 

@@ -136,7 +136,8 @@ std::optional<std::vector<ConnPair>> parse_attribute_string(std::string_view tex
     const std::size_t semi = text.find(';', i);
     if (eq == std::string_view::npos || (semi != std::string_view::npos && semi < eq)) {
       // "a;;b" or a trailing blank attribute is harmless; anything else is not.
-      const std::string_view piece = text.substr(i, semi == std::string_view::npos ? semi : semi - i);
+      const std::string_view piece =
+          text.substr(i, semi == std::string_view::npos ? semi : semi - i);
       if (!trim(piece).empty()) return std::nullopt;
       if (semi == std::string_view::npos) break;
       i = semi + 1;

@@ -13,8 +13,8 @@ namespace outpost::security {
 
 /// One keyword of a connection string and the value it gets.
 struct ConnPair {
-  std::string key;    ///< as the parser reports it ("password", "application_name")
-  std::string value;  ///< decoded (quotes, escapes, percent-encoding removed)
+  std::string key;          ///< as the parser reports it ("password", "application_name")
+  std::string value;        ///< decoded (quotes, escapes, percent-encoding removed)
   bool credential = false;  ///< a password-like keyword: never echoed by a server
 };
 

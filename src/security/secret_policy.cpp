@@ -159,9 +159,8 @@ bool has_pair_password(std::string_view s) {
 // query keys percent-decoded, `+` as a space and lower-cased.
 bool has_parsed_password(std::string_view s) {
   const auto literal_credential = [](const std::vector<ConnPair>& pairs) {
-    return std::any_of(pairs.begin(), pairs.end(), [](const ConnPair& p) {
-      return p.credential && literal_secret(p.value);
-    });
+    return std::any_of(pairs.begin(), pairs.end(),
+                       [](const ConnPair& p) { return p.credential && literal_secret(p.value); });
   };
   if (s.find('=') == std::string_view::npos && s.find("://") == std::string_view::npos) {
     return false;  // neither a conninfo nor a URI: spare libpq the parse

@@ -155,8 +155,9 @@ class Expander {
       error_ = unresolved(path, *scanned.error);
       return false;
     }
-    const bool has_ref = std::any_of(scanned.segments.begin(), scanned.segments.end(),
-                                     [](const Segment& s) { return s.kind != Segment::Kind::kLiteral; });
+    const bool has_ref =
+        std::any_of(scanned.segments.begin(), scanned.segments.end(),
+                    [](const Segment& s) { return s.kind != Segment::Kind::kLiteral; });
     if (has_ref && options_.credential_positions_only && !is_secret_key(key) &&
         !refs_only_in_credentials(text)) {
       // A server may echo this value back (application_name, options, a

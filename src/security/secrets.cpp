@@ -57,11 +57,13 @@ std::optional<std::string> protected_reason(int fd, const struct stat& opened) {
 
 bool under_dir(std::string_view path, const std::string& dir) {
   if (dir == "/") return true;
-  return path == dir || (path.starts_with(dir) && path.size() > dir.size() && path[dir.size()] == '/');
+  return path == dir ||
+         (path.starts_with(dir) && path.size() > dir.size() && path[dir.size()] == '/');
 }
 
 bool under_any(std::string_view path, const std::vector<std::string>& dirs) {
-  return std::any_of(dirs.begin(), dirs.end(), [&](const std::string& d) { return under_dir(path, d); });
+  return std::any_of(dirs.begin(), dirs.end(),
+                     [&](const std::string& d) { return under_dir(path, d); });
 }
 
 bool under_proc_or_sys(std::string_view path) {
@@ -163,7 +165,8 @@ std::vector<std::string> canonical_secret_dirs(const std::vector<std::string>& d
     }
     std::string canonical(real);
     std::free(real);
-    if (std::find(out.begin(), out.end(), canonical) == out.end()) out.push_back(std::move(canonical));
+    if (std::find(out.begin(), out.end(), canonical) == out.end())
+      out.push_back(std::move(canonical));
   }
   return out;
 }

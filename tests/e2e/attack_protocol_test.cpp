@@ -11,8 +11,8 @@
 #include <atomic>
 #include <functional>
 #include <iostream>
-#include <sstream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -69,7 +69,8 @@ class AttackProtocol : public ::testing::Test {
  protected:
   void TearDown() override {
     if (agent_ && HasFailure()) {
-      std::cerr << "agent stdout:\n" << agent_->stdout_text() << "\nstderr:\n"
+      std::cerr << "agent stdout:\n"
+                << agent_->stdout_text() << "\nstderr:\n"
                 << agent_->stderr_text() << "\n";
     }
     if (agent_) {
@@ -80,13 +81,13 @@ class AttackProtocol : public ::testing::Test {
 
   void start(const std::string& base_url) {
     health_port_ = free_port();
-    agent_ = std::make_unique<Process>(Process::Options{
-        {agent_binary(), "-u", base_url, "--health-addr",
-         "127.0.0.1:" + std::to_string(health_port_), "--backoff-strategy", "fallback",
-         "--max-concurrency", "2"},
-        {{"AGENT_TOKEN", kHostileToken}},
-        std::nullopt,
-        {}});
+    agent_ = std::make_unique<Process>(
+        Process::Options{{agent_binary(), "-u", base_url, "--health-addr",
+                          "127.0.0.1:" + std::to_string(health_port_), "--backoff-strategy",
+                          "fallback", "--max-concurrency", "2"},
+                         {{"AGENT_TOKEN", kHostileToken}},
+                         std::nullopt,
+                         {}});
     ASSERT_TRUE(agent_->wait_for_output("\"agent started\"", 15s)) << agent_->stdout_text();
   }
 
@@ -165,10 +166,12 @@ TEST_F(AttackProtocol, LeaseTokenWithCrLfIsNeverSentAsAHeader) {
 
 TEST_F(AttackProtocol, ParamsNested100000DeepAreAProtocolErrorNotACrash) {
   CountingListener db;
-  std::string deep = job("job_deep", "l_1", db.port()).dump();
-  // params.x = [[[…]]] 100,000 levels deep.
+  Json shallow = job("job_deep", "l_1", db.port());
+  shallow["params"]["x"] = "DEEP";
+  // params.x = [[[…]]] 100,000 levels deep: valid JSON, only too deep.
+  std::string deep = shallow.dump();
   const std::string nest = std::string(100'000, '[') + std::string(100'000, ']');
-  deep.insert(deep.rfind('}') - 1, ",\"x\":" + nest);
+  deep.replace(deep.find("\"DEEP\""), 6, nest);
   const std::string body = "{\"jobs\":[" + deep + "]}";
   ASSERT_NE(body.find(std::string(1000, '[')), std::string::npos);
   HostileServer server(control_plane(body, db.port()));

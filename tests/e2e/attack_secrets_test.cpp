@@ -55,15 +55,14 @@ class AttackSecrets : public SecurityE2E {
   }
 
   std::string source(const std::string& name, const Json& config) {
-    return admin_json("POST", "/sources", {{"name", name}, {"type", "postgres"}, {"config", config}},
-                      201)
+    return admin_json("POST", "/sources",
+                      {{"name", name}, {"type", "postgres"}, {"config", config}}, 201)
         .value("id", "");
   }
 
   /// An agent with the operator's secret options (plus `extra`), started.
   Agent started(std::vector<std::string> extra = {},
-                std::vector<std::pair<std::string, std::string>> env = {},
-                std::string token = {}) {
+                std::vector<std::pair<std::string, std::string>> env = {}, std::string token = {}) {
     if (token.empty()) token = token_;
     std::vector<std::string> args{"--secret-dirs", secrets_dir().string(), "--secret-env",
                                   "PGPASS"};
@@ -111,9 +110,10 @@ TEST_F(AttackSecrets, FileRefToTheAgentsOwnTokenFileInsideSecretDirs) {
   const auto token_file = secrets_dir() / "agent-token";
   write_file(token_file, token_ + "\n");
   CountingListener db;
-  const auto src = source("token-file", pg_config("${file:" + token_file.string() + "}", db.port()));
-  Agent a = SecurityE2E::agent("", {"--token-file", token_file.string(), "--secret-dirs",
-                                    secrets_dir().string()});
+  const auto src =
+      source("token-file", pg_config("${file:" + token_file.string() + "}", db.port()));
+  Agent a = SecurityE2E::agent(
+      "", {"--token-file", token_file.string(), "--secret-dirs", secrets_dir().string()});
   ASSERT_TRUE(a.wait_for_msg("agent started", 20s)) << a.process->stdout_text();
   expect_refused(run(src), "secret_unresolved", "own credentials");
   EXPECT_EQ(db.accepts(), 0) << "the token was offered to a database as a password";
@@ -125,10 +125,11 @@ TEST_F(AttackSecrets, FileRefToTheTokenFileThroughASymlinkInSecretDirs) {
   write_file(token_file, token_ + "\n");
   std::filesystem::create_symlink(token_file, secrets_dir() / "db-password");
   CountingListener db;
-  const auto src = source(
-      "token-link", pg_config("${file:" + (secrets_dir() / "db-password").string() + "}", db.port()));
-  Agent a = SecurityE2E::agent("", {"--token-file", token_file.string(), "--secret-dirs",
-                                    secrets_dir().string()});
+  const auto src =
+      source("token-link",
+             pg_config("${file:" + (secrets_dir() / "db-password").string() + "}", db.port()));
+  Agent a = SecurityE2E::agent(
+      "", {"--token-file", token_file.string(), "--secret-dirs", secrets_dir().string()});
   ASSERT_TRUE(a.wait_for_msg("agent started", 20s));
   expect_refused(run(src), "secret_unresolved", "own credentials");
   EXPECT_EQ(db.accepts(), 0);
@@ -141,8 +142,8 @@ TEST_F(AttackSecrets, FileRefToTheTokenFileThroughProcSelfRoot) {
   CountingListener db;
   const auto src = source(
       "proc-root", pg_config("${file:/proc/self/root" + token_file.string() + "}", db.port()));
-  Agent a = SecurityE2E::agent("", {"--token-file", token_file.string(), "--secret-dirs",
-                                    secrets_dir().string()});
+  Agent a = SecurityE2E::agent(
+      "", {"--token-file", token_file.string(), "--secret-dirs", secrets_dir().string()});
   ASSERT_TRUE(a.wait_for_msg("agent started", 20s));
   expect_refused(run(src), "secret_unresolved", "--secret-dirs");
   EXPECT_EQ(db.accepts(), 0);
@@ -165,15 +166,15 @@ TEST_F(AttackSecrets, FileRefOutsideSecretDirs) {
   const std::string outside = secret("outside-file-secret-5Rt2");
   write_file(elsewhere / "pw", outside + "\n");
   CountingListener db;
-  const auto src = source("outside", pg_config("${file:" + (elsewhere / "pw").string() + "}",
-                                               db.port()));
+  const auto src =
+      source("outside", pg_config("${file:" + (elsewhere / "pw").string() + "}", db.port()));
   Agent a = started();
   const Json done = run(src);
   expect_refused(done, "secret_unresolved", "--secret-dirs");
   EXPECT_EQ(db.accepts(), 0);
   // A missing file there answers the same: no probing for what exists.
-  const auto probe = source("probe", pg_config("${file:" + (elsewhere / "nope").string() + "}",
-                                               db.port()));
+  const auto probe =
+      source("probe", pg_config("${file:" + (elsewhere / "nope").string() + "}", db.port()));
   expect_refused(run(probe), "secret_unresolved", "--secret-dirs");
 }
 
@@ -181,8 +182,10 @@ TEST_F(AttackSecrets, FileRefToTheSourcesFileInsideSecretDirs) {
   start();
   const auto sources = secrets_dir() / "sources.yaml";
   const std::string operator_pw = secret("operator-sources-pw-8Kd1");
-  write_file(sources, "version: 1\nsources:\n  other:\n    type: postgres\n    config:\n"
-                      "      host: 127.0.0.1\n      password: " + operator_pw + "\n");
+  write_file(sources,
+             "version: 1\nsources:\n  other:\n    type: postgres\n    config:\n"
+             "      host: 127.0.0.1\n      password: " +
+                 operator_pw + "\n");
   CountingListener db;
   const auto src = source("sources", pg_config("${file:" + sources.string() + "}", db.port()));
   Agent a = started({"--sources-file", sources.string()});
@@ -265,8 +268,9 @@ TEST_F(AttackSecrets, ReferenceInServerOptionsIsRefused) {
 TEST_F(AttackSecrets, ReferenceAsTheUserOfADsnIsRefused) {
   start();
   // current_user would hand the "user name" back in a row.
-  const std::string dsn = "postgresql://${env:PGPASS}:${env:PGPASS}@127.0.0.1:" +
-                          std::to_string(pg().port()) + "/postgres?sslmode=disable";
+  const std::string dsn =
+      "postgresql://${env:PGPASS}:${env:PGPASS}@127.0.0.1:" + std::to_string(pg().port()) +
+      "/postgres?sslmode=disable";
   const auto src = source("dsn-user", Json{{"dsn", dsn}});
   Agent a = started();
   expect_refused(run(src, "SELECT current_user AS u"), "invalid_job", "'dsn'");
@@ -276,22 +280,26 @@ TEST_F(AttackSecrets, SourcesFileReferenceReflectedInARowComesBackRedacted) {
   start();
   // The operator may put a reference anywhere in the sources file; a long
   // one is truncated to 63 bytes by the server, and that prefix is redacted too.
-  const std::string app_secret = secret(std::string("reflected-app-secret-") +
-                                        std::string(59, 'z') + "-tail");  // 85 bytes
+  const std::string app_secret =
+      secret(std::string("reflected-app-secret-") + std::string(59, 'z') + "-tail");  // 85 bytes
   secret(app_secret.substr(0, 63));
   const auto sources = dir_.path() / "sources.yaml";
-  write_file(sources, "version: 1\nsources:\n  warehouse:\n    type: postgres\n    config:\n"
-                      "      host: 127.0.0.1\n      port: " + std::to_string(pg().port()) +
-                          "\n      user: reader\n      database: postgres\n      sslmode: disable\n"
-                          "      password: ${env:PGPASS}\n"
-                          "      application_name: ${env:APP_SECRET}\n");
+  write_file(sources,
+             "version: 1\nsources:\n  warehouse:\n    type: postgres\n    config:\n"
+             "      host: 127.0.0.1\n      port: " +
+                 std::to_string(pg().port()) +
+                 "\n      user: reader\n      database: postgres\n      sslmode: disable\n"
+                 "      password: ${env:PGPASS}\n"
+                 "      application_name: ${env:APP_SECRET}\n");
   Agent a = started({"--sources-file", sources.string(), "--secret-env", "PGPASS,APP_SECRET"},
                     {{"APP_SECRET", app_secret}});
   const auto id = admin_json("POST", "/jobs",
                              {{"source", {{"ref", "warehouse"}}},
                               {"type", "query"},
-                              {"params", {{"sql", "SELECT current_setting('application_name') AS v, "
-                                                  "'plain' AS w"}}}},
+                              {"params",
+                               {{"sql",
+                                 "SELECT current_setting('application_name') AS v, "
+                                 "'plain' AS w"}}}},
                              201)
                       .value("id", "");
   const Json done = wait_finished(id, 40s);

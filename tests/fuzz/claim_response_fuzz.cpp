@@ -10,10 +10,10 @@
 // Issue 14: a body nesting arrays/objects deeper than kMaxJsonDepth (64) must
 // be refused as ProtocolError (never a crash, whatever the depth), and an
 // answerable job's id and lease token must be safe in a path and a header.
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <optional>

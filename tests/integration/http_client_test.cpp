@@ -432,8 +432,8 @@ TEST(HttpClient, RefusesToSendControlCharactersInHeadersOrTarget) {
   Client client(io.get_executor(), options_for(server.port()));
   const std::string injected = "l1\r\nX-Injected: yes\r\n\r\nGET /api/smuggled HTTP/1.1";
   std::vector<Request> bad;
-  for (const std::string& value : {injected, std::string("l1\nX-Injected: yes"),
-                                   std::string("l1\0X", 4)}) {
+  for (const std::string& value :
+       {injected, std::string("l1\nX-Injected: yes"), std::string("l1\0X", 4)}) {
     Request header = post("/v1/agent/jobs/job_1/parts/0");
     header.headers.push_back({"X-Lease-Token", value});
     bad.push_back(std::move(header));

@@ -139,11 +139,11 @@ TEST_F(SecretsIntegration, FilesOutsideSecretDirsAreRefusedWhateverThePath) {
   const std::string outside_file = (outside.path() / "secret").string();
   const std::string refs[] = {
       outside_file,
-      (dir_.path() / "escape").string(),                              // a link out of the dir
+      (dir_.path() / "escape").string(),  // a link out of the dir
       (dir_.path() / "sub" / ".." / ".." / outside.path().filename() / "secret").string(),
-      "/proc/self/root" + outside_file,                               // the root link
+      "/proc/self/root" + outside_file,  // the root link
       "/proc/self/cwd/../../../../../../.." + outside_file,
-      (outside.path() / "missing").string(),                          // existence not told
+      (outside.path() / "missing").string(),  // existence not told
   };
   for (const auto& path : refs) {
     const auto result = resolve_secret_refs({{"password", "${file:" + path + "}"}});
@@ -153,7 +153,8 @@ TEST_F(SecretsIntegration, FilesOutsideSecretDirsAreRefusedWhateverThePath) {
     EXPECT_NE(result.error->message.find("--secret-dirs"), std::string::npos)
         << path << ": " << result.error->message;
   }
-  const auto inside = resolve_secret_refs({{"password", "${file:" + (dir_.path() / "inside").string() + "}"}});
+  const auto inside =
+      resolve_secret_refs({{"password", "${file:" + (dir_.path() / "inside").string() + "}"}});
   ASSERT_FALSE(inside.error) << inside.error->message;
   EXPECT_EQ(inside.config["password"], "inside-secret-2718");
   // The variants a server may truncate it to are handed back for the rows.

@@ -238,7 +238,8 @@ TEST(JsonDepthBound, PreScanCountsOnlyOutsideStrings) {
   EXPECT_FALSE(nests_deeper_than(nested(64), 64));
   EXPECT_TRUE(nests_deeper_than(nested(65), 64));
   EXPECT_FALSE(nests_deeper_than("\"" + std::string(1000, '[') + "\"", 64));
-  EXPECT_FALSE(nests_deeper_than(R"(["\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["])", 64));
+  EXPECT_FALSE(nests_deeper_than(
+      R"(["\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["])", 64));
   EXPECT_TRUE(nests_deeper_than(std::string(100'000, '{'), 64));  // unterminated too
 }
 

@@ -24,8 +24,8 @@ TEST(RequestSafety, AWellFormedRequestPasses) {
 }
 
 TEST(RequestSafety, ControlCharactersAnywhereAreRefused) {
-  for (const std::string& bad : std::vector<std::string>{"l\r\nX-Injected: 1", "l\nGET / HTTP/1.1", std::string("l\0x", 3),
-                                "l\r", "l\x7f"}) {
+  for (const std::string& bad : std::vector<std::string>{"l\r\nX-Injected: 1", "l\nGET / HTTP/1.1",
+                                                         std::string("l\0x", 3), "l\r", "l\x7f"}) {
     Request value = good();
     value.headers[1].value = bad;
     const auto why = unsafe_request_field(value);

@@ -264,9 +264,9 @@ TEST_F(Fixture, OperatorSourceFlagReachesTheResolver) {
 // the job unanswerable (dropped, never posted to), and the id is logged in a
 // printable, truncated form only.
 TEST_F(Fixture, UnsafeJobIdsAreUnanswerable) {
-  for (const std::string& id :
-       std::vector<std::string>{".", "..", "a/b", "../x", "job 1", "job\r\nX-Injected: 1", std::string("a\0b", 3),
-        "job%2F..", "j?x=1", "j#f", std::string(201, 'a'), "caf\xc3\xa9"}) {
+  for (const std::string& id : std::vector<std::string>{
+           ".", "..", "a/b", "../x", "job 1", "job\r\nX-Injected: 1", std::string("a\0b", 3),
+           "job%2F..", "j?x=1", "j#f", std::string(201, 'a'), "caf\xc3\xa9"}) {
     auto raw = good_job();
     raw["id"] = id;
     const auto c = parse_claimed_job(raw);
@@ -279,7 +279,8 @@ TEST_F(Fixture, UnsafeJobIdsAreUnanswerable) {
       EXPECT_FALSE(ch == '\r' || ch == '\n' || ch == '\0') << "unprintable id kept for the log";
     }
   }
-  for (const std::string& id : std::vector<std::string>{"job_42", "a.b", "...", "x:y~z-1", std::string(200, 'a')}) {
+  for (const std::string& id :
+       std::vector<std::string>{"job_42", "a.b", "...", "x:y~z-1", std::string(200, 'a')}) {
     auto raw = good_job();
     raw["id"] = id;
     EXPECT_TRUE(parse_claimed_job(raw).answerable()) << id;
@@ -287,8 +288,9 @@ TEST_F(Fixture, UnsafeJobIdsAreUnanswerable) {
 }
 
 TEST_F(Fixture, UnsafeLeaseTokensAreUnanswerable) {
-  for (const std::string& token : std::vector<std::string>{"l\r\nX-Injected: 1", "l\nGET / HTTP/1.1", std::string("l\0", 2),
-                                  "l 1", "l\t1", std::string(513, 'a')}) {
+  for (const std::string& token :
+       std::vector<std::string>{"l\r\nX-Injected: 1", "l\nGET / HTTP/1.1", std::string("l\0", 2),
+                                "l 1", "l\t1", std::string(513, 'a')}) {
     auto raw = good_job();
     raw["lease"]["token"] = token;
     const auto c = parse_claimed_job(raw);

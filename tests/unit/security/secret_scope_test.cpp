@@ -122,18 +122,18 @@ TEST(SecretEnvList, EntriesAndRefusedEntries) {
   EXPECT_TRUE(env_never_given("AGENT_TOKEN"));
   EXPECT_TRUE(env_never_given("hTTpS_pRoXy"));
   EXPECT_FALSE(env_never_given("PGPASS"));
-  EXPECT_EQ(refused_secret_env_entries({"PG*", "AGENT_TOKEN", "HTTPS_PROXY", "*", "A*", "HTTP*",
-                                        "DB_PASS", "no_proxy"}),
-            (std::vector<std::string>{"AGENT_TOKEN", "HTTPS_PROXY", "*", "A*", "HTTP*",
-                                      "no_proxy"}));
+  EXPECT_EQ(
+      refused_secret_env_entries(
+          {"PG*", "AGENT_TOKEN", "HTTPS_PROXY", "*", "A*", "HTTP*", "DB_PASS", "no_proxy"}),
+      (std::vector<std::string>{"AGENT_TOKEN", "HTTPS_PROXY", "*", "A*", "HTTP*", "no_proxy"}));
 }
 
 TEST(RefsOnlyInCredentials, ParsersAgreeWithDrivers) {
   EXPECT_TRUE(refs_only_in_credentials("no references at all"));
   EXPECT_TRUE(refs_only_in_credentials("postgres://u:${env:A}${env:B}@h/db"));
-  EXPECT_FALSE(refs_only_in_credentials("${env:A}"));  // not a connection string
-  EXPECT_FALSE(refs_only_in_credentials("password=${env:A"));  // malformed
-  EXPECT_FALSE(refs_only_in_credentials("x=${env:A}"));  // libpq refuses, ODBC key x
+  EXPECT_FALSE(refs_only_in_credentials("${env:A}"));                // not a connection string
+  EXPECT_FALSE(refs_only_in_credentials("password=${env:A"));        // malformed
+  EXPECT_FALSE(refs_only_in_credentials("x=${env:A}"));              // libpq refuses, ODBC key x
   EXPECT_FALSE(refs_only_in_credentials("Driver=x;PWD={${env:A}"));  // unclosed brace
 }
 
@@ -169,13 +169,12 @@ TEST(RequireSecretRefs, PercentEncodedAndCaseVariantKeysAreLiteralSecrets) {
                           "postgres://u@h/db?%70%61%73%73%77%6f%72%64=hunter2",
                           "postgres://u@h/db?sslpass%77ord=hunter2",
                           "mysql://u@h/db?PassWord=hunter2", "mysql://u@h/db?pass%57ord=hunter2",
-                          "host=h password = 'hunter2'",
-                          "host=h sslpassword=hunter2"}) {
+                          "host=h password = 'hunter2'", "host=h sslpassword=hunter2"}) {
     EXPECT_EQ(find_literal_secret({{"dsn", dsn}}), std::optional<std::string>("dsn")) << dsn;
   }
-  for (const char* dsn : {"postgresql://u@h/db?pass%77ord=${env:P}",
-                          "postgres://u:${file:/run/secrets/p}@h/db",
-                          "host=h password=${env:P} sslpassword=${env:Q}"}) {
+  for (const char* dsn :
+       {"postgresql://u@h/db?pass%77ord=${env:P}", "postgres://u:${file:/run/secrets/p}@h/db",
+        "host=h password=${env:P} sslpassword=${env:Q}"}) {
     EXPECT_FALSE(find_literal_secret({{"dsn", dsn}})) << dsn;
   }
 }
