@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -93,8 +94,10 @@ FileLookup read_secret_file(const std::string& path, const std::vector<std::stri
   char* real = ::realpath(path.c_str(), nullptr);
   if (real == nullptr) {
     const int err = errno;
-    // Outside the directories, do not tell whether the file exists.
-    if (!under_any(path, dirs)) return {std::nullopt, std::string(kOutsideDirs)};
+    // Outside the directories ("a/../.." counted), do not tell whether the
+    // file exists.
+    const std::string normal = std::filesystem::path(path).lexically_normal().string();
+    if (!under_any(normal, dirs)) return {std::nullopt, std::string(kOutsideDirs)};
     return {std::nullopt, std::strerror(err)};
   }
   const std::string canonical(real);
@@ -112,14 +115,20 @@ FileLookup read_secret_file(const std::string& path, const std::vector<std::stri
     int fd;
     ~FdCloser() { ::close(fd); }
   } closer{fd};
-  // A directory on the way swapped for a link after realpath(): what was
-  // opened is not what was checked.
-  const auto opened_path = fd_path(fd);
-  if (!opened_path || *opened_path != canonical) {
-    return {std::nullopt, "the file changed while it was opened"};
-  }
   struct stat st {};
   if (::fstat(fd, &st) != 0) return {std::nullopt, std::strerror(errno)};
+  // A directory on the way swapped for a link after realpath(): what was
+  // opened is not what was checked. The kernel names the open file; without
+  // /proc, the file at the checked path must be the one opened.
+  if (const auto opened_path = fd_path(fd)) {
+    if (*opened_path != canonical) return {std::nullopt, "the file changed while it was opened"};
+  } else {
+    struct stat at_path {};
+    if (::lstat(canonical.c_str(), &at_path) != 0 || at_path.st_dev != st.st_dev ||
+        at_path.st_ino != st.st_ino) {
+      return {std::nullopt, "the file changed while it was opened"};
+    }
+  }
   if (!S_ISREG(st.st_mode)) return {std::nullopt, "not a regular file"};
   if (auto reason = protected_reason(fd, st)) return {std::nullopt, std::move(*reason)};
   if (static_cast<std::uint64_t>(st.st_size) > kMaxFileBytes) {

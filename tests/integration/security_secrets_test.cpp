@@ -144,6 +144,7 @@ TEST_F(SecretsIntegration, FilesOutsideSecretDirsAreRefusedWhateverThePath) {
       "/proc/self/root" + outside_file,  // the root link
       "/proc/self/cwd/../../../../../../.." + outside_file,
       (outside.path() / "missing").string(),  // existence not told
+      (dir_.path() / ".." / outside.path().filename() / "missing").string(),
   };
   for (const auto& path : refs) {
     const auto result = resolve_secret_refs({{"password", "${file:" + path + "}"}});
