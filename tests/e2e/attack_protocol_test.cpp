@@ -189,5 +189,49 @@ TEST_F(AttackProtocol, ParamsNested100000DeepAreAProtocolErrorNotACrash) {
   EXPECT_EQ(agent_->wait(15s), std::optional<int>(0));
 }
 
+TEST_F(AttackProtocol, RenewedLeaseTokenWithCrLfIsNeverSent) {
+  // A database that accepts and never answers keeps the job running while
+  // the lease keeper renews; every renewal hands back a CR/LF token.
+  HostileServer hanging_db([](const HostileServer::Request&) {
+    Action a;
+    a.kind = Action::Kind::kHang;
+    return a;
+  });
+  Json running = job("job_hb", "l_1", hanging_db.port());
+  running["timeout_ms"] = 4000;
+  const std::string first = Json{{"jobs", Json::array({running})}}.dump();
+  auto claims = std::make_shared<std::atomic<int>>(0);
+  HostileServer server([first, claims](const HostileServer::Request& r) {
+    if (ends_with(r.target, "/v1/agent/connect")) {
+      return Action::json(
+          200,
+          R"({"agent_id":"agt_x","poll_wait_ms":300,"heartbeat_interval_ms":300,"lease_ttl_ms":5000})");
+    }
+    if (ends_with(r.target, "/v1/agent/jobs/claim")) {
+      return Action::json(200, (*claims)++ == 0 ? first : std::string(R"({"jobs":[]})"));
+    }
+    if (ends_with(r.target, "/jobs/job_hb/heartbeat")) {
+      return Action::json(200, Json{{"lease",
+                                     {{"token", "l_2\r\nX-Injected: yes\r\n\r\nPOST /smuggled"},
+                                      {"expires_at", "2099-01-01T00:00:00Z"}}},
+                                    {"cancel_requested", false}}
+                                   .dump());
+    }
+    return Action::json(200, "{}");
+  });
+  start(server.base_url());
+  ASSERT_TRUE(eventually([&] { return server.count("/jobs/job_hb/heartbeat") >= 3; }, 20s))
+      << agent_->stdout_text();
+  EXPECT_TRUE(
+      agent_->wait_for_output("holds characters or a length a lease token may not have", 5s));
+  for (const auto& r : server.requests()) {
+    EXPECT_EQ(r.headers.find("X-Injected"), std::string::npos) << r.headers;
+    EXPECT_EQ(r.body.find("X-Injected"), std::string::npos) << r.body;
+    EXPECT_EQ(r.target.find("smuggled"), std::string::npos) << r.target;
+  }
+  EXPECT_TRUE(agent_->running());
+  EXPECT_EQ(healthz(), 200);
+}
+
 }  // namespace
 }  // namespace outpost::test
