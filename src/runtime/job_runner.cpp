@@ -61,20 +61,19 @@ asio::awaitable<WorkerOutcome> execute(std::shared_ptr<RuntimeState> state,
   auto uploader = make_network_uploader(state, job);
   PartStreamer sink(job->claimed.job.type, limits, *uploader, job->cancel, &job->progress_rows);
   JobContext ctx{job->claimed.job, sink, job->cancel, *state->guard, job->deadline, state->policy};
+  // A server may reflect what the job resolved (a setting, an error text):
+  // rows, tables, column names and result fields are scrubbed of it.
+  obs::ValueScrubber scrubber;
   try {
     ResolvedSecrets resolved =
         resolve_job_secrets(job->claimed.job, state->prepare, job->claimed.source_is_ref);
     if (resolved.error) {
       out.result.error = std::move(resolved.error);
-    } else if (resolved.secrets.empty()) {
-      out.result = job->prepared.connector->run(ctx);
     } else {
-      // A server may reflect what the job resolved (a setting, an error
-      // text): rows, tables and result fields are scrubbed of it.
-      const obs::ValueScrubber scrubber(std::move(resolved.secrets));
-      sink.set_scrubber(scrubber);
+      scrubber = obs::ValueScrubber(std::move(resolved.secrets));
+      if (!scrubber.empty()) sink.set_scrubber(scrubber);
       out.result = job->prepared.connector->run(ctx);
-      scrubber.scrub(out.result.result);
+      if (!scrubber.empty()) scrubber.scrub(out.result.result);
     }
   } catch (const std::exception& e) {
     out.result =
@@ -86,6 +85,10 @@ asio::awaitable<WorkerOutcome> execute(std::shared_ptr<RuntimeState> state,
   out.bytes = sink.bytes();
   try {
     out.finished = sink.finish();
+    // Rows were scrubbed line by line; column names come from the server too.
+    if (!scrubber.empty() && out.finished.fields.contains("columns")) {
+      scrubber.scrub(out.finished.fields["columns"]);
+    }
   } catch (const std::exception& e) {
     out.finished.error =
         JobError{ErrorCode::kInternal, std::string("result assembly failed: ") + e.what(), false};
