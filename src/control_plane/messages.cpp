@@ -1,5 +1,6 @@
 #include "control_plane/messages.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <limits>
@@ -10,6 +11,10 @@ namespace {
 using nlohmann::json;
 
 json parse_object(std::string_view body, std::string_view call) {
+  if (nests_deeper_than(body, kMaxJsonDepth)) {
+    throw ProtocolError(std::string(call) + " response nests arrays/objects deeper than " +
+                        std::to_string(kMaxJsonDepth) + " levels");
+  }
   json doc = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
     throw ProtocolError(std::string(call) +
@@ -48,6 +53,11 @@ std::optional<std::int64_t> opt_positive(const json& doc, std::string_view call,
 }
 
 constexpr std::int64_t kMaxIntervalMs = 24LL * 3600 * 1000;
+
+bool id_char(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '~' || c == ':' || c == '-';
+}
 
 }  // namespace
 
@@ -148,6 +158,10 @@ JobHeartbeatResponse parse_job_heartbeat_response(std::string_view body) {
   if (auto it = doc.find("lease"); it != doc.end() && !it->is_null()) {
     if (!it->is_object()) bad_field(kCall, "lease", "must be an object");
     out.lease.token = opt_string(*it, kCall, "token").value_or("");
+    // The renewed token goes into the next request's header.
+    if (!out.lease.token.empty() && !valid_lease_token(out.lease.token)) {
+      bad_field(kCall, "lease.token", "holds characters or a length a lease token may not have");
+    }
     out.lease.expires_at = opt_string(*it, kCall, "expires_at").value_or("");
   }
   if (auto it = doc.find("cancel_requested"); it != doc.end() && !it->is_null()) {
@@ -159,6 +173,7 @@ JobHeartbeatResponse parse_job_heartbeat_response(std::string_view body) {
 
 std::optional<ErrorBody> parse_error_body(std::string_view body) noexcept {
   try {
+    if (nests_deeper_than(body, kMaxJsonDepth)) return std::nullopt;
     const json doc = json::parse(body.begin(), body.end(), nullptr, false);
     if (!doc.is_object()) return std::nullopt;
     auto it = doc.find("error");
@@ -175,14 +190,57 @@ std::optional<ErrorBody> parse_error_body(std::string_view body) noexcept {
   }
 }
 
+bool valid_job_id(std::string_view id) noexcept {
+  if (id.empty() || id.size() > kMaxJobIdLength || id == "." || id == "..") return false;
+  return std::all_of(id.begin(), id.end(), id_char);
+}
+
+bool valid_lease_token(std::string_view token) noexcept {
+  if (token.empty() || token.size() > kMaxLeaseTokenLength) return false;
+  return std::all_of(token.begin(), token.end(),
+                     [](char c) { return id_char(c) || c == '+' || c == '/' || c == '='; });
+}
+
+bool nests_deeper_than(std::string_view body, int max_depth) noexcept {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character cannot end the string
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"': in_string = true; break;
+      case '[':
+      case '{':
+        if (++depth > max_depth) return true;
+        break;
+      case ']':
+      case '}':
+        if (depth > 0) --depth;
+        break;
+      default: break;
+    }
+  }
+  return false;
+}
+
 std::string encode_path_segment(std::string_view segment) {
   static constexpr char kHex[] = "0123456789ABCDEF";
+  // "." and ".." would be dot-segments even unencoded-looking: encode the dots.
+  const bool dots_only = segment.find_first_not_of('.') == std::string_view::npos;
   std::string out;
   out.reserve(segment.size());
   for (const char ch : segment) {
     const auto c = static_cast<unsigned char>(ch);
     const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                            (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~';
+                            (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+                            (c == '.' && !dots_only) || c == '~';
     if (unreserved) {
       out.push_back(ch);
     } else {

@@ -119,8 +119,31 @@ JobHeartbeatResponse parse_job_heartbeat_response(std::string_view body);
 /// Never throws: nullopt when the body carries no error object.
 std::optional<ErrorBody> parse_error_body(std::string_view body) noexcept;
 
-/// Percent-encodes a job id for use as one path segment.
+/// Percent-encodes one path segment: everything but [A-Za-z0-9_~-] and '.'
+/// is %XX, and a segment of dots only ("." or "..") is encoded whole, so no
+/// value can become a slash or a dot-segment in the request path.
 std::string encode_path_segment(std::string_view segment);
+
+/// Longest job id and lease token the agent answers to.
+inline constexpr std::size_t kMaxJobIdLength = 200;
+inline constexpr std::size_t kMaxLeaseTokenLength = 512;
+
+/// A job id the agent may put into a request path: 1 to kMaxJobIdLength
+/// characters of [A-Za-z0-9._~:-], and not "." or "..".
+bool valid_job_id(std::string_view id) noexcept;
+
+/// A lease token the agent may send in a header: 1 to kMaxLeaseTokenLength
+/// characters of [A-Za-z0-9._~:+/=-] (base64 and base64url fit).
+bool valid_lease_token(std::string_view token) noexcept;
+
+/// Deepest nesting of arrays and objects accepted in any control-plane answer.
+inline constexpr int kMaxJsonDepth = 64;
+
+/// True when `body` nests arrays/objects deeper than `max_depth` (a linear
+/// pre-scan outside strings; the body need not be valid JSON). Every parser
+/// below refuses such a body before nlohmann sees it, so a hostile answer
+/// cannot exhaust the stack in a recursive copy, dump or destructor.
+bool nests_deeper_than(std::string_view body, int max_depth) noexcept;
 
 /// Current UTC time as RFC 3339 with milliseconds ("2026-11-22T10:00:00.123Z").
 std::string now_rfc3339();

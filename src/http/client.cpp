@@ -552,8 +552,11 @@ Outcome parse_response(std::string_view raw, std::size_t max_response_bytes, boo
 asio::awaitable<Outcome> Client::Impl::send(std::shared_ptr<Impl> self, Request request,
                                             std::chrono::milliseconds total_timeout) {
   const auto deadline = Clock::now() + total_timeout;
-  const std::string label = " (" + request.method + " " + self->options.base.path +
-                            request.target.substr(0, request.target.find('?')) + ")";
+  std::string label = " (" + request.method + " " + self->options.base.path +
+                      request.target.substr(0, request.target.find('?')) + ")";
+  for (char& c : label) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';  // printable in any log
+  }
   auto failed = [&](StepError error) {
     Outcome outcome;
     outcome.failure = error.kind;
@@ -564,6 +567,10 @@ asio::awaitable<Outcome> Client::Impl::send(std::shared_ptr<Impl> self, Request 
     return outcome;
   };
   if (self->closed) co_return failed({FailureKind::kCancelled, "client closed"});
+  // Never put a CR/LF/NUL on the wire: it would inject headers or a second request.
+  if (auto unsafe = unsafe_request_field(request)) {
+    co_return failed({FailureKind::kProtocol, "refused to send the request: " + *unsafe});
+  }
 
   InFlight flight;
   FlightGuard guard(self->in_flight, &flight);

@@ -20,7 +20,54 @@ char lower(char c) noexcept {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
+// RFC 9110 tchar.
+bool token_char(char c) noexcept {
+  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool is_token(std::string_view s) noexcept {
+  if (s.empty()) return false;
+  for (const char c : s) {
+    if (!token_char(c)) return false;
+  }
+  return true;
+}
+
+// Field values: visible characters, spaces, tabs and obs-text; no CR, LF, NUL
+// or other control characters.
+bool safe_value(std::string_view s) noexcept {
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\t') || c == 0x7F) return false;
+  }
+  return true;
+}
+
+// A request target: no control characters, spaces or tabs either.
+bool safe_target(std::string_view s) noexcept {
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c == 0x7F) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+std::optional<std::string> unsafe_request_field(const Request& request) {
+  if (!is_token(request.method)) return std::string("the request method is not an HTTP token");
+  if (!safe_target(request.target)) {
+    return std::string("the request target holds a space or a control character");
+  }
+  for (const auto& h : request.headers) {
+    if (!is_token(h.name)) return std::string("a header name is not an HTTP token");
+    if (!safe_value(h.value)) {
+      return "header " + h.name + " holds CR, LF, NUL or another control character";
+    }
+  }
+  return std::nullopt;
+}
 
 std::optional<std::string_view> Request::header(std::string_view name) const {
   return find_header(headers, name);

@@ -33,6 +33,13 @@ struct Response {
   [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;
 };
 
+/// Why `request` must not be sent, or nullopt: a method or header name that
+/// is not an HTTP token, or a target or header value holding CR, LF, NUL or
+/// another control character (a CR/LF would inject a header or a second
+/// request; Beast serialises them as given). The reason names the field,
+/// never its value.
+[[nodiscard]] std::optional<std::string> unsafe_request_field(const Request& request);
+
 /// Case-insensitive ASCII comparison of header names.
 [[nodiscard]] bool iequals(std::string_view a, std::string_view b) noexcept;
 

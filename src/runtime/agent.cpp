@@ -101,6 +101,26 @@ void log_security_posture(const obs::Logger& log, const config::AgentConfig& con
   }
 }
 
+// --secret-dirs made canonical, and start-up lines for what the operator's
+// secret options cannot do.
+std::vector<std::string> secret_dirs(const obs::Logger& log, const config::AgentConfig& config) {
+  std::vector<std::string> missing;
+  auto dirs = security::canonical_secret_dirs(config.secret_dirs, &missing);
+  for (const auto& dir : missing) {
+    log.info("--secret-dirs entry does not exist; ${file:…} references cannot read under it",
+             {{"dir", dir}});
+  }
+  const auto refused = security::refused_secret_env_entries(config.secret_env);
+  if (!refused.empty()) {
+    std::string names;
+    for (const auto& n : refused) names += (names.empty() ? "" : ",") + n;
+    log.warn("--secret-env lists AGENT_* or proxy variables: those are never given to jobs, "
+             "whatever the list says",
+             {{"entries", names}});
+  }
+  return dirs;
+}
+
 void error_line(const std::string& message) {
   std::fprintf(stderr, "outpost-agent: error: %s\n", obs::redact(message).c_str());
   std::fflush(stderr);
@@ -124,6 +144,12 @@ int run_agent(const config::AgentConfig& cfg) {
   }
   obs::add_secret(config.token);
   ::signal(SIGPIPE, SIG_IGN);
+  // The agent's own credentials and files: never the contents of a ${file:}
+  // reference, even inside a --secret-dirs directory.
+  for (const auto* path :
+       {&config.token_file, &config.client_key, &config.sources_file, &config.audit_log}) {
+    security::add_protected_secret_file(*path);
+  }
 
   std::string url_error;
   auto base = http::parse_url(config.url, &url_error);
@@ -241,11 +267,14 @@ int run_agent(const config::AgentConfig& cfg) {
       return security::find_literal_secret(source_config);
     };
   }
-  state->prepare.resolve_secrets = [](nlohmann::json& source_config) -> std::optional<JobError> {
-    auto resolved = security::resolve_secret_refs(source_config);
-    if (resolved.error) return resolved.error;
+  state->prepare.resolve_secrets = [dirs = secret_dirs(log, config), env = config.secret_env](
+                                       nlohmann::json& source_config,
+                                       bool operator_source) -> ResolvedSecrets {
+    const security::SecretScope scope{dirs, env, operator_source};
+    auto resolved = security::resolve_secret_refs(source_config, scope);
+    if (resolved.error) return {std::move(resolved.error), std::move(resolved.secrets)};
     source_config = std::move(resolved.config);
-    return std::nullopt;
+    return {std::nullopt, std::move(resolved.secrets)};
   };
   if (sources) {
     state->reload_sources = [raw_state] {

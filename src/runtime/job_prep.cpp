@@ -4,6 +4,7 @@
 #include <limits>
 #include <utility>
 
+#include "control_plane/messages.hpp"
 #include "outpost/policy.hpp"
 
 namespace outpost::runtime {
@@ -108,6 +109,17 @@ std::optional<JobError> check_params(const ClaimedJob& claimed) {
 
 }  // namespace
 
+std::string printable_prefix(std::string_view text) {
+  constexpr std::size_t kShown = 64;
+  std::string out;
+  for (std::size_t i = 0; i < text.size() && i < kShown; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    out.push_back(c >= 0x20 && c < 0x7F ? static_cast<char>(c) : '?');
+  }
+  if (text.size() > kShown) out += "…";
+  return out;
+}
+
 ClaimedJob parse_claimed_job(const json& raw) {
   ClaimedJob out;
   try {
@@ -124,8 +136,26 @@ ClaimedJob parse_claimed_job(const json& raw) {
       out.error = invalid("field 'id' is missing or not a string");
       return out;
     }
+    // The id becomes a path segment and the token a header value: anything
+    // outside a safe charset cannot be answered at all (a result naming it
+    // would be the injection), so the job is dropped, never posted to.
+    if (!control_plane::valid_job_id(out.id)) {
+      out.unsafe_fields = true;
+      out.id = printable_prefix(out.id);
+      out.job.id = out.id;
+      out.lease_token.clear();
+      out.error = invalid("field 'id' holds characters or a length a job id may not have");
+      return out;
+    }
     if (out.lease_token.empty()) {
       out.error = invalid("field 'lease.token' is missing or not a string");
+      return out;
+    }
+    if (!control_plane::valid_lease_token(out.lease_token)) {
+      out.unsafe_fields = true;
+      out.lease_token.clear();
+      out.error =
+          invalid("field 'lease.token' holds characters or a length a lease token may not have");
       return out;
     }
     if (auto a = raw.find("attempt"); a != raw.end() && !a->is_null()) {
@@ -237,13 +267,14 @@ PreparedJob prepare_job(ClaimedJob& claimed, const PrepareContext& ctx) {
   return out;
 }
 
-std::optional<JobError> resolve_job_secrets(Job& job, const PrepareContext& ctx) {
-  if (!ctx.resolve_secrets) return std::nullopt;
+ResolvedSecrets resolve_job_secrets(Job& job, const PrepareContext& ctx, bool operator_source) {
+  if (!ctx.resolve_secrets) return {};
   try {
-    return ctx.resolve_secrets(job.source.config);
+    return ctx.resolve_secrets(job.source.config, operator_source);
   } catch (const std::exception& e) {
-    return JobError{ErrorCode::kSecretUnresolved, std::string("secret references: ") + e.what(),
-                    false};
+    return {JobError{ErrorCode::kSecretUnresolved, std::string("secret references: ") + e.what(),
+                     false},
+            {}};
   }
 }
 

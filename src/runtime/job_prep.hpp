@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -27,12 +28,30 @@ struct ClaimedJob {
   Job job;                                           ///< valid only when !error
   bool source_is_ref = false;                        ///< source given as {"ref": NAME}
   std::optional<JobError> error;
+  /// The id or lease token is outside the safe charset or length: the job
+  /// cannot be answered (its id would go into a request path, its token into
+  /// a header). `id` then holds a printable, truncated form for the log.
+  bool unsafe_fields = false;
 
-  [[nodiscard]] bool answerable() const noexcept { return !id.empty() && !lease_token.empty(); }
+  [[nodiscard]] bool answerable() const noexcept {
+    return !unsafe_fields && !id.empty() && !lease_token.empty();
+  }
 };
+
+/// `text` for a log line: printable ASCII only (others as `?`), at most 64
+/// characters, then "…".
+std::string printable_prefix(std::string_view text);
 
 /// Parses one element of the claim response's `jobs` array. Never throws.
 ClaimedJob parse_claimed_job(const nlohmann::json& raw);
+
+/// What resolving a job's references gave.
+struct ResolvedSecrets {
+  std::optional<JobError> error;  ///< set: fail the job with it
+  /// The resolved values and the forms a server may echo them in: redacted
+  /// from this job's result rows and parts.
+  std::vector<std::string> secrets;
+};
 
 /// What the runtime plugs in to turn a parsed job into a runnable one. The
 /// hooks come from src/security; an empty hook means "feature off".
@@ -44,10 +63,12 @@ struct PrepareContext {
   bool sources_file_configured = false;
   /// --require-secret-refs: returns the key holding a literal secret, if any.
   std::function<std::optional<std::string>(const nlohmann::json&)> find_literal_secret;
-  /// Resolves ${env:…}/${file:…} references in place; returns an error when
-  /// one cannot be. Reads files, so the runtime calls it on a worker thread
+  /// Resolves ${env:…}/${file:…} references in place within the operator's
+  /// --secret-dirs / --secret-env; `operator_source` (a sources-file source)
+  /// lets references stand in any key, otherwise only in credential
+  /// positions. Reads files, so the runtime calls it on a worker thread
   /// (resolve_job_secrets), never in prepare_job.
-  std::function<std::optional<JobError>(nlohmann::json&)> resolve_secrets;
+  std::function<ResolvedSecrets(nlohmann::json&, bool operator_source)> resolve_secrets;
 };
 
 /// The connector that will run a prepared job.
@@ -62,7 +83,8 @@ struct PreparedJob {
 PreparedJob prepare_job(ClaimedJob& claimed, const PrepareContext& ctx);
 
 /// Replaces the secret references of the job's source config (may block on
-/// file reads: call it on a worker). Returns the error to fail the job with.
-std::optional<JobError> resolve_job_secrets(Job& job, const PrepareContext& ctx);
+/// file reads: call it on a worker). `operator_source`: the source came from
+/// the sources file (ClaimedJob::source_is_ref). Never throws.
+ResolvedSecrets resolve_job_secrets(Job& job, const PrepareContext& ctx, bool operator_source);
 
 }  // namespace outpost::runtime

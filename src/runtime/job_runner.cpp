@@ -60,13 +60,20 @@ asio::awaitable<WorkerOutcome> execute(std::shared_ptr<RuntimeState> state,
   WorkerOutcome out;
   auto uploader = make_network_uploader(state, job);
   PartStreamer sink(job->claimed.job.type, limits, *uploader, job->cancel, &job->progress_rows);
-  JobContext ctx{job->claimed.job, sink,          job->cancel,
-                 *state->guard,     job->deadline, state->policy};
+  JobContext ctx{job->claimed.job, sink, job->cancel, *state->guard, job->deadline, state->policy};
+  // A server may reflect what the job resolved (a setting, an error text):
+  // rows, tables, column names and result fields are scrubbed of it.
+  obs::ValueScrubber scrubber;
   try {
-    if (auto err = resolve_job_secrets(job->claimed.job, state->prepare)) {
-      out.result.error = std::move(err);
+    ResolvedSecrets resolved =
+        resolve_job_secrets(job->claimed.job, state->prepare, job->claimed.source_is_ref);
+    if (resolved.error) {
+      out.result.error = std::move(resolved.error);
     } else {
+      scrubber = obs::ValueScrubber(std::move(resolved.secrets));
+      if (!scrubber.empty()) sink.set_scrubber(scrubber);
       out.result = job->prepared.connector->run(ctx);
+      if (!scrubber.empty()) scrubber.scrub(out.result.result);
     }
   } catch (const std::exception& e) {
     out.result =
@@ -78,6 +85,10 @@ asio::awaitable<WorkerOutcome> execute(std::shared_ptr<RuntimeState> state,
   out.bytes = sink.bytes();
   try {
     out.finished = sink.finish();
+    // Rows were scrubbed line by line; column names come from the server too.
+    if (!scrubber.empty() && out.finished.fields.contains("columns")) {
+      scrubber.scrub(out.finished.fields["columns"]);
+    }
   } catch (const std::exception& e) {
     out.finished.error =
         JobError{ErrorCode::kInternal, std::string("result assembly failed: ") + e.what(), false};

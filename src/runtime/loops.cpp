@@ -175,7 +175,10 @@ void start_job(const std::shared_ptr<RuntimeState>& state, const nlohmann::json&
   auto job = std::make_shared<JobState>();
   job->claimed = parse_claimed_job(raw);
   if (!job->claimed.answerable()) {
-    // Without an id and a lease token there is nothing to answer to.
+    // Without an id and a lease token (or with ones unsafe to put into a
+    // request) there is nothing to answer to. The id is logged printable
+    // and truncated (parse_claimed_job).
+    if (state->metrics) state->metrics->claim("unanswerable_job");
     state->log.error(
         "claimed job cannot be answered and is skipped",
         {{"job_id", job->claimed.id},

@@ -49,11 +49,14 @@ bool PartStreamer::end_row() {
                       false};
     return false;
   }
+  if (!scrubber_.empty()) scrubber_.scrub_line(row_);
   return accept_line(row_);
 }
 
 bool PartStreamer::add_table(const json& table) {
-  return accept_line(table.dump(-1, ' ', false, json::error_handler_t::replace));
+  std::string line = table.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (!scrubber_.empty()) scrubber_.scrub_line(line);
+  return accept_line(line);
 }
 
 bool PartStreamer::accept_line(std::string_view line) {

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "observability/redaction.hpp"
 #include "outpost/cancel.hpp"
 #include "outpost/errors.hpp"
 #include "outpost/job.hpp"
@@ -60,6 +61,11 @@ class PartStreamer final : public ResultSink {
   /// `progress`, when given, is kept equal to count() for other threads to read.
   PartStreamer(JobType type, StreamLimits limits, PartUploader& uploader, const CancelToken& cancel,
                std::atomic<std::uint64_t>* progress = nullptr);
+
+  /// The job's resolved secrets: every row and table line holding one is
+  /// rewritten with it redacted before it is buffered (see ValueScrubber
+  /// for the cost; nothing when the job resolved no secret).
+  void set_scrubber(obs::ValueScrubber scrubber) { scrubber_ = std::move(scrubber); }
 
   void set_columns(std::vector<Column> columns) override;
   RowWriter& begin_row() override;
@@ -119,6 +125,7 @@ class PartStreamer final : public ResultSink {
   bool truncated_ = false;
   bool stopped_ = false;
   std::optional<JobError> error_;
+  obs::ValueScrubber scrubber_;
 };
 
 }  // namespace outpost::runtime

@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "outpost/conn_string.hpp"
+#include "security/conninfo.hpp"
 #include "security/secrets.hpp"
 
 namespace outpost::security {
@@ -234,6 +235,23 @@ bool has_odbc_secret(std::string_view text, int depth = 0) {
   return false;
 }
 
+// A literal password as the drivers themselves read the string: libpq's
+// PQconninfoParse (conninfo and postgres:// URIs, percent-decoded keys such
+// as `?pass%77ord=`, every keyword libpq hides), or any scheme:// URI with its
+// query keys percent-decoded, `+` as a space and lower-cased.
+bool has_parsed_password(std::string_view s) {
+  const auto literal_credential = [](const std::vector<ConnPair>& pairs) {
+    return std::any_of(pairs.begin(), pairs.end(),
+                       [](const ConnPair& p) { return p.credential && literal_secret(p.value); });
+  };
+  if (s.find('=') == std::string_view::npos && s.find("://") == std::string_view::npos) {
+    return false;  // neither a conninfo nor a URI: spare libpq the parse
+  }
+  if (auto pairs = parse_libpq_conninfo(s); pairs && literal_credential(*pairs)) return true;
+  if (auto pairs = parse_generic_uri(s); pairs && literal_credential(*pairs)) return true;
+  return false;
+}
+
 std::string child_path(const std::string& parent, const std::string& key) {
   return parent.empty() ? key : parent + "." + key;
 }
@@ -259,7 +277,9 @@ std::optional<std::string> walk(const nlohmann::json& node, const std::string& p
     case nlohmann::json::value_t::string: {
       const auto& value = node.get_ref<const std::string&>();
       if (secret_key && literal_secret(value)) return shown;
-      if (has_uri_password(value) || has_pair_password(value)) return shown;
+      if (has_uri_password(value) || has_pair_password(value) || has_parsed_password(value)) {
+        return shown;
+      }
       if (has_odbc_secret(value)) return shown;
       return std::nullopt;
     }

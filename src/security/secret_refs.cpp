@@ -4,13 +4,20 @@
 #include <algorithm>
 #include <utility>
 
+#include "security/conninfo.hpp"
+#include "security/secret_policy.hpp"
+
 namespace outpost::security {
 namespace {
 
 constexpr std::string_view kEnvPrefix = "${env:";
 constexpr std::string_view kFilePrefix = "${file:";
 constexpr std::string_view kEscape = "$${";
-constexpr std::string_view kAgentEnvPrefix = "AGENT_";
+// Stands for the n-th reference while a connection string is parsed: letters
+// and digits only, so every parser keeps it intact.
+std::string placeholder(std::size_t n) {
+  return "OutpostRef" + std::to_string(n) + "Qz";
+}
 
 /// One piece of a scanned string: literal text, or a reference.
 struct Segment {
@@ -116,20 +123,22 @@ outpost::JobError unresolved(const std::string& path, const std::string& why) {
 
 class Expander {
  public:
-  explicit Expander(const SecretLookups& lookups) : lookups_(lookups) {}
+  Expander(const SecretLookups& lookups, ExpandOptions options)
+      : lookups_(lookups), options_(options) {}
 
-  // Returns false (with error_ set) at the first failure.
-  bool expand(nlohmann::json& node, const std::string& path) {
+  // Returns false (with error_ set) at the first failure. `key` is the
+  // object key the value sits under (arrays keep their parent's).
+  bool expand(nlohmann::json& node, const std::string& path, const std::string& key) {
     if (node.is_object()) {
       for (auto it = node.begin(); it != node.end(); ++it) {
-        if (!expand(it.value(), child_path(path, it.key()))) return false;
+        if (!expand(it.value(), child_path(path, it.key()), it.key())) return false;
       }
     } else if (node.is_array()) {
       for (std::size_t i = 0; i < node.size(); ++i) {
-        if (!expand(node[i], index_path(path, i))) return false;
+        if (!expand(node[i], index_path(path, i), key)) return false;
       }
     } else if (node.is_string()) {
-      return expand_string(node, path);
+      return expand_string(node, path, key);
     }
     return true;
   }
@@ -138,12 +147,28 @@ class Expander {
   std::vector<std::string> secrets_;
 
  private:
-  bool expand_string(nlohmann::json& node, const std::string& path) {
+  bool expand_string(nlohmann::json& node, const std::string& path, const std::string& key) {
     const auto& text = node.get_ref<const std::string&>();
     if (text.find("${") == std::string::npos) return true;  // fast path
     Scan scanned = scan(text);
     if (scanned.error) {
       error_ = unresolved(path, *scanned.error);
+      return false;
+    }
+    const bool has_ref =
+        std::any_of(scanned.segments.begin(), scanned.segments.end(),
+                    [](const Segment& s) { return s.kind != Segment::Kind::kLiteral; });
+    if (has_ref && options_.credential_positions_only && !is_secret_key(key) &&
+        !refs_only_in_credentials(text)) {
+      // A server may echo this value back (application_name, options, a
+      // host in an error, a user in current_user): no secret goes there.
+      error_ = outpost::JobError{
+          outpost::ErrorCode::kInvalidJob,
+          "source config field '" + display_path(path) +
+              "' may not hold a secret reference: a control-plane config may reference secrets "
+              "only in password-like keys or the password of a connection string (put other "
+              "references in the agent's --sources-file)",
+          false};
       return false;
     }
     std::string out;
@@ -165,10 +190,16 @@ class Expander {
   }
 
   std::optional<std::string> lookup(const Segment& segment, const std::string& path) {
-    if (segment.kind == Segment::Kind::kEnv && segment.text.starts_with(kAgentEnvPrefix)) {
+    if (segment.kind == Segment::Kind::kEnv && env_never_given(segment.text)) {
       error_ = unresolved(path, "secret reference " + segment.raw +
-                                    " is not allowed: AGENT_* variables hold the agent's own "
-                                    "configuration and are never given to jobs");
+                                    " is not allowed: AGENT_* and proxy variables hold the "
+                                    "agent's own configuration and are never given to jobs");
+      return std::nullopt;
+    }
+    if (segment.kind == Segment::Kind::kEnv && lookups_.env_allowed &&
+        !lookups_.env_allowed(segment.text)) {
+      error_ = unresolved(path, "secret reference " + segment.raw +
+                                    " is not allowed: --secret-env does not list " + segment.text);
       return std::nullopt;
     }
     if (segment.kind == Segment::Kind::kEnv) {
@@ -191,6 +222,7 @@ class Expander {
   }
 
   const SecretLookups& lookups_;
+  ExpandOptions options_;
 };
 
 std::optional<std::string> check_node(const nlohmann::json& node, const std::string& path) {
@@ -211,10 +243,11 @@ std::optional<std::string> check_node(const nlohmann::json& node, const std::str
 
 }  // namespace
 
-ExpandResult expand_secret_refs(const nlohmann::json& config, const SecretLookups& lookups) {
-  Expander expander(lookups);
+ExpandResult expand_secret_refs(const nlohmann::json& config, const SecretLookups& lookups,
+                                ExpandOptions options) {
+  Expander expander(lookups, options);
   nlohmann::json copy = config;
-  if (!expander.expand(copy, {})) {
+  if (!expander.expand(copy, {}, {})) {
     // Values resolved before the failure are still secrets: hand them back so
     // the caller can register them even though the job fails.
     return {nlohmann::json(), std::move(expander.error_), std::move(expander.secrets_)};
@@ -232,6 +265,40 @@ bool is_only_secret_refs(std::string_view value) {
   if (scanned.error || scanned.segments.empty()) return false;
   return std::none_of(scanned.segments.begin(), scanned.segments.end(),
                       [](const Segment& s) { return s.kind == Segment::Kind::kLiteral; });
+}
+
+bool refs_only_in_credentials(std::string_view text) {
+  const Scan scanned = scan(text);
+  if (scanned.error) return false;
+  std::string substituted;
+  std::vector<std::string> marks;
+  for (const auto& segment : scanned.segments) {
+    if (segment.kind == Segment::Kind::kLiteral) {
+      substituted += segment.text;
+    } else {
+      marks.push_back(placeholder(marks.size()));
+      substituted += marks.back();
+    }
+  }
+  if (marks.empty()) return true;
+  // Read the string as its driver will: libpq first (conninfo and
+  // postgres:// URIs), then any other scheme:// URI, then ODBC attributes.
+  auto pairs = parse_libpq_conninfo(substituted);
+  if (!pairs) pairs = parse_generic_uri(substituted);
+  if (!pairs) pairs = parse_attribute_string(substituted);
+  if (!pairs) return false;
+  std::vector<bool> seen(marks.size(), false);
+  for (const auto& pair : *pairs) {
+    for (std::size_t i = 0; i < marks.size(); ++i) {
+      const bool in_key = pair.key.find(marks[i]) != std::string::npos;
+      const bool in_value = pair.value.find(marks[i]) != std::string::npos;
+      if (!in_key && !in_value) continue;
+      if (in_key || !pair.credential) return false;
+      seen[i] = true;
+    }
+  }
+  // A reference the parser dropped or moved somewhere unreported is refused too.
+  return std::all_of(seen.begin(), seen.end(), [](bool b) { return b; });
 }
 
 }  // namespace outpost::security

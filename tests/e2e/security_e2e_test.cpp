@@ -44,6 +44,15 @@ class SecurityPgE2E : public SecurityE2E {
         .value("id", "");
   }
 
+  /// An agent that may read ${env:PGPASS} (issue 14: --secret-env lists the
+  /// variables references may name; none by default).
+  Agent agent(const std::string& token, std::vector<std::string> extra = {},
+              std::vector<std::pair<std::string, std::string>> env = {},
+              std::optional<std::string> url = std::nullopt) {
+    extra.insert(extra.end(), {"--secret-env", "PGPASS"});
+    return SecurityE2E::agent(token, std::move(extra), std::move(env), std::move(url));
+  }
+
   Json run_job(const std::string& source_id, int timeout_ms = 20000) {
     return wait_finished(create_job(source_id, "SELECT 41 + 1 AS answer", timeout_ms), 40s);
   }

@@ -7,6 +7,10 @@
 // Seeds carry more jobs than any capacity and duplicate ids: each element is
 // parsed on its own, as the claim loop does before it skips a duplicate id
 // (that skip, and the running-job table, are claim-loop state not fuzzed here).
+// Issue 14: a body nesting arrays/objects deeper than kMaxJsonDepth (64) must
+// be refused as ProtocolError (never a crash, whatever the depth), and an
+// answerable job's id and lease token must be safe in a path and a header.
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -124,9 +128,36 @@ void check_prepared(const outpost::runtime::ClaimedJob& claimed,
   if (!supported) std::abort();
 }
 
+// Depth of nested arrays/objects (iterative: the input may be deep).
+int depth_of(const json& root) {
+  int deepest = 0;
+  std::vector<std::pair<const json*, int>> stack{{&root, 1}};
+  while (!stack.empty()) {
+    const auto [node, depth] = stack.back();
+    stack.pop_back();
+    if (!node->is_structured()) continue;
+    deepest = std::max(deepest, depth);
+    for (const auto& child : *node) stack.emplace_back(&child, depth + 1);
+  }
+  return deepest;
+}
+
 void check_job(const json& raw) {
   auto claimed = outpost::runtime::parse_claimed_job(raw);
   if (claimed.job.id != claimed.id) std::abort();
+  // An answerable job's id and token are safe in a request path and header.
+  if (claimed.answerable() && (!outpost::control_plane::valid_job_id(claimed.id) ||
+                               !outpost::control_plane::valid_lease_token(claimed.lease_token))) {
+    std::abort();
+  }
+  if (claimed.unsafe_fields) {
+    // Dropped, and the id kept for the log is printable and short.
+    if (claimed.answerable() || !claimed.error || claimed.id.size() > 64 + 3) std::abort();
+    for (const char c : claimed.id) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) std::abort();
+    }
+    return;
+  }
   // The id and lease token answer the job (and tell duplicates apart): they
   // are exactly the strings sent, or empty.
   if (raw.is_object()) {
@@ -174,12 +205,20 @@ void check_job(const json& raw) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
   std::optional<outpost::control_plane::ClaimResponse> response;
+  const bool too_deep =
+      outpost::control_plane::nests_deeper_than(body, outpost::control_plane::kMaxJsonDepth);
   try {
     response = outpost::control_plane::parse_claim_response(body);
   } catch (const outpost::control_plane::ProtocolError& e) {
     if (std::string_view(e.what()).find("claim response") == std::string_view::npos) std::abort();
   }  // any other exception escapes and libFuzzer reports it as a crash
+  // The depth bound: a body nesting deeper than 64 levels is refused whole,
+  // and nothing parsed from an accepted one is deeper.
+  if (too_deep && response) std::abort();
   if (response) {
+    for (const auto& raw : response->jobs) {
+      if (depth_of(raw) > outpost::control_plane::kMaxJsonDepth - 2) std::abort();
+    }
     // Every element is checked on its own, whatever the others hold (the
     // claim loop fails a bad job without losing its neighbours).
     for (const auto& raw : response->jobs) {
@@ -187,7 +226,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check_job(raw);
     }
   }
-  // The same bytes as one job object (e.g. a `jobs` element on its own).
+  // The same bytes as one job object (e.g. a `jobs` element on its own),
+  // within the same depth bound the agent applies to every answer.
+  if (too_deep) return 0;
   const json doc = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (!doc.is_discarded()) check_job(doc);
   return 0;

@@ -422,5 +422,37 @@ TEST(HttpClient, HeadResponseHasNoBody) {
   EXPECT_TRUE(outcome.response->body.empty());
 }
 
+// Issue 14 class 7: a CR, LF or NUL in a header value or the target is never
+// sent (Beast would serialise it and the server would see an injected header
+// or a second request); the call fails as a protocol error instead.
+TEST(HttpClient, RefusesToSendControlCharactersInHeadersOrTarget) {
+  HostileServer server(
+      [](const HostileServer::Request&) { return HostileServer::Action::json(200, "{}"); });
+  asio::io_context io;
+  Client client(io.get_executor(), options_for(server.port()));
+  const std::string injected = "l1\r\nX-Injected: yes\r\n\r\nGET /api/smuggled HTTP/1.1";
+  std::vector<Request> bad;
+  for (const std::string& value :
+       {injected, std::string("l1\nX-Injected: yes"), std::string("l1\0X", 4)}) {
+    Request header = post("/v1/agent/jobs/job_1/parts/0");
+    header.headers.push_back({"X-Lease-Token", value});
+    bad.push_back(std::move(header));
+    bad.push_back(post("/v1/agent/jobs/" + value + "/result"));
+  }
+  for (auto& request : bad) {
+    const Outcome outcome = run(io, client, std::move(request));
+    EXPECT_FALSE(outcome.ok());
+    EXPECT_EQ(outcome.failure, FailureKind::kProtocol) << outcome.error;
+    EXPECT_NE(outcome.error.find("refused to send"), std::string::npos) << outcome.error;
+    for (const char c : outcome.error) EXPECT_FALSE(c == '\r' || c == '\n' || c == '\0');
+  }
+  EXPECT_EQ(server.requests().size(), 0u) << "a request with a control character was sent";
+  EXPECT_EQ(client.connections_opened(), 0u);
+  // The same client still sends a clean request.
+  EXPECT_TRUE(run(io, client, post("/v1/agent/jobs/job_1/result")).ok());
+  ASSERT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(server.requests()[0].headers.find("X-Injected"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace outpost::http

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
@@ -27,6 +28,13 @@ void write_file(const std::filesystem::path& path, const std::string& text) {
 class SecretsIntegration : public ::testing::Test {
  protected:
   void TearDown() override { ::unsetenv("OUTPOST_TEST_PGPASS"); }
+  /// --secret-dirs = the test's directory, --secret-env = OUTPOST_TEST_*.
+  SecretScope scope(bool operator_source = false) const {
+    return {canonical_secret_dirs({dir_.path().string()}), {"OUTPOST_TEST_*"}, operator_source};
+  }
+  SecretResult resolve_secret_refs(const json& config, bool operator_source = false) const {
+    return security::resolve_secret_refs(config, scope(operator_source));
+  }
   test::TempDir dir_;
 };
 
@@ -121,6 +129,50 @@ TEST_F(SecretsIntegration, ProcSysAndProtectedFilesAreNeverRead) {
           .error);
 }
 
+// Issue 14 class 5: only files under --secret-dirs, by their canonical path.
+TEST_F(SecretsIntegration, FilesOutsideSecretDirsAreRefusedWhateverThePath) {
+  test::TempDir outside;
+  write_file(outside.path() / "secret", "outside-secret-3141\n");
+  write_file(dir_.path() / "inside", "inside-secret-2718\n");
+  std::filesystem::create_symlink(outside.path() / "secret", dir_.path() / "escape");
+  std::filesystem::create_directory(dir_.path() / "sub");
+  const std::string outside_file = (outside.path() / "secret").string();
+  const std::string refs[] = {
+      outside_file,
+      (dir_.path() / "escape").string(),  // a link out of the dir
+      (dir_.path() / "sub" / ".." / ".." / outside.path().filename() / "secret").string(),
+      "/proc/self/root" + outside_file,  // the root link
+      "/proc/self/cwd/../../../../../../.." + outside_file,
+      (outside.path() / "missing").string(),  // existence not told
+      (dir_.path() / ".." / outside.path().filename() / "missing").string(),
+  };
+  for (const auto& path : refs) {
+    const auto result = resolve_secret_refs({{"password", "${file:" + path + "}"}});
+    ASSERT_TRUE(result.error) << path;
+    EXPECT_EQ(result.error->code, ErrorCode::kSecretUnresolved);
+    EXPECT_TRUE(result.secrets.empty()) << path;
+    EXPECT_NE(result.error->message.find("--secret-dirs"), std::string::npos)
+        << path << ": " << result.error->message;
+  }
+  const auto inside =
+      resolve_secret_refs({{"password", "${file:" + (dir_.path() / "inside").string() + "}"}});
+  ASSERT_FALSE(inside.error) << inside.error->message;
+  EXPECT_EQ(inside.config["password"], "inside-secret-2718");
+  // The variants a server may truncate it to are handed back for the rows.
+  EXPECT_NE(std::find(inside.secrets.begin(), inside.secrets.end(), "inside-secret-2718"),
+            inside.secrets.end());
+}
+
+TEST_F(SecretsIntegration, UnlistedAndAgentVariablesAreRefused) {
+  ::setenv("OUTPOST_OTHER_SECRET", "unlisted-secret-1618", 1);
+  for (const char* name : {"OUTPOST_OTHER_SECRET", "AGENT_TOKEN", "HTTPS_PROXY", "PATH"}) {
+    const auto result = resolve_secret_refs({{"password", std::string("${env:") + name + "}"}});
+    ASSERT_TRUE(result.error) << name;
+    EXPECT_EQ(result.error->code, ErrorCode::kSecretUnresolved);
+  }
+  ::unsetenv("OUTPOST_OTHER_SECRET");
+}
+
 TEST_F(SecretsIntegration, SourcesFileLoadsFromDiskAndResolvesPerJob) {
   const auto path = dir_.path() / "sources.yaml";
   write_file(path,
@@ -135,10 +187,10 @@ TEST_F(SecretsIntegration, SourcesFileLoadsFromDiskAndResolvesPerJob) {
   const auto source = file->find("warehouse");
   ASSERT_TRUE(source);
   ::setenv("OUTPOST_TEST_PGPASS", "first-value-1234", 1);
-  EXPECT_EQ(resolve_secret_refs(source->config).config["password"], "first-value-1234");
+  EXPECT_EQ(resolve_secret_refs(source->config, true).config["password"], "first-value-1234");
   // A rotated secret is picked up by the next job without reloading the file.
   ::setenv("OUTPOST_TEST_PGPASS", "rotated-value-5678", 1);
-  EXPECT_EQ(resolve_secret_refs(source->config).config["password"], "rotated-value-5678");
+  EXPECT_EQ(resolve_secret_refs(source->config, true).config["password"], "rotated-value-5678");
 }
 
 TEST_F(SecretsIntegration, SourcesFileLoadErrorsNameThePath) {

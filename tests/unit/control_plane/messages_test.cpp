@@ -224,3 +224,62 @@ TEST(Gzip, RoundTripHeader) {
 
 }  // namespace
 }  // namespace outpost::control_plane
+
+// Issue 14 class 7: hostile control-plane answers.
+namespace outpost::control_plane {
+namespace {
+
+std::string nested(int depth) {
+  return std::string(static_cast<std::size_t>(depth), '[') +
+         std::string(static_cast<std::size_t>(depth), ']');
+}
+
+TEST(JsonDepthBound, PreScanCountsOnlyOutsideStrings) {
+  EXPECT_FALSE(nests_deeper_than(nested(64), 64));
+  EXPECT_TRUE(nests_deeper_than(nested(65), 64));
+  EXPECT_FALSE(nests_deeper_than("\"" + std::string(1000, '[') + "\"", 64));
+  EXPECT_FALSE(nests_deeper_than(
+      R"(["\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["])", 64));
+  EXPECT_TRUE(nests_deeper_than(std::string(100'000, '{'), 64));  // unterminated too
+}
+
+TEST(JsonDepthBound, EveryParserRefusesDeepAnswers) {
+  const std::string deep_params = R"({"jobs":[{"id":"j","params":)" + std::string(100'000, '[') +
+                                  std::string(100'000, ']') + "}]}";
+  EXPECT_THROW(parse_claim_response(deep_params), ProtocolError);
+  EXPECT_THROW(parse_session(R"({"agent_id":"a","x":)" + nested(70) + "}"), ProtocolError);
+  EXPECT_THROW(parse_job_heartbeat_response(R"({"x":)" + nested(70) + "}"), ProtocolError);
+  EXPECT_FALSE(parse_error_body(R"({"error":{"code":"c","message":"m"},"x":)" + nested(70) + "}"));
+  // 64 levels in all (the document itself is level 1) still parse.
+  const auto ok = parse_claim_response(R"({"jobs":[{"params":)" + nested(61) + "}]}");
+  EXPECT_EQ(ok.jobs.size(), 1u);
+}
+
+TEST(PathSegments, NoDotSegmentsOrSlashes) {
+  EXPECT_EQ(encode_path_segment(".."), "%2E%2E");
+  EXPECT_EQ(encode_path_segment("."), "%2E");
+  EXPECT_EQ(encode_path_segment("a/b"), "a%2Fb");
+  EXPECT_EQ(encode_path_segment("job_1.2"), "job_1.2");
+  EXPECT_EQ(encode_path_segment("a\r\nb"), "a%0D%0Ab");
+  EXPECT_EQ(encode_path_segment("%2e"), "%252e");
+}
+
+TEST(JobFields, IdAndLeaseTokenCharsets) {
+  EXPECT_TRUE(valid_job_id("job_42"));
+  EXPECT_FALSE(valid_job_id(".."));
+  EXPECT_FALSE(valid_job_id("a/b"));
+  EXPECT_FALSE(valid_job_id(""));
+  EXPECT_FALSE(valid_job_id(std::string(201, 'a')));
+  EXPECT_TRUE(valid_lease_token("l_0123abcdef+/="));
+  EXPECT_FALSE(valid_lease_token("l\r\nX: y"));
+  EXPECT_FALSE(valid_lease_token(std::string(513, 'a')));
+}
+
+TEST(JobFields, RenewedLeaseTokenWithCrLfIsAProtocolError) {
+  EXPECT_THROW(parse_job_heartbeat_response(R"({"lease":{"token":"l\r\nX-Injected: 1"}})"),
+               ProtocolError);
+  EXPECT_EQ(parse_job_heartbeat_response(R"({"lease":{"token":"l_2"}})").lease.token, "l_2");
+}
+
+}  // namespace
+}  // namespace outpost::control_plane

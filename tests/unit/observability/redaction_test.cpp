@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
 #include "observability/log.hpp"
 
 namespace outpost::obs {
@@ -57,6 +61,47 @@ TEST_F(Redaction, EmptyAndDuplicateSecretsAreIgnored) {
   add_secret("dup-secret");
   add_secret("dup-secret");
   EXPECT_EQ(redact("dup-secret"), "[REDACTED]");
+}
+
+// Issue 14 class 5: what a server may echo back of a secret.
+TEST(SecretVariants, TruncationPrefixesAndTrimmedForm) {
+  const std::string long_secret(100, 'k');
+  const auto v = secret_variants(long_secret);
+  for (const std::size_t n : {100u, 64u, 63u, 32u}) {
+    EXPECT_NE(std::find(v.begin(), v.end(), std::string(n, 'k')), v.end()) << n;
+  }
+  EXPECT_EQ(secret_variants("short-pw"), std::vector<std::string>{"short-pw"});
+  EXPECT_EQ(secret_variants(" padded-secret \n"),
+            (std::vector<std::string>{" padded-secret \n", "padded-secret"}));
+  // PostgreSQL cuts at a character boundary: a 2-byte character across byte 63.
+  const std::string utf8 = std::string(62, 'a') + "\xc3\xa9" + std::string(10, 'b');
+  const auto u = secret_variants(utf8);
+  EXPECT_NE(std::find(u.begin(), u.end(), std::string(62, 'a')), u.end());
+}
+
+TEST(ValueScrubber, RedactsSecretsInRowLinesAndKeepsJson) {
+  const ValueScrubber scrubber(secret_variants(std::string(70, 'S') + "\"q"));
+  std::string clean = R"([1,"nothing here"])";
+  EXPECT_FALSE(scrubber.scrub_line(clean));
+  EXPECT_EQ(clean, R"([1,"nothing here"])");
+  // Reflected whole, JSON-escaped (the quote), or truncated to 63 bytes.
+  std::string whole = "[\"x " + std::string(70, 'S') + "\\\"q y\",2]";
+  EXPECT_TRUE(scrubber.scrub_line(whole));
+  EXPECT_EQ(whole, R"(["x [REDACTED] y",2])");
+  std::string truncated = "[\"" + std::string(63, 'S') + "\"]";
+  EXPECT_TRUE(scrubber.scrub_line(truncated));
+  EXPECT_EQ(truncated, R"(["[REDACTED]"])");
+  const ValueScrubber numeric({"12345678"});
+  std::string number = "[912345678,\"a\"]";
+  EXPECT_TRUE(numeric.scrub_line(number));
+  EXPECT_EQ(number, R"(["[REDACTED]","a"])");
+  const ValueScrubber tiny({"ab"});
+  std::string words = R"(["abc","ab"])";
+  EXPECT_TRUE(tiny.scrub_line(words));
+  EXPECT_EQ(words, R"(["abc","[REDACTED]"])");
+  nlohmann::json result = {{"server", {{"setting", "has 12345678 in it"}}}};
+  EXPECT_TRUE(numeric.scrub(result));
+  EXPECT_EQ(result["server"]["setting"], "has [REDACTED] in it");
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include <ostream>
 
 namespace outpost::runtime {
@@ -228,18 +230,78 @@ TEST_F(Fixture, RequireSecretRefsRejectsLiteralSecretsButNotLocalRefs) {
 }
 
 TEST_F(Fixture, SecretResolutionErrorsComeBack) {
-  ctx.resolve_secrets = [](json& cfg) -> std::optional<JobError> {
-    if (cfg.contains("password")) return JobError{ErrorCode::kSecretUnresolved, "missing", false};
+  ctx.resolve_secrets = [](json& cfg, bool) -> ResolvedSecrets {
+    if (cfg.contains("password")) {
+      return {JobError{ErrorCode::kSecretUnresolved, "missing", false}, {}};
+    }
     cfg["resolved"] = true;
-    return std::nullopt;
+    return {std::nullopt, {"s3cret-value"}};
   };
   auto c = parse_claimed_job(good_job());
-  EXPECT_FALSE(resolve_job_secrets(c.job, ctx));
+  const auto ok = resolve_job_secrets(c.job, ctx, c.source_is_ref);
+  EXPECT_FALSE(ok.error);
+  EXPECT_EQ(ok.secrets, std::vector<std::string>{"s3cret-value"});
   EXPECT_TRUE(c.job.source.config["resolved"].get<bool>());
   c.job.source.config["password"] = "${env:NOPE}";
-  auto err = resolve_job_secrets(c.job, ctx);
+  auto err = resolve_job_secrets(c.job, ctx, false).error;
   ASSERT_TRUE(err);
   EXPECT_EQ(err->code, ErrorCode::kSecretUnresolved);
+}
+
+TEST_F(Fixture, OperatorSourceFlagReachesTheResolver) {
+  std::vector<bool> seen;
+  ctx.resolve_secrets = [&seen](json&, bool operator_source) -> ResolvedSecrets {
+    seen.push_back(operator_source);
+    return {};
+  };
+  auto c = parse_claimed_job(good_job());
+  (void)resolve_job_secrets(c.job, ctx, c.source_is_ref);
+  (void)resolve_job_secrets(c.job, ctx, true);
+  EXPECT_EQ(seen, (std::vector<bool>{false, true}));
+}
+
+// Class 7: an id or a lease token unsafe in a request path or header makes
+// the job unanswerable (dropped, never posted to), and the id is logged in a
+// printable, truncated form only.
+TEST_F(Fixture, UnsafeJobIdsAreUnanswerable) {
+  for (const std::string& id : std::vector<std::string>{
+           ".", "..", "a/b", "../x", "job 1", "job\r\nX-Injected: 1", std::string("a\0b", 3),
+           "job%2F..", "j?x=1", "j#f", std::string(201, 'a'), "caf\xc3\xa9"}) {
+    auto raw = good_job();
+    raw["id"] = id;
+    const auto c = parse_claimed_job(raw);
+    EXPECT_FALSE(c.answerable()) << id;
+    ASSERT_TRUE(c.error) << id;
+    EXPECT_EQ(c.error->code, ErrorCode::kInvalidJob);
+    EXPECT_TRUE(c.lease_token.empty());
+    EXPECT_LE(c.id.size(), 64u + std::string("…").size());
+    for (const char ch : c.id) {
+      EXPECT_FALSE(ch == '\r' || ch == '\n' || ch == '\0') << "unprintable id kept for the log";
+    }
+  }
+  for (const std::string& id :
+       std::vector<std::string>{"job_42", "a.b", "...", "x:y~z-1", std::string(200, 'a')}) {
+    auto raw = good_job();
+    raw["id"] = id;
+    EXPECT_TRUE(parse_claimed_job(raw).answerable()) << id;
+  }
+}
+
+TEST_F(Fixture, UnsafeLeaseTokensAreUnanswerable) {
+  for (const std::string& token :
+       std::vector<std::string>{"l\r\nX-Injected: 1", "l\nGET / HTTP/1.1", std::string("l\0", 2),
+                                "l 1", "l\t1", std::string(513, 'a')}) {
+    auto raw = good_job();
+    raw["lease"]["token"] = token;
+    const auto c = parse_claimed_job(raw);
+    EXPECT_FALSE(c.answerable());
+    ASSERT_TRUE(c.error);
+    EXPECT_EQ(c.error->code, ErrorCode::kInvalidJob);
+    EXPECT_NE(c.error->message.find("lease.token"), std::string::npos);
+  }
+  auto raw = good_job();
+  raw["lease"]["token"] = "bA+/9_-.~:=";
+  EXPECT_TRUE(parse_claimed_job(raw).answerable());
 }
 
 }  // namespace

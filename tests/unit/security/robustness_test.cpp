@@ -30,7 +30,8 @@ TEST(SecurityRobustness, SecretScannersAcceptAnyString) {
                               },
                               [](const std::string& path) -> FileLookup {
                                 return {"  " + path + "\n", {}};
-                              }};
+                              },
+                              {}};
   const std::string_view alphabet = "${}:envfil/=@;'\"\\ ?&,pwdPWDasrkeytoin_-.A1";
   for (int i = 0; i < 5000; ++i) {
     const std::string text = random_text(rng, alphabet, 40);

@@ -23,7 +23,8 @@ class SecretRefsTest : public ::testing::Test {
               const auto it = files_.find(path);
               if (it == files_.end()) return {std::nullopt, "No such file or directory"};
               return {it->second, {}};
-            }};
+            },
+            {}};
   }
 
   ExpandResult expand(const json& config) { return expand_secret_refs(config, lookups()); }
