@@ -209,7 +209,15 @@ void Connection::interrupt_socket() const noexcept {
 }
 
 JobError Connection::last_error() const {
-  return classify_error(mysql_errno(handle_), mysql_error(handle_));
+  const unsigned code = mysql_errno(handle_);
+  // Connector/C 3.3 refuses a packet past max_allowed_packet (net_realloc
+  // sets net.error = 1 and CR_NET_PACKET_TOO_LARGE) but then reports it as
+  // CR_SERVER_LOST (ma_net_safe_read compares with the server's 1153); a
+  // lost socket leaves net.error = 2. Report what happened.
+  if (code == kCrServerLost && handle_->net.error == 1) {
+    return classify_error(kCrNetPacketTooLarge, "packet larger than max_allowed_packet");
+  }
+  return classify_error(code, mysql_error(handle_));
 }
 
 bool is_local_infile_refusal(std::string_view message) {

@@ -86,10 +86,12 @@ bool address_permitted(const std::string& address, const ResolvedHost& resolved)
 ConnectOutcome connect_to_address(const MysqlConfig& config, const std::string& address,
                                   std::chrono::seconds timeout);
 
-/// The most bytes one row packet may take in the client (MYSQL_OPT_MAX_ALLOWED_PACKET).
-/// A larger row fails the job (result_too_large, or truncated when the
-/// job's byte budget was smaller anyway) before Connector/C allocates for it.
-inline constexpr std::size_t kMaxRowPacketBytes = std::size_t{64} << 20;
+/// The most bytes one row packet may take in the client (MYSQL_OPT_MAX_ALLOWED_PACKET):
+/// MariaDB's default max_allowed_packet, four times the default part size (a
+/// row larger than one part is never delivered anyway). A larger row fails the
+/// job (result_too_large, or truncated when the job's byte budget was smaller
+/// anyway) before Connector/C allocates past it.
+inline constexpr std::size_t kMaxRowPacketBytes = std::size_t{16} << 20;
 
 /// The message of a refused LOAD DATA LOCAL request.
 inline constexpr const char* kLocalInfileRefused = "LOAD DATA LOCAL refused by the agent";

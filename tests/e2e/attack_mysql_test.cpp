@@ -302,15 +302,21 @@ TEST_F(AttackMysqlE2E, LockTakenByAJobIsFreeOnceTheJobEnds) {
 
 TEST_F(AttackMysqlE2E, HugeValueUnderASmallByteBudgetIsTruncatedInBoundedMemory) {
   Agent a = up({"--max-result-bytes", "1MiB"});
-  const Json done = run(reader(), "SELECT REPEAT('x', 100 * 1024 * 1024) AS v", 60000);
+  const Json small = run(reader(), "SELECT 1 AS warm_up");
+  EXPECT_EQ(small.value("status", ""), "succeeded") << small.dump();
+  const auto baseline_kib = a.process->peak_rss_kib();
+  const Json done = run(reader(), "SELECT REPEAT('x', 200 * 1024 * 1024) AS v", 60000);
   EXPECT_EQ(done.value("status", ""), "succeeded") << done.dump().substr(0, 2000);
   EXPECT_EQ(done["result"].value("truncated", false), true) << done.dump().substr(0, 2000);
   EXPECT_EQ(done["result"].value("row_count", -1), 0) << done.dump().substr(0, 2000);
   const auto peak_kib = a.process->peak_rss_kib();
-  // The 100 MiB value is never held: the driver refuses its packet at 64 MiB.
-  // (Sanitizer builds keep freed memory resident: the bound says nothing there.)
+  // The 200 MiB value is never held (before issue 14: about four copies,
+  // 780 MiB): the driver refuses its packet past 16 MiB. (Sanitizer builds
+  // keep freed memory resident: the bound says nothing there.)
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-  EXPECT_LT(peak_kib, 64U * 1024U) << "agent peak RSS " << peak_kib << " KiB";
+  EXPECT_LT(peak_kib - baseline_kib, 24U * 1024U)
+      << "agent peak RSS " << peak_kib << " KiB, " << baseline_kib << " KiB before";
+  EXPECT_LT(peak_kib, 96U * 1024U) << "agent peak RSS " << peak_kib << " KiB";
 #endif
   EXPECT_GT(peak_kib, 0U);
 }
