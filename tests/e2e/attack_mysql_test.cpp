@@ -38,6 +38,12 @@ MariaDbServer& db() {
         "CREATE USER 'power'@'127.0.0.1' IDENTIFIED BY '" +
         kPowerPassword +
         "'; GRANT ALL PRIVILEGES ON *.* TO 'power'@'127.0.0.1' WITH GRANT OPTION; "
+        "CREATE ROLE shop_writer; GRANT INSERT, DELETE ON shop.* TO shop_writer; "
+        "CREATE USER 'roled'@'127.0.0.1' IDENTIFIED BY '" +
+        kReaderPassword +
+        "'; GRANT SELECT, SHOW VIEW ON shop.* TO 'roled'@'127.0.0.1'; "
+        "GRANT shop_writer TO 'roled'@'127.0.0.1'; "
+        "SET DEFAULT ROLE shop_writer FOR 'roled'@'127.0.0.1'; "
         "SET GLOBAL max_allowed_packet = 268435456;");
     std::ofstream(server.dir() / "server-secret.txt") << kFileSecret;
     return true;
@@ -163,6 +169,15 @@ TEST_F(AttackMysqlE2E, IntoOutfileOnAPrivilegedLoginIsRefusedByTheGate) {
   const Json done = run(power(), "SELECT name FROM items INTO OUTFILE '" + file.string() + "'");
   expect_failed(done, "permission_denied", "ALL PRIVILEGES ON *.*");
   EXPECT_FALSE(std::filesystem::exists(file));
+}
+
+TEST_F(AttackMysqlE2E, WritePrivilegeThroughADefaultRoleIsRefusedByTheGate) {
+  // The login itself holds only SELECT, SHOW VIEW; its default role can write.
+  Agent a = up();
+  const Json done = run(source(mysql_config("roled", kReaderPassword), "roled"),
+                        "INSERT INTO items VALUES (9, 'planted')");
+  expect_failed(done, "permission_denied", "INSERT ON `shop`.* (via role `shop_writer`)");
+  EXPECT_EQ(db().scalar("SELECT COUNT(*) FROM shop.items"), "3");
 }
 
 TEST_F(AttackMysqlE2E, IntoDumpfileOnALeastPrivilegeLoginIsRefusedAndNoFileAppears) {
