@@ -156,8 +156,8 @@ void parse_grant_line(std::string_view line, PrivilegeReport& report,
   const std::size_t with = find_top_level(line, to, "WITH");
   const std::string options =
       with == std::string_view::npos ? "" : upper_trimmed(line.substr(with));
-  const bool grant_option = options.starts_with("WITH GRANT OPTION");
-  const bool admin_option = options.starts_with("WITH ADMIN OPTION");
+  const bool grant_option = options.find(" GRANT OPTION") != std::string::npos;
+  const bool admin_option = options.find(" ADMIN OPTION") != std::string::npos;
   const std::string via = grantee.find('@') == std::string::npos ? grantee : std::string();
 
   if (on == std::string_view::npos) {
