@@ -133,13 +133,8 @@ std::string RogueMysqlServer::received_after_request() const {
 }
 
 bool RogueMysqlServer::wait_for_close(std::chrono::milliseconds timeout) const {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (closed_after_request_ > 0) return true;
-    pollfd none{-1, 0, 0};
-    ::poll(&none, 0, 10);  // a 10 ms tick while waiting on another thread's event
-  }
-  return closed_after_request_ > 0;
+  std::unique_lock lock(mutex_);
+  return closed_.wait_for(lock, timeout, [this] { return closed_after_request_ > 0; });
 }
 
 void RogueMysqlServer::loop() {
@@ -163,7 +158,12 @@ void RogueMysqlServer::serve(int fd) {
     received_ += p.raw;
   };
   auto finish = [&] {
-    if (requested) ++closed_after_request_;
+    if (!requested) return;
+    {
+      std::lock_guard lock(mutex_);
+      ++closed_after_request_;
+    }
+    closed_.notify_all();
   };
   if (!write_packet(fd, 0, greeting())) return finish();
   auto login = read_packet(fd, wake_[0]);

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -45,8 +46,9 @@ class RogueMysqlServer {
   std::uint16_t port_ = 0;
   std::atomic<int> connections_{0};
   std::atomic<int> requests_{0};
-  std::atomic<int> closed_after_request_{0};
   mutable std::mutex mutex_;
+  mutable std::condition_variable closed_;
+  int closed_after_request_ = 0;  // guarded by mutex_
   std::string received_;
   std::thread thread_;
 };
