@@ -3,13 +3,17 @@
 #include <nlohmann/json.hpp>
 
 #include "common/source_config.hpp"
+#include "outpost/policy.hpp"
 
 namespace outpost::connectors::mysql {
 
 ParsedConfig parse_config(const nlohmann::json& config) {
   common::ConfigReader reader(config, "mysql source config");
-  reader.allow_only(
-      {"host", "port", "database", "user", "password", "ssl_mode", "ssl_ca", "connect_timeout"});
+  reader.allow_only({"host", "port", "database", "user", "password", "ssl_mode", "ssl_ca",
+                     "connect_timeout", kAllowPrivilegedLoginKey});
+  // Read (and type-checked) by privileged_login_allowed(); only honoured for
+  // sources of the operator's sources file.
+  (void)reader.boolean(kAllowPrivilegedLoginKey);
   MysqlConfig out;
   if (auto host = reader.string("host")) out.host = *host;
   if (auto port = reader.integer("port", 1, 65535)) out.port = static_cast<std::uint16_t>(*port);

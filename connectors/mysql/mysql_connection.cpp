@@ -1,13 +1,17 @@
 #include "mysql/mysql_connection.hpp"
 
+#include "mysql/mysql_tls_probe.hpp"
+
 #include <arpa/inet.h>
 #include <mysql.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <array>
+#include <cstdio>
 #include <cstring>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace outpost::connectors::mysql {
@@ -20,6 +24,25 @@ constexpr unsigned kCrUnknownHost = 2005;
 constexpr unsigned kCrServerGone = 2006;
 constexpr unsigned kCrServerLost = 2013;
 constexpr unsigned kCrSslConnectionError = 2026;
+constexpr unsigned kCrUnknownError = 2000;
+constexpr unsigned kCrNetPacketTooLarge = 2020;
+
+// LOAD DATA LOCAL: the agent never sends a file. CLIENT_LOCAL_FILES is
+// cleared (MYSQL_OPT_LOCAL_INFILE, read by Connector/C as an unsigned int),
+// and should anything turn it back on, these handlers refuse every request
+// without opening a file.
+int refuse_infile_init(void** info, const char*, void*) {
+  *info = nullptr;
+  return 1;
+}
+int refuse_infile_read(void*, char*, unsigned int) {
+  return -1;
+}
+void refuse_infile_end(void*) {}
+int refuse_infile_error(void*, char* message, unsigned int size) {
+  std::snprintf(message, size, "%s", kLocalInfileRefused);
+  return static_cast<int>(kCrUnknownError);
+}
 
 bool is_network_error(unsigned code) {
   return code == kCrConnectionError || code == kCrConnHostError || code == kCrUnknownHost ||
@@ -38,29 +61,11 @@ std::optional<std::vector<unsigned char>> address_bytes(const std::string& text)
   return std::nullopt;
 }
 
-std::optional<std::string> peer_address(MYSQL* handle) {
-  sockaddr_storage peer{};
-  socklen_t length = sizeof peer;
-  const auto fd = mysql_get_socket(handle);
-  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0) return std::nullopt;
-  char text[INET6_ADDRSTRLEN] = {};
-  if (peer.ss_family == AF_INET) {
-    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&peer);
-    if (inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text) == nullptr) return std::nullopt;
-  } else if (peer.ss_family == AF_INET6) {
-    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&peer);
-    if (inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text) == nullptr) return std::nullopt;
-  } else {
-    return std::nullopt;
-  }
-  return std::string(text);
-}
-
 bool verifies_name(const MysqlConfig& config) {
   return config.ssl_mode == SslMode::kVerifyCa || config.ssl_mode == SslMode::kVerifyIdentity;
 }
 
-void apply_tls_options(MYSQL* handle, const MysqlConfig& config) {
+void apply_tls_options(MYSQL* handle, const MysqlConfig& config, const std::string& fingerprint) {
   const my_bool yes = 1;
   const char* ca = config.ssl_ca.empty() ? nullptr : config.ssl_ca.c_str();
   switch (config.ssl_mode) {
@@ -76,37 +81,48 @@ void apply_tls_options(MYSQL* handle, const MysqlConfig& config) {
       return;
     case SslMode::kVerifyCa:
     case SslMode::kVerifyIdentity:
-      // Connector/C 3.3 verifies the chain and the host name together; there
-      // is no chain-only switch, so verify_ca is as strict as verify_identity.
+      // The numeric address is dialled: the chain is checked against ssl_ca
+      // in the handshake, and the certificate must be the one the probe
+      // verified against the host name (probe_certificate), checked before
+      // any credential is sent. verify_ca is as strict as verify_identity.
       mysql_optionsv(handle, MYSQL_OPT_SSL_ENFORCE, &yes);
       mysql_optionsv(handle, MYSQL_OPT_SSL_CA, ca);
-      mysql_optionsv(handle, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
+      mysql_optionsv(handle, MARIADB_OPT_TLS_PEER_FP, fingerprint.c_str());
       return;
   }
 }
 
-// Dials `target` (an address, or the host name for certificate verification).
-ConnectOutcome dial(const MysqlConfig& config, const std::string& target,
-                    const std::string& address, std::chrono::seconds timeout) {
+// Dials `address` (numeric, already permitted by the egress policy), pinning
+// `fingerprint` with certificate verification.
+ConnectOutcome dial(const MysqlConfig& config, const std::string& address,
+                    std::chrono::seconds timeout, const std::string& fingerprint) {
   MYSQL* handle = mysql_init(nullptr);
   if (handle == nullptr) {
     return {nullptr, JobError{ErrorCode::kInternal, "mysql_init failed (out of memory)", true}};
   }
   const auto timeout_s = static_cast<unsigned int>(timeout.count());
-  const my_bool no = 0;
   // TCP always: Connector/C would take the name "localhost" as the local socket.
   const unsigned int protocol = MYSQL_PROTOCOL_TCP;
   mysql_optionsv(handle, MYSQL_OPT_PROTOCOL, &protocol);
   mysql_optionsv(handle, MYSQL_OPT_CONNECT_TIMEOUT, &timeout_s);
   mysql_optionsv(handle, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-  // LOAD DATA LOCAL would let a server read agent-side files.
-  mysql_optionsv(handle, MYSQL_OPT_LOCAL_INFILE, &no);
+  // LOAD DATA LOCAL would let any server the control plane names read
+  // agent-side files (the token, /proc/self/environ). Connector/C reads this
+  // option as an unsigned int: a 1-byte my_bool left it enabled.
+  const unsigned int local_infile = 0;
+  mysql_optionsv(handle, MYSQL_OPT_LOCAL_INFILE, &local_infile);
+  mysql_set_local_infile_handler(handle, refuse_infile_init, refuse_infile_read, refuse_infile_end,
+                                 refuse_infile_error, nullptr);
+  // One row packet is held whole in the client's network buffer: bound it so
+  // a huge value fails before the buffer grows (class 8; README "Memory").
+  const std::size_t max_packet = kMaxRowPacketBytes;
+  mysql_optionsv(handle, MYSQL_OPT_MAX_ALLOWED_PACKET, &max_packet);
   mysql_optionsv(handle, MYSQL_OPT_CONNECT_ATTR_ADD, "program_name", "outpost-agent");
-  apply_tls_options(handle, config);
+  apply_tls_options(handle, config, fingerprint);
 
   const auto started = std::chrono::steady_clock::now();
   const char* database = config.database.empty() ? nullptr : config.database.c_str();
-  if (mysql_real_connect(handle, target.c_str(), config.user.c_str(), config.password.c_str(),
+  if (mysql_real_connect(handle, address.c_str(), config.user.c_str(), config.password.c_str(),
                          database, config.port, nullptr, 0) == nullptr) {
     const unsigned code = mysql_errno(handle);
     const std::string message = mysql_error(handle);
@@ -134,6 +150,19 @@ ConnectOutcome dial(const MysqlConfig& config, const std::string& target,
                      false}};
   }
   return {std::make_unique<Connection>(handle, address), std::nullopt};
+}
+
+// Dials one permitted address; with certificate verification the probe
+// checks the certificate against the host name first.
+ConnectOutcome dial_address(const MysqlConfig& config, const std::string& address,
+                            std::chrono::seconds timeout) {
+  std::string fingerprint;
+  if (verifies_name(config)) {
+    auto probed = probe_certificate(address, config.port, config.host, config.ssl_ca, timeout);
+    if (auto* error = std::get_if<JobError>(&probed)) return {nullptr, std::move(*error)};
+    fingerprint = std::get<std::string>(probed);
+  }
+  return dial(config, address, timeout, fingerprint);
 }
 
 }  // namespace
@@ -180,7 +209,20 @@ void Connection::interrupt_socket() const noexcept {
 }
 
 JobError Connection::last_error() const {
-  return classify_error(mysql_errno(handle_), mysql_error(handle_));
+  const unsigned code = mysql_errno(handle_);
+  // Connector/C 3.3 refuses a packet past max_allowed_packet (net_realloc
+  // sets net.error = 1 and CR_NET_PACKET_TOO_LARGE) but then reports it as
+  // CR_SERVER_LOST (ma_net_safe_read compares with the server's 1153); a
+  // lost socket leaves net.error = 2. Report what happened.
+  if (code == kCrServerLost && handle_->net.error == 1) {
+    return classify_error(kCrNetPacketTooLarge, "packet larger than max_allowed_packet");
+  }
+  return classify_error(code, mysql_error(handle_));
+}
+
+bool is_local_infile_refusal(std::string_view message) {
+  return message.find(kLocalInfileRefused) != std::string_view::npos ||
+         message.find("Load data local infile forbidden") != std::string_view::npos;
 }
 
 JobError classify_error(unsigned int code, std::string_view message) {
@@ -198,6 +240,7 @@ JobError classify_error(unsigned int code, std::string_view message) {
     case 1143:  // ER_COLUMNACCESS_DENIED_ERROR
     case 1227:  // ER_SPECIFIC_ACCESS_DENIED_ERROR
     case 1370:  // ER_PROCACCESS_DENIED_ERROR
+    case 1095:  // ER_KILL_DENIED_ERROR
       return make(ErrorCode::kPermissionDenied, false);
     case 1792:  // ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
     case 1290:  // ER_OPTION_PREVENTS_STATEMENT (--read-only server)
@@ -218,6 +261,20 @@ JobError classify_error(unsigned int code, std::string_view message) {
     case 1213:  // ER_LOCK_DEADLOCK
       return make(ErrorCode::kQueryError, true);
     case kCrSslConnectionError: return make(ErrorCode::kTlsError, false);
+    case kCrNetPacketTooLarge:
+      return JobError{ErrorCode::kResultTooLarge,
+                      "a row is larger than the connector's bound of " +
+                          std::to_string(kMaxRowPacketBytes >> 20) +
+                          " MiB per row packet (MySQL error 2020)",
+                      false};
+    case kCrUnknownError:
+      if (is_local_infile_refusal(message)) {
+        return JobError{ErrorCode::kPermissionDenied,
+                        "the server asked for an agent-side file (LOAD DATA LOCAL); the agent "
+                        "never sends files, and the session was closed",
+                        false};
+      }
+      break;
     default: break;
   }
   if (is_network_error(code)) {
@@ -232,7 +289,7 @@ JobError classify_error(unsigned int code, std::string_view message) {
 
 ConnectOutcome connect_to_address(const MysqlConfig& config, const std::string& address,
                                   std::chrono::seconds timeout) {
-  return dial(config, verifies_name(config) ? config.host : address, address, timeout);
+  return dial_address(config, address, timeout);
 }
 
 bool address_permitted(const std::string& address, const ResolvedHost& resolved) {
@@ -251,25 +308,11 @@ ConnectOutcome connect(const MysqlConfig& config, const ResolvedHost& resolved) 
             JobError{ErrorCode::kUnreachable, "host " + config.host + " has no address", true}};
   }
 
-  if (verifies_name(config)) {
-    // The certificate must be checked against the name, so Connector/C dials
-    // the name; the address it reached must still be one the policy allowed.
-    auto outcome = dial(config, config.host, config.host, config.connect_timeout);
-    if (!outcome.connection) return outcome;
-    const auto peer = peer_address(outcome.connection->handle());
-    if (peer && address_permitted(*peer, resolved)) {
-      outcome.connection->set_address(*peer);
-      return outcome;
-    }
-    return {nullptr, JobError{ErrorCode::kEgressDenied,
-                              "connected address of " + config.host +
-                                  " is not among the addresses the egress policy allowed",
-                              false}};
-  }
-
   ConnectOutcome last;
   for (const auto& address : resolved.addresses) {
-    last = dial(config, address, address, config.connect_timeout);
+    // Only addresses the egress policy permitted are ever dialled, in every
+    // ssl_mode: Connector/C never resolves a name itself.
+    last = dial_address(config, address, config.connect_timeout);
     if (last.connection) return last;
     // Try the next address only when this one could not be reached at all.
     if (last.error->code != ErrorCode::kUnreachable && last.error->code != ErrorCode::kTimeout) {

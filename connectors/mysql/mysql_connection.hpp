@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -8,6 +9,7 @@
 #include <utility>
 
 #include "mysql/mysql_config.hpp"
+#include "mysql/mysql_privileges.hpp"
 #include "outpost/errors.hpp"
 #include "outpost/network_guard.hpp"
 
@@ -53,11 +55,16 @@ class Connection {
   /// Error of the last failed call on this session, classified.
   [[nodiscard]] JobError last_error() const;
 
+  /// The privilege gate's verdict for this session's login, read once per
+  /// session (the first query or metadata job) and kept while it is pooled.
+  [[nodiscard]] std::optional<PrivilegeReport>& privileges() noexcept { return privileges_; }
+
  private:
   st_mysql* handle_;
   std::string address_;
   bool mariadb_ = false;
   bool broken_ = false;
+  std::optional<PrivilegeReport> privileges_;
 };
 
 /// A new session, or why there is none.
@@ -66,20 +73,31 @@ struct ConnectOutcome {
   std::optional<JobError> error;
 };
 
-/// Dials the addresses that `network.resolve(config.host)` permitted, in order
-/// (never the name itself, except with certificate host-name verification,
-/// where the peer address is checked against the permitted set right after the
-/// handshake).
+/// Dials the addresses that `network.resolve(config.host)` permitted, in order,
+/// and never the name itself: with certificate verification the name is only
+/// what the certificate must match (probe_certificate + a pinned fingerprint).
 ConnectOutcome connect(const MysqlConfig& config, const ResolvedHost& resolved);
 
 /// Whether `address` is one of `resolved`'s addresses (compared as binary addresses).
 bool address_permitted(const std::string& address, const ResolvedHost& resolved);
 
 /// Opens a session to one already-permitted address (the cancel hook's second
-/// connection; with host-name verification the name is dialled). `timeout`
-/// caps the connect step.
+/// connection). `timeout` caps the connect step.
 ConnectOutcome connect_to_address(const MysqlConfig& config, const std::string& address,
                                   std::chrono::seconds timeout);
+
+/// The most bytes one row packet may take in the client (MYSQL_OPT_MAX_ALLOWED_PACKET):
+/// MariaDB's default max_allowed_packet, four times the default part size (a
+/// row larger than one part is never delivered anyway). A larger row fails the
+/// job (result_too_large, or truncated when the job's byte budget was smaller
+/// anyway) before Connector/C allocates past it.
+inline constexpr std::size_t kMaxRowPacketBytes = std::size_t{16} << 20;
+
+/// The message of a refused LOAD DATA LOCAL request.
+inline constexpr const char* kLocalInfileRefused = "LOAD DATA LOCAL refused by the agent";
+
+/// Whether a client error message says a LOAD DATA LOCAL request was refused.
+bool is_local_infile_refusal(std::string_view message);
 
 /// Maps a server or client error number to a protocol error code.
 JobError classify_error(unsigned int code, std::string_view message);

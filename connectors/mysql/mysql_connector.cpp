@@ -11,56 +11,38 @@
 
 #include "common/source_config.hpp"
 #include "mysql/mysql_jobs.hpp"
+#include "mysql/mysql_privileges.hpp"
+#include "outpost/policy.hpp"
 
 namespace outpost::connectors::mysql {
 namespace {
 
-// Privileges that let a statement change data or schema. A monitoring login
-// should hold none of them; test_connection warns when it does.
-std::vector<std::string> write_privileges(std::string_view privileges, std::string_view target) {
-  static constexpr std::string_view kWrite[] = {
-      "ALL",   "INSERT", "UPDATE",         "DELETE",       "CREATE",      "DROP",
-      "ALTER", "INDEX",  "EVENT",          "TRIGGER",      "CREATE VIEW", "CREATE ROUTINE",
-      "FILE",  "SUPER",  "DELETE HISTORY", "ALTER ROUTINE"};
-  std::vector<std::string> found;
-  std::size_t start = 0;
-  while (start < privileges.size()) {
-    auto end = privileges.find(',', start);
-    if (end == std::string_view::npos) end = privileges.size();
-    auto item = privileges.substr(start, end - start);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    for (auto w : kWrite) {
-      if (item.starts_with(w) &&
-          (item.size() == w.size() || item[w.size()] == ' ' || item[w.size()] == '(')) {
-        found.push_back(std::string(item) + " ON " + std::string(target));
-        break;
-      }
-    }
-    start = end + 1;
-  }
-  return found;
+nlohmann::json descriptions(const std::vector<HeldPrivilege>& list) {
+  auto out = nlohmann::json::array();
+  for (const auto& p : list) out.push_back(p.describe());
+  return out;
 }
 
-// SHOW GRANTS lines look like "GRANT SELECT, INSERT ON `db`.* TO `u`@`%`";
-// role grants ("GRANT `r` TO `u`") carry no " ON ". nullopt if it cannot run.
-std::optional<std::vector<std::string>> grants_that_write(Connection& connection) {
-  MYSQL* handle = connection.handle();
-  if (mysql_query(handle, "SHOW GRANTS") != 0) return std::nullopt;
-  MYSQL_RES* result = mysql_store_result(handle);
-  if (result == nullptr) return std::nullopt;
-  std::vector<std::string> found;
-  while (MYSQL_ROW row = mysql_fetch_row(result)) {
-    if (row[0] == nullptr) continue;
-    std::string_view line(row[0]);
-    if (!line.starts_with("GRANT ")) continue;
-    const auto on = line.find(" ON ");
-    const auto to = line.find(" TO ", on == std::string_view::npos ? 0 : on);
-    if (on == std::string_view::npos || to == std::string_view::npos) continue;
-    auto more = write_privileges(line.substr(6, on - 6), line.substr(on + 4, to - on - 4));
-    found.insert(found.end(), more.begin(), more.end());
+// The privilege gate: query and metadata jobs run only on logins that can do
+// nothing but read, unless the operator opted in. The verdict is read once
+// per session and cached on it. nullopt: the job may run.
+std::optional<JobError> gate(JobContext& ctx, const MysqlConfig& config, Connection& connection) {
+  if (privileged_login_allowed(ctx.policy, ctx.job.source)) return std::nullopt;
+  auto& verdict = connection.privileges();
+  if (!verdict) {
+    auto outcome = read_privileges(connection);
+    if (!outcome.report) {
+      connection.mark_broken();  // a role may still be active; never pool it
+      if (outcome.error->code == ErrorCode::kPermissionDenied) return outcome.error;
+      return JobError{ErrorCode::kPermissionDenied,
+                      "the login's privileges could not be read (" + outcome.error->message +
+                          "), so the agent does not run jobs on it",
+                      false};
+    }
+    verdict = std::move(outcome.report);
   }
-  mysql_free_result(result);
-  return found;
+  if (!verdict->refused()) return std::nullopt;
+  return JobError{ErrorCode::kPermissionDenied, refusal_message(config.user, *verdict), false};
 }
 
 std::pair<std::string, std::string> current_user_and_database(Connection& connection,
@@ -110,17 +92,30 @@ JobResult run_test_connection(JobContext& ctx, SessionLease& session,
                         {"connect_ms", connect_ms},
                         {"database", database},
                         {"user", user}};
-  if (auto writes = grants_that_write(connection)) {
-    result["role_can_write"] = !writes->empty();
-    result["write_privileges"] = *writes;
-    if (!writes->empty()) {
-      std::string why;
-      for (const auto& w : *writes) why += (why.empty() ? "" : "; ") + w;
-      result["warnings"] = nlohmann::json::array(
-          {"login " + user + " can write (" + why +
-           "). Outpost runs every statement in a READ ONLY transaction, but a SELECT-only login "
-           "is the safer setup: see the least-privilege recipe in docs/connectors.md"});
-    }
+  // The privileges are read again on this fresh login and reported
+  // precisely: everything beyond reading, at every level and through roles.
+  auto outcome = read_privileges(connection);
+  if (!outcome.report) {
+    connection.mark_broken();
+    result["privileged"] = nullptr;
+    result["privilege_error"] = outcome.error->message;
+    return JobResult::success(std::move(result));
+  }
+  const PrivilegeReport& report = *outcome.report;
+  connection.privileges() = report;
+  const bool allowed = privileged_login_allowed(ctx.policy, ctx.job.source);
+  result["role_can_write"] = !report.writes.empty();
+  result["write_privileges"] = descriptions(report.writes);
+  result["privileges"] = descriptions(report.privileged);
+  result["roles"] = report.roles;
+  result["privileged"] = report.refused();
+  result["privileged_login_allowed"] = allowed;
+  if (report.refused()) {
+    result["warnings"] = nlohmann::json::array(
+        {allowed ? "login " + user +
+                       " can do more than read; query and metadata jobs run on it only because "
+                       "the operator allowed privileged logins for this source"
+                 : refusal_message(user, report)});
   }
   return JobResult::success(std::move(result));
 }
@@ -146,6 +141,11 @@ JobResult MysqlConnector::run(JobContext& ctx) {
   const bool fresh = ctx.job.type == JobType::kTestConnection;
   if (auto error = session.open(config, ctx.network, fresh)) {
     return JobResult{std::move(error), nlohmann::json::object()};
+  }
+  if (ctx.job.type != JobType::kTestConnection) {
+    if (auto refused = gate(ctx, config, session.connection())) {
+      return JobResult{std::move(refused), nlohmann::json::object()};
+    }
   }
   switch (ctx.job.type) {
     case JobType::kTestConnection: return run_test_connection(ctx, session, started);

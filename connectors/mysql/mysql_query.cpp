@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "mysql/mysql_jobs.hpp"
+#include "mysql/mysql_sql_guard.hpp"
 #include "mysql/mysql_values.hpp"
 
 namespace outpost::connectors::mysql {
@@ -66,16 +67,21 @@ std::vector<Column> describe(MYSQL_RES* result, std::vector<ValueKind>& kinds) {
   return columns;
 }
 
+struct StreamOutcome {
+  std::optional<JobError> error;
+  bool truncated = false;  ///< a row past the driver's bound and past the byte budget
+};
+
 // Streams the result set; returns the error that ended it early, if any.
-std::optional<JobError> stream_rows(JobContext& ctx, Connection& connection) {
+StreamOutcome stream_rows(JobContext& ctx, Connection& connection) {
   MYSQL* handle = connection.handle();
   MYSQL_RES* result = mysql_use_result(handle);
   if (result == nullptr) {
     if (mysql_field_count(handle) == 0) {
       ctx.sink.set_columns({});  // a statement without a result set
-      return std::nullopt;
+      return {};
     }
-    return connection.last_error();
+    return {connection.last_error()};
   }
   std::vector<ValueKind> kinds;
   ctx.sink.set_columns(describe(result, kinds));
@@ -99,6 +105,7 @@ std::optional<JobError> stream_rows(JobContext& ctx, Connection& connection) {
     }
   }
   std::optional<JobError> error;
+  bool truncated = false;
   if (stopped) {
     // mysql_free_result would read (and discard) every remaining row; cutting
     // the link ends the statement on the server and the drain at once.
@@ -106,16 +113,29 @@ std::optional<JobError> stream_rows(JobContext& ctx, Connection& connection) {
     connection.interrupt_socket();
   } else if (mysql_errno(handle) != 0) {
     error = connection.last_error();
+    if (error->code == ErrorCode::kResultTooLarge) {
+      // A row packet past kMaxRowPacketBytes: Connector/C refused it before
+      // allocating, and the rest of it is still on the link. If the row
+      // would not have fitted the job's byte budget either, the sink would
+      // have cut the result there: say truncated, as it would have. (The row
+      // begun here to ask is never ended, so the sink drops it.)
+      connection.mark_broken();
+      connection.interrupt_socket();
+      if (!ctx.sink.begin_row().fits(kMaxRowPacketBytes)) {
+        error.reset();
+        truncated = true;
+      }
+    }
   }
   mysql_free_result(result);
-  if (error || stopped) return error;
+  if (error || stopped || truncated) return {error, truncated};
   // A CALL may return further result sets: only the first one is the answer,
   // the rest are read and dropped so the session is usable again.
   while (mysql_more_results(handle)) {
-    if (mysql_next_result(handle) > 0) return connection.last_error();
+    if (mysql_next_result(handle) > 0) return {connection.last_error()};
     if (MYSQL_RES* extra = mysql_store_result(handle); extra != nullptr) mysql_free_result(extra);
   }
-  return std::nullopt;
+  return {};
 }
 
 }  // namespace
@@ -133,6 +153,13 @@ JobResult run_query(JobContext& ctx, const MysqlConfig& config, SessionLease& se
     return JobResult::failure(ErrorCode::kInvalidJob,
                               "query params need a non-empty \"sql\" string");
   }
+  if (auto what = forbidden_statement(text)) {
+    // Second layer behind the privilege gate and the READ ONLY transaction:
+    // effects that escape a transaction are refused before they are sent.
+    return JobResult::failure(
+        ErrorCode::kReadOnlyViolation,
+        "the statement uses " + *what + "; the agent runs read-only statements only");
+  }
   Connection& connection = session.connection();
   if (auto error = session.begin_read_only(remaining_budget(ctx))) {
     connection.mark_broken();
@@ -140,6 +167,7 @@ JobResult run_query(JobContext& ctx, const MysqlConfig& config, SessionLease& se
   }
 
   std::optional<JobError> error;
+  bool truncated = false;
   {
     // Declared in this order so the hook is removed before the killer thread
     // is joined, and both are gone before the session is pooled or closed.
@@ -150,7 +178,9 @@ JobResult run_query(JobContext& ctx, const MysqlConfig& config, SessionLease& se
                            static_cast<unsigned long>(text.size())) != 0) {
         error = connection.last_error();
       } else {
-        error = stream_rows(ctx, connection);
+        auto streamed = stream_rows(ctx, connection);
+        error = std::move(streamed.error);
+        truncated = streamed.truncated;
       }
     }
   }
@@ -160,9 +190,15 @@ JobResult run_query(JobContext& ctx, const MysqlConfig& config, SessionLease& se
     return cancelled_result(ctx.cancel.reason());
   }
   if (error) {
-    if (error->code == ErrorCode::kUnreachable) connection.mark_broken();
+    // A lost link, a half-read packet, or a server that asked for an
+    // agent-side file (a rogue server): never reuse the session.
+    if (error->code == ErrorCode::kUnreachable || error->code == ErrorCode::kResultTooLarge ||
+        error->code == ErrorCode::kPermissionDenied) {
+      connection.mark_broken();
+    }
     return JobResult{std::move(error), nlohmann::json::object()};
   }
+  if (truncated) return JobResult::success({{"truncated", true}});
   return JobResult::success();
 }
 

@@ -10,8 +10,12 @@ namespace outpost::connectors::mysql {
 
 SessionLease::~SessionLease() {
   if (!connection_ || connection_->broken()) return;
-  // End the read-only transaction now so the pooled session holds no snapshot.
-  if (connection_->execute("ROLLBACK")) return;
+  // COM_RESET_CONNECTION before the session goes idle: it ends the read-only
+  // transaction (no snapshot kept) and drops what the job left behind on the
+  // server — GET_LOCK() user locks, LOCK TABLES, user variables, temporary
+  // tables, prepared statements, session variables, the active role — so an
+  // idle pooled session holds nothing. A session that cannot be reset is closed.
+  if (mysql_reset_connection(connection_->handle()) != 0) return;
   pool_.checkin(key_, std::move(connection_));
 }
 
@@ -21,11 +25,10 @@ std::optional<JobError> SessionLease::open(const MysqlConfig& config, const Netw
   if (resolved.error) return resolved.error;
   if (!fresh) {
     connection_ = pool_.checkout(key_, [&](Connection& candidate) {
-      // The egress policy is checked again for every job, and
-      // COM_RESET_CONNECTION clears session state left by the previous job
-      // (variables, temporary tables) while proving the link alive.
+      // The egress policy is checked again for every job; the session was
+      // reset when it was checked in, and a ping proves the link alive.
       return address_permitted(candidate.address(), resolved) &&
-             mysql_reset_connection(candidate.handle()) == 0;
+             mysql_ping(candidate.handle()) == 0;
     });
     if (connection_) return std::nullopt;
   }

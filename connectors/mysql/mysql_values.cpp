@@ -45,6 +45,31 @@ void write_datetime(RowWriter& writer, std::string_view text, bool utc) {
   writer.string(iso);
 }
 
+// A valid JSON document without the whitespace between tokens: one copy, no
+// DOM (a parsed document takes several times its text).
+std::string compact_json(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      out.push_back(c);
+      if (c == '\\' && i + 1 < text.size()) {
+        out.push_back(text[++i]);
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+      out.push_back(c);
+    } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 ValueKind value_kind(const FieldInfo& field) {
@@ -130,6 +155,13 @@ std::string type_name(const FieldInfo& field) {
 }
 
 void write_value(RowWriter& writer, ValueKind kind, std::string_view text) {
+  if (!writer.fits(text.size())) {
+    // Past the row's byte budget: refused before any conversion (a value's
+    // JSON text is about as long as its bytes, or longer); the writer records
+    // it and the sink drops the row.
+    writer.string(text);
+    return;
+  }
   const char* first = text.data();
   const char* last = text.data() + text.size();
   switch (kind) {
@@ -185,7 +217,7 @@ void write_value(RowWriter& writer, ValueKind kind, std::string_view text) {
         writer.string(text);
       } else if (text.find_first_of("\r\n") != std::string_view::npos) {
         // A pretty-printed document would break the one-row-per-line parts.
-        writer.raw_json(nlohmann::json::parse(text).dump());
+        writer.raw_json(compact_json(text));
       } else {
         writer.raw_json(text);
       }

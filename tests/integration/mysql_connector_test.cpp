@@ -170,7 +170,7 @@ TEST_F(MysqlConnectorTest, EgressPolicyIsAppliedBeforeDialling) {
 TEST_F(MysqlConnectorTest, MetadataListsTablesViewsAndColumns) {
   CollectingRows sink;
   auto r =
-      run_job(connector_, job(JobType::kMetadata, config("writer", "writer-pw")), sink, guard_);
+      run_job(connector_, job(JobType::kMetadata, config("reader", "reader-pw")), sink, guard_);
   ASSERT_TRUE(r.ok()) << r.error->message;
   EXPECT_EQ(r.result["database"], "shop");
   for (const auto& t : sink.tables) {
@@ -198,16 +198,16 @@ TEST_F(MysqlConnectorTest, MetadataListsTablesViewsAndColumns) {
   EXPECT_EQ(types["columns"].size(), 28U);
   EXPECT_EQ(types["columns"][6]["type"], "bigint(20) unsigned");
   EXPECT_EQ(types["columns"][27]["ordinal"], 28);
-  // The writer login cannot see schema `other`, so it is simply absent.
+  // The reader login cannot see schema `other`, so it is simply absent.
   EXPECT_TRUE(sink.table("other", "hidden").is_null());
 }
 
 TEST_F(MysqlConnectorTest, MetadataHonoursSchemaFilterAndIncludeViews) {
   CollectingRows sink;
   auto params = nlohmann::json{{"schemas", {"shop"}}, {"include_views", false}};
-  // root-equivalent visibility is not needed: `writer` sees shop only anyway,
+  // root-equivalent visibility is not needed: `reader` sees shop only anyway,
   // so filter on a schema it cannot see to check the filter empties the list.
-  auto r = run_job(connector_, job(JobType::kMetadata, config("writer", "writer-pw"), params), sink,
+  auto r = run_job(connector_, job(JobType::kMetadata, config("reader", "reader-pw"), params), sink,
                    guard_);
   ASSERT_TRUE(r.ok()) << r.error->message;
   EXPECT_EQ(sink.tables.size(), 3U);  // orders, secret, types
@@ -215,7 +215,7 @@ TEST_F(MysqlConnectorTest, MetadataHonoursSchemaFilterAndIncludeViews) {
   CollectingRows none;
   auto r2 =
       run_job(connector_,
-              job(JobType::kMetadata, config("writer", "writer-pw"), {{"schemas", {"nowhere"}}}),
+              job(JobType::kMetadata, config("reader", "reader-pw"), {{"schemas", {"nowhere"}}}),
               none, guard_);
   ASSERT_TRUE(r2.ok());
   EXPECT_TRUE(none.tables.empty());

@@ -10,6 +10,7 @@
 
 #include "integration/mysql_test_support.hpp"
 #include "mysql/mysql_connector.hpp"
+#include "outpost/policy.hpp"
 #include "support/mariadb_server.hpp"
 
 namespace outpost::test {
@@ -47,6 +48,20 @@ CREATE USER 'limited'@'127.0.0.1' IDENTIFIED BY 'limited-pw';
 GRANT SELECT ON shop.orders TO 'limited'@'127.0.0.1';
 CREATE USER 'auditor'@'127.0.0.1' IDENTIFIED BY 'auditor-pw';
 GRANT SELECT ON *.* TO 'auditor'@'127.0.0.1';
+CREATE USER 'filer'@'127.0.0.1' IDENTIFIED BY 'filer-pw';
+GRANT SELECT ON shop.* TO 'filer'@'127.0.0.1';
+GRANT FILE, PROCESS ON *.* TO 'filer'@'127.0.0.1';
+CREATE ROLE r_write;
+GRANT INSERT ON shop.* TO r_write;
+CREATE ROLE r_outer;
+GRANT r_write TO r_outer;
+CREATE USER 'roled'@'127.0.0.1' IDENTIFIED BY 'roled-pw';
+GRANT SELECT, SHOW VIEW ON shop.* TO 'roled'@'127.0.0.1';
+GRANT r_outer TO 'roled'@'127.0.0.1';
+CREATE USER 'colwriter'@'127.0.0.1' IDENTIFIED BY 'colwriter-pw';
+GRANT SELECT ON shop.* TO 'colwriter'@'127.0.0.1';
+GRANT UPDATE (note) ON shop.orders TO 'colwriter'@'127.0.0.1';
+SET GLOBAL max_allowed_packet = 268435456;
 )sql";
 
 class MysqlConnectorTest : public ::testing::Test {
@@ -87,6 +102,17 @@ class MysqlConnectorTest : public ::testing::Test {
   JobResult query(const std::string& sql, CollectingRows& sink,
                   const nlohmann::json& source = config()) {
     return run_job(connector_, job(JobType::kQuery, source, {{"sql", sql}}), sink, guard_);
+  }
+  /// Runs `j` under `policy` (e.g. the operator's --allow-privileged-logins).
+  JobResult run_with_policy(const Job& j, ResultSink& sink, const OperatorPolicy& policy) {
+    CancelToken token;
+    JobContext ctx{j, sink, token, guard_, std::chrono::steady_clock::now() + j.timeout, policy};
+    return connector_.run(ctx);
+  }
+  static OperatorPolicy allow_privileged() {
+    OperatorPolicy policy;
+    policy.allow_privileged_logins = true;
+    return policy;
   }
   static std::string code(const JobResult& r) {
     return r.error ? std::string(to_string(r.error->code)) : "ok";

@@ -135,13 +135,16 @@ TEST_F(MysqlQueryTest, SyntaxErrorIsQueryError) {
 }
 
 TEST_F(MysqlQueryTest, WritesAreRefusedAsReadOnlyViolation) {
+  // The privilege gate refuses this login by default; with the operator's
+  // opt-in the READ ONLY transaction is what still stops every write.
   const auto writer = config("writer", "writer-pw");
   for (const std::string sql :
        {"INSERT INTO orders VALUES (9, 1, 'x')", "UPDATE orders SET note = 'y'",
         "DELETE FROM orders", "CREATE TABLE sneaky (x INT)", "DROP TABLE orders",
         "CREATE TEMPORARY TABLE tmp (x INT)"}) {
     CollectingRows sink;
-    auto r = query(sql, sink, writer);
+    auto r =
+        run_with_policy(job(JobType::kQuery, writer, {{"sql", sql}}), sink, allow_privileged());
     EXPECT_EQ(code(r), "read_only_violation") << sql << ": " << (r.error ? r.error->message : "");
   }
   EXPECT_EQ(server_->scalar("SELECT COUNT(*) FROM shop.orders"), "3");

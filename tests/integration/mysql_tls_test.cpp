@@ -128,5 +128,48 @@ TEST_F(MysqlTlsTest, VerifyIdentityRefusesANameTheCertificateLacks) {
   EXPECT_EQ(to_string(r.error->code), "tls_error") << r.error->message;
 }
 
+/// Permits exactly one address for every name, as an egress policy would.
+class FixedGuard final : public NetworkGuard {
+ public:
+  explicit FixedGuard(std::string address) : address_(std::move(address)) {}
+  [[nodiscard]] ResolvedHost resolve(std::string_view, std::uint16_t) const override {
+    return ResolvedHost{{address_}, std::nullopt};
+  }
+  [[nodiscard]] std::optional<JobError> check_local_socket(std::string_view) const override {
+    return std::nullopt;
+  }
+  [[nodiscard]] std::optional<JobError> check_dsn(std::string_view) const override {
+    return std::nullopt;
+  }
+
+ private:
+  std::string address_;
+};
+
+TEST_F(MysqlTlsTest, VerifyIdentityDialsOnlyTheAddressThePolicyPermitted) {
+  // The policy says "localhost" is 127.0.0.2, where nothing listens. Before
+  // issue 14, Connector/C resolved the name itself and reached 127.0.0.1;
+  // now only the permitted address is dialled, and the name is only what the
+  // certificate must match.
+  const auto connections = [] {
+    return std::stoll(server_->scalar(
+        "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = "
+        "'CONNECTIONS'"));
+  };
+  const auto before = connections();
+  FixedGuard guard("127.0.0.2");
+  CollectingRows sink;
+  auto r = run_job(connector_, job(config("verify_identity", "localhost")), sink, guard);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(to_string(r.error->code), std::string("unreachable")) << r.error->message;
+  EXPECT_EQ(connections() - before, 1) << "only the re-read itself connected";
+  // The same policy pointing at the server's address works, name verified.
+  FixedGuard right("127.0.0.1");
+  CollectingRows ok;
+  auto good = run_job(connector_, job(config("verify_identity", "localhost")), ok, right);
+  ASSERT_TRUE(good.ok()) << good.error->message;
+  EXPECT_FALSE(cipher(ok).empty());
+}
+
 }  // namespace
 }  // namespace outpost::test

@@ -22,6 +22,25 @@ std::string written(ValueKind kind, std::string_view text) {
   return out;
 }
 
+TEST(MysqlValues, PrettyJsonIsCompactedWithoutChangingStrings) {
+  EXPECT_EQ(written(ValueKind::kJson, "{\n  \"a\": [1, 2],\n  \"b\": \"x y\\n\\\" }\"\n}"),
+            "[{\"a\":[1,2],\"b\":\"x y\\n\\\" }\"}]");
+}
+
+TEST(MysqlValues, ValuePastTheRowBudgetIsRefusedBeforeConversion) {
+  // Issue 14, class 8: a value that cannot fit is never escaped, parsed or
+  // base64-encoded; the row is marked over its limit (the sink drops it).
+  for (const auto kind : {ValueKind::kJson, ValueKind::kBinary, ValueKind::kText}) {
+    std::string out;
+    RowWriter writer(out);
+    writer.open(64);
+    write_value(writer, kind, std::string(1000, '7'));
+    writer.close();
+    EXPECT_TRUE(writer.over_limit());
+    EXPECT_LT(out.size(), 64U) << out;
+  }
+}
+
 TEST(MysqlValues, FloatsIncludingSpecialValues) {
   EXPECT_EQ(written(ValueKind::kFloat, "1.5"), "[1.5]");
   EXPECT_EQ(written(ValueKind::kFloat, "-2.25e-300"), "[-2.25e-300]");
