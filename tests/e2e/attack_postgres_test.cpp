@@ -191,8 +191,9 @@ class AttackPg : public SecurityE2E {
     return source(pg().source_config(role, password_of(role)));
   }
 
-  Json query(const std::string& source_id, const std::string& sql) {
-    return wait_finished(create_job(source_id, sql, 20000), 40s);
+  Json query(const std::string& source_id, const std::string& sql, int timeout_ms = 20000) {
+    return wait_finished(create_job(source_id, sql, timeout_ms),
+                         std::chrono::milliseconds(timeout_ms) + 20s);
   }
   Json job_of_type(const std::string& source_id, const std::string& type) {
     return wait_finished(create_job(source_id, "", 20000, type), 40s);
@@ -495,6 +496,25 @@ TEST_F(AttackPg, ServicePassfileAndClientKeyInADsnAreRefused) {
     expect_refused(query(source(config), "SELECT 1"), "invalid_job");
   }
   EXPECT_EQ(listener->accepts(), 0);
+}
+
+// ---- class 8: one huge value under a small result budget
+
+TEST_F(AttackPg, HugeValueUnderASmallBudgetIsRefusedInBoundedMemory) {
+  Agent a = start({"--max-result-bytes", "1MiB"});
+  const auto src = login("reader");
+  // 64 MiB of bytea: 128 MiB of hex text on the wire. libpq holds the row
+  // twice (its input buffer and the row's PGresult); the connector must not
+  // add a hex-decoded copy and a base64 copy on top.
+  const Json done =
+      query(src, "SELECT 1 AS n, decode(repeat('ab', 67108864), 'hex') AS blob", 90000);
+  EXPECT_EQ(done.value("status", ""), "succeeded") << done.dump().substr(0, 2000);
+  EXPECT_EQ(done.value("truncated", false) || done["result"].value("truncated", false), true)
+      << done.dump().substr(0, 2000);
+  EXPECT_EQ(done.value("rows", Json::array()), Json::array());
+  const auto peak_mib = a.process->peak_rss_kib() / 1024;
+  std::printf("agent peak RSS with a 128 MiB row: %ld MiB\n", static_cast<long>(peak_mib));
+  EXPECT_LT(peak_mib, 330) << "more than libpq's two copies of the row";
 }
 
 }  // namespace
