@@ -100,7 +100,7 @@ JobResult PostgresConnector::run(JobContext& ctx) {
     if (connected.error) return JobResult{std::move(connected.error), nlohmann::json::object()};
     session = std::move(connected.session);
     connect_ms = common::elapsed_ms(start);
-    if (auto error = probe_session(*session, tag, ctx.cancel, ctx.deadline)) {
+    if (auto error = learn_privileges(*session, key, tag, ctx)) {
       if (ctx.cancel.cancelled()) return cancelled_result(ctx.cancel);
       return JobResult{std::move(error), nlohmann::json::object()};
     }
@@ -136,6 +136,33 @@ JobResult PostgresConnector::run(JobContext& ctx) {
     pool_.checkin(key, std::move(session));
   }
   return result;
+}
+
+std::optional<JobError> PostgresConnector::learn_privileges(Session& session,
+                                                            const std::string& key,
+                                                            const std::string& tag,
+                                                            JobContext& ctx) {
+  // test_connection reports what is true now: always its own probe.
+  if (ctx.job.type != JobType::kTestConnection) {
+    auto prober = verdicts_.prober(key);
+    // Wait for a probe of the same login in flight (a burst of new sessions),
+    // then take its verdict; past the wait, probe alone.
+    std::unique_lock lock(*prober, std::defer_lock);
+    (void)lock.try_lock_until(std::min(ctx.deadline, Clock::now() + kHousekeepingLimit));
+    if (auto cached = verdicts_.fresh(key)) {
+      if (lock.owns_lock()) lock.unlock();
+      session.set_info(std::move(*cached));
+      if (tag_session(session, tag, ctx.cancel, ctx.deadline)) return std::nullopt;
+      return JobError{ErrorCode::kUnreachable,
+                      "could not set application_name: " + session.error_message(), true};
+    }
+    if (auto error = probe_session(session, tag, ctx.cancel, ctx.deadline)) return error;
+    verdicts_.store(key, *session.info());
+    return std::nullopt;
+  }
+  if (auto error = probe_session(session, tag, ctx.cancel, ctx.deadline)) return error;
+  verdicts_.store(key, *session.info());
+  return std::nullopt;
 }
 
 JobResult cancelled_result(const CancelToken& cancel) {

@@ -10,7 +10,9 @@ namespace {
 // TO 'file' (also from a DO block), pg_read_file, lo_export,
 // pg_terminate_backend, CHECKPOINT, dblink's own connections. So the gate
 // looks at the login itself, over every role it can become (pg_has_role
-// MEMBER: a NOINHERIT grant can still be used with SET ROLE):
+// MEMBER: a NOINHERIT grant can still be used with SET ROLE; privilege
+// functions are asked for current_user, which covers inherited roles, and
+// for each role reachable only by SET ROLE):
 //   - role attributes: SUPERUSER, CREATEROLE (can grant itself the roles
 //     below), CREATEDB, REPLICATION (replication slots, base backups);
 //   - predefined roles that reach the server: pg_execute_server_program,
@@ -33,7 +35,9 @@ WITH me AS (
   SELECT r.oid, r.rolname, r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication,
          r.rolbypassrls
   FROM pg_catalog.pg_roles r
-  WHERE pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER'))
+  WHERE pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER')),
+setonly AS (
+  SELECT oid FROM me WHERE NOT pg_catalog.pg_has_role(current_user, oid, 'USAGE'))
 SELECT pg_catalog.set_config('application_name', $1, false),
   pg_catalog.current_setting('server_version'), current_user, pg_catalog.current_database(),
   (SELECT pg_catalog.bool_or(rolsuper) FROM me),
@@ -54,8 +58,9 @@ SELECT pg_catalog.set_config('application_name', $1, false),
                        'pg_create_restore_point', 'pg_backup_start', 'pg_backup_stop',
                        'pg_start_backup', 'pg_stop_backup', 'pg_log_backend_memory_contexts',
                        'pg_replication_origin_create')
-     AND EXISTS (SELECT 1 FROM me
-                 WHERE pg_catalog.has_function_privilege(me.oid, p.oid, 'EXECUTE'))),
+     AND (pg_catalog.has_function_privilege(p.oid, 'EXECUTE')
+          OR EXISTS (SELECT 1 FROM setonly
+                     WHERE pg_catalog.has_function_privilege(setonly.oid, p.oid, 'EXECUTE')))),
   EXISTS (SELECT 1 FROM pg_catalog.pg_extension e
           JOIN pg_catalog.pg_depend d
             ON d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
@@ -64,31 +69,39 @@ SELECT pg_catalog.set_config('application_name', $1, false),
           JOIN pg_catalog.pg_proc p ON p.oid = d.objid
           WHERE e.extname = 'dblink'
             AND p.proname IN ('dblink', 'dblink_exec', 'dblink_connect', 'dblink_send_query')
-            AND EXISTS (SELECT 1 FROM me
-                        WHERE pg_catalog.has_function_privilege(me.oid, p.oid, 'EXECUTE'))),
+            AND (pg_catalog.has_function_privilege(p.oid, 'EXECUTE')
+                 OR EXISTS (SELECT 1 FROM setonly s WHERE
+                              pg_catalog.has_function_privilege(s.oid, p.oid, 'EXECUTE')))),
   (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
      AND c.oid <> 'pg_catalog.pg_settings'::pg_catalog.regclass
      AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
-     AND EXISTS (SELECT 1 FROM me
-                 WHERE pg_catalog.has_table_privilege(me.oid, c.oid,
-                         'INSERT, UPDATE, DELETE, TRUNCATE, TRIGGER')
-                    OR pg_catalog.has_any_column_privilege(me.oid, c.oid, 'INSERT, UPDATE'))
+     AND (EXISTS (SELECT 1 FROM pg_catalog.aclexplode(c.relacl) g
+                  WHERE g.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'TRIGGER')
+                    AND (g.grantee = 0 OR g.grantee IN (SELECT oid FROM me)))
+          OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a, pg_catalog.aclexplode(a.attacl) g
+                     WHERE a.attrelid = c.oid AND a.attacl IS NOT NULL
+                       AND g.privilege_type IN ('INSERT', 'UPDATE')
+                       AND (g.grantee = 0 OR g.grantee IN (SELECT oid FROM me))))
    LIMIT 1),
   (SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
    WHERE c.relkind = 'S' AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
-     AND EXISTS (SELECT 1 FROM me
-                 WHERE pg_catalog.has_sequence_privilege(me.oid, c.oid, 'USAGE, UPDATE'))
+     AND (pg_catalog.has_sequence_privilege(c.oid, 'USAGE, UPDATE')
+          OR EXISTS (SELECT 1 FROM setonly
+                     WHERE pg_catalog.has_sequence_privilege(setonly.oid, c.oid, 'USAGE, UPDATE')))
    LIMIT 1),
   (SELECT pg_catalog.format('%I', n.nspname) FROM pg_catalog.pg_namespace n
    WHERE n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
-     AND EXISTS (SELECT 1 FROM me WHERE pg_catalog.has_schema_privilege(me.oid, n.oid, 'CREATE'))
+     AND (pg_catalog.has_schema_privilege(n.oid, 'CREATE')
+          OR EXISTS (SELECT 1 FROM setonly
+                     WHERE pg_catalog.has_schema_privilege(setonly.oid, n.oid, 'CREATE')))
    LIMIT 1),
-  EXISTS (SELECT 1 FROM me
-          WHERE pg_catalog.has_database_privilege(me.oid, pg_catalog.current_database(),
-                                                  'CREATE')),
+  pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE')
+    OR EXISTS (SELECT 1 FROM setonly
+               WHERE pg_catalog.has_database_privilege(setonly.oid,
+                                                       pg_catalog.current_database(), 'CREATE')),
   COALESCE(
     (SELECT 'database ' || pg_catalog.format('%I', d.datname) FROM pg_catalog.pg_database d
      WHERE d.datname = pg_catalog.current_database() AND d.datdba IN (SELECT oid FROM me)),
@@ -212,6 +225,34 @@ SessionInfo parse_probe(const PGresult* r) {
   }
   if (const auto o = text(kOwner); !o.empty()) out.push_back({"owner", "owns " + o});
   return info;
+}
+
+std::shared_ptr<std::timed_mutex> VerdictCache::prober(const std::string& key) {
+  std::lock_guard lock(mu_);
+  if (entries_.size() >= kMaxEntries && entries_.find(key) == entries_.end()) {
+    // A control plane can invent configs without end: forget stale verdicts
+    // first, and everything if that is not enough.
+    const auto now = Clock::now();
+    std::erase_if(entries_, [&](const auto& e) { return now - e.second.at >= kTtl; });
+    if (entries_.size() >= kMaxEntries) entries_.clear();
+  }
+  return entries_[key].prober;
+}
+
+std::optional<SessionInfo> VerdictCache::fresh(const std::string& key) const {
+  std::lock_guard lock(mu_);
+  const auto it = entries_.find(key);
+  if (it == entries_.end() || !it->second.info || Clock::now() - it->second.at >= kTtl) {
+    return std::nullopt;
+  }
+  return it->second.info;
+}
+
+void VerdictCache::store(const std::string& key, const SessionInfo& info) {
+  std::lock_guard lock(mu_);
+  auto& entry = entries_[key];
+  entry.info = info;
+  entry.at = Clock::now();
 }
 
 std::optional<JobError> privilege_gate(const SessionInfo& info, const JobContext& ctx) {

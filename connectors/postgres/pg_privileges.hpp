@@ -2,6 +2,10 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,5 +68,33 @@ SessionInfo parse_probe(const PGresult* result);
 /// "allow_privileged_login": true on a sources-file source). nullopt when
 /// the job may run. test_connection is never refused: it reports.
 std::optional<JobError> privilege_gate(const SessionInfo& info, const JobContext& ctx);
+
+/// The last probe's SessionInfo per pool key (one login on one server), kept
+/// for a minute, so a burst of new sessions for one source costs one probe
+/// instead of one each: the others wait for it (up to a limit) and reuse its
+/// verdict. test_connection always probes its own session and refreshes it.
+///
+/// Thread safety: every member may be called from any worker thread.
+class VerdictCache {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr auto kTtl = std::chrono::seconds(60);
+  static constexpr std::size_t kMaxEntries = 1024;
+
+  /// Held while one job probes `key`; others wait on it (try_lock_until).
+  std::shared_ptr<std::timed_mutex> prober(const std::string& key);
+  /// The verdict stored for `key` less than kTtl ago.
+  std::optional<SessionInfo> fresh(const std::string& key) const;
+  void store(const std::string& key, const SessionInfo& info);
+
+ private:
+  struct Entry {
+    std::optional<SessionInfo> info;
+    Clock::time_point at{};
+    std::shared_ptr<std::timed_mutex> prober = std::make_shared<std::timed_mutex>();
+  };
+  mutable std::mutex mu_;
+  std::map<std::string, Entry, std::less<>> entries_;
+};
 
 }  // namespace outpost::connectors::postgres

@@ -82,7 +82,9 @@ struct GateCase {
   const char* privilege;  // the name the refusal and test_connection give
 };
 
-void PrintTo(const GateCase& c, std::ostream* os) { *os << c.role; }
+void PrintTo(const GateCase& c, std::ostream* os) {
+  *os << c.role;
+}
 
 class PostgresGate : public ::testing::TestWithParam<GateCase> {};
 
