@@ -78,7 +78,7 @@ TEST(PostgresValueLimits, ValuesThatFitAreStillWritten) {
   write_value(row, ValueKind::kJson, "{\"a\": 1}");
   row.close();
   EXPECT_FALSE(row.over_limit());
-  EXPECT_EQ(out, "[\"AP8Q\",{\"a\":1}]");
+  EXPECT_EQ(out, "[\"AP8Q\",{\"a\": 1}]");
   EXPECT_EQ(min_json_bytes(ValueKind::kBytea, 3002), 1000u);
   EXPECT_EQ(min_json_bytes(ValueKind::kText, 10), 10u);
 }
