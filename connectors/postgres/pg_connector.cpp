@@ -8,6 +8,7 @@
 #include "common/text_format.hpp"
 #include "postgres/pg_jobs.hpp"
 #include "postgres/pg_params.hpp"
+#include "postgres/pg_privileges.hpp"
 
 namespace outpost::connectors::postgres {
 namespace {
@@ -34,6 +35,34 @@ bool tag_session(Session& session, const std::string& tag, const CancelToken& ca
   return r && PQresultStatus(r.get()) == PGRES_TUPLES_OK;
 }
 
+// A new session's first statement: the job tag and the privilege probe in one
+// round trip (see pg_privileges.cpp). Fails closed: a session whose
+// privileges cannot be read runs no job.
+std::optional<JobError> probe_session(Session& session, const std::string& tag,
+                                      const CancelToken& cancel, Clock::time_point deadline) {
+  session.bind(&cancel, std::min(deadline, Clock::now() + kHousekeepingLimit));
+  const auto start = Clock::now();
+  auto r = session.exec(probe_sql(), {tag});
+  const auto elapsed = common::elapsed_ms(start);
+  if (!r) {
+    return JobError{ErrorCode::kUnreachable,
+                    session.abandoned() ? "server stopped answering" : session.error_message(),
+                    true};
+  }
+  if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
+    auto error = map_statement_error(r.get(), cancel.reason());
+    error.message = "could not read the login's privileges: " + error.message;
+    return error;
+  }
+  if (PQntuples(r.get()) != 1) {
+    return JobError{ErrorCode::kPermissionDenied, "could not read the login's privileges", false};
+  }
+  auto info = parse_probe(r.get());
+  info.probe_ms = elapsed;
+  session.set_info(std::move(info));
+  return std::nullopt;
+}
+
 }  // namespace
 
 PostgresConnector::PostgresConnector(common::PoolOptions pool_options)
@@ -44,7 +73,7 @@ std::vector<JobType> PostgresConnector::job_types() const {
 }
 
 JobResult PostgresConnector::run(JobContext& ctx) {
-  auto parsed = parse_config(ctx.job.source.config);
+  auto parsed = parse_config(ctx.job.source.config, !ctx.job.source.ref.empty());
   if (parsed.error) return JobResult{parsed.error, nlohmann::json::object()};
   ConnectParams params = std::move(parsed.params);
   if (auto error = apply_network_guard(params, ctx.network)) {
@@ -52,13 +81,16 @@ JobResult PostgresConnector::run(JobContext& ctx) {
   }
   if (ctx.cancel.cancelled()) return cancelled_result(ctx.cancel);
 
-  const std::string key = common::config_fingerprint(ctx.job.source.config);
+  // Operator sources may read agent-host files (passfile, client
+  // certificates) that inline ones may not: never share their sessions.
+  const std::string key = common::config_fingerprint(ctx.job.source.config) +
+                          (ctx.job.source.ref.empty() ? "" : "/operator");
   const std::string tag = job_tag(params, ctx.job);
   std::unique_ptr<Session> session;
   // test_connection always dials: it must prove the credentials work now.
   if (ctx.job.type != JobType::kTestConnection) {
     session = pool_.checkout(key, [&](Session& s) {
-      return s.reusable() && tag_session(s, tag, ctx.cancel, ctx.deadline);
+      return s.reusable() && s.info() != nullptr && tag_session(s, tag, ctx.cancel, ctx.deadline);
     });
   }
   std::int64_t connect_ms = 0;
@@ -68,12 +100,20 @@ JobResult PostgresConnector::run(JobContext& ctx) {
     if (connected.error) return JobResult{std::move(connected.error), nlohmann::json::object()};
     session = std::move(connected.session);
     connect_ms = common::elapsed_ms(start);
-    if (!tag_session(*session, tag, ctx.cancel, ctx.deadline)) {
+    if (auto error = learn_privileges(*session, key, tag, ctx)) {
       if (ctx.cancel.cancelled()) return cancelled_result(ctx.cancel);
-      return JobResult::failure(ErrorCode::kUnreachable,
-                                "could not set application_name: " + session->error_message(),
-                                true);
+      return JobResult{std::move(error), nlohmann::json::object()};
     }
+  }
+
+  // The privilege gate: a login that can do more than read runs no query or
+  // metadata job unless the operator opted in. The session itself is fine
+  // and goes back to the pool with its verdict.
+  if (auto refused = privilege_gate(*session->info(), ctx)) {
+    if (session->reset_for_pool(Clock::now() + kHousekeepingLimit)) {
+      pool_.checkin(key, std::move(session));
+    }
+    return JobResult{std::move(refused), nlohmann::json::object()};
   }
 
   JobResult result;
@@ -96,6 +136,33 @@ JobResult PostgresConnector::run(JobContext& ctx) {
     pool_.checkin(key, std::move(session));
   }
   return result;
+}
+
+std::optional<JobError> PostgresConnector::learn_privileges(Session& session,
+                                                            const std::string& key,
+                                                            const std::string& tag,
+                                                            JobContext& ctx) {
+  // test_connection reports what is true now: always its own probe.
+  if (ctx.job.type != JobType::kTestConnection) {
+    auto prober = verdicts_.prober(key);
+    // Wait for a probe of the same login in flight (a burst of new sessions),
+    // then take its verdict; past the wait, probe alone.
+    std::unique_lock lock(*prober, std::defer_lock);
+    (void)lock.try_lock_until(std::min(ctx.deadline, Clock::now() + kHousekeepingLimit));
+    if (auto cached = verdicts_.fresh(key)) {
+      if (lock.owns_lock()) lock.unlock();
+      session.set_info(std::move(*cached));
+      if (tag_session(session, tag, ctx.cancel, ctx.deadline)) return std::nullopt;
+      return JobError{ErrorCode::kUnreachable,
+                      "could not set application_name: " + session.error_message(), true};
+    }
+    if (auto error = probe_session(session, tag, ctx.cancel, ctx.deadline)) return error;
+    verdicts_.store(key, *session.info());
+    return std::nullopt;
+  }
+  if (auto error = probe_session(session, tag, ctx.cancel, ctx.deadline)) return error;
+  verdicts_.store(key, *session.info());
+  return std::nullopt;
 }
 
 JobResult cancelled_result(const CancelToken& cancel) {

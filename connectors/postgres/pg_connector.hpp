@@ -5,6 +5,7 @@
 
 #include "common/connection_pool.hpp"
 #include "outpost/connector.hpp"
+#include "postgres/pg_privileges.hpp"
 #include "postgres/pg_session.hpp"
 
 namespace outpost::connectors::postgres {
@@ -14,7 +15,10 @@ namespace outpost::connectors::postgres {
 /// Sessions come from an idle pool keyed by the source config's fingerprint;
 /// a pooled session is health-checked on checkout by the statement that tags
 /// it with the job (`application_name` = "outpost job_42#2"), and reset with
-/// DISCARD ALL before it goes back. A session that was cancelled, truncated
+/// DISCARD ALL before it goes back. A new session learns what its login may
+/// do (pg_privileges.hpp) before any job runs on it; query and metadata jobs
+/// on a login that can do more than read are refused unless the operator
+/// opted in. A session that was cancelled, truncated
 /// mid-stream, or left in a failed or unknown transaction state is closed.
 ///
 /// Thread safety: run() may be called concurrently from worker threads.
@@ -30,7 +34,13 @@ class PostgresConnector final : public Connector {
   [[nodiscard]] common::ConnectionPool<Session>& pool() noexcept { return pool_; }
 
  private:
+  /// A new session's privileges: the probe, or a fresh verdict for the same
+  /// pool key (see VerdictCache). Tags the session either way.
+  std::optional<JobError> learn_privileges(Session& session, const std::string& key,
+                                           const std::string& tag, JobContext& ctx);
+
   common::ConnectionPool<Session> pool_;
+  VerdictCache verdicts_;
 };
 
 /// Registers PostgresConnector under "postgres" and "postgresql".

@@ -4,15 +4,20 @@
 
 #include <algorithm>
 #include <memory>
+#include <string_view>
 #include <utility>
 
 #include "common/source_config.hpp"
+#include "outpost/policy.hpp"
 
 namespace outpost::connectors::postgres {
 namespace {
 
 constexpr const char* kDefaultSocketDir = "/var/run/postgresql";
 constexpr const char* kDefaultApplicationName = "outpost-agent";
+// A path that can never exist (/dev/null is not a directory): as passfile it
+// stops libpq from reading ~/.pgpass for a source the control plane wrote.
+constexpr const char* kNoPassfile = "/dev/null/outpost-no-passfile";
 
 std::vector<std::string> split_commas(const std::string& text) {
   std::vector<std::string> out;
@@ -30,9 +35,61 @@ JobError invalid(std::string message) {
   return JobError{ErrorCode::kInvalidJob, std::move(message), false};
 }
 
-// Copies a dsn/uri's settings into params; refuses what would bypass the
-// egress check (a service file names hosts we would not see).
-std::optional<JobError> load_conninfo(const std::string& text, ConnectParams& params) {
+// libpq keywords a dsn/uri may carry. An allow-list: anything libpq adds
+// later is refused until someone decides it is safe.
+bool is_network_keyword(std::string_view k) {
+  static constexpr std::string_view kAllowed[] = {"host",
+                                                  "hostaddr",
+                                                  "port",
+                                                  "dbname",
+                                                  "user",
+                                                  "password",
+                                                  "connect_timeout",
+                                                  "application_name",
+                                                  "fallback_application_name",
+                                                  "options",
+                                                  "sslmode",
+                                                  "sslrootcert",
+                                                  "sslsni",
+                                                  "sslcompression",
+                                                  "channel_binding",
+                                                  "require_auth",
+                                                  "ssl_min_protocol_version",
+                                                  "ssl_max_protocol_version",
+                                                  "target_session_attrs",
+                                                  "load_balance_hosts",
+                                                  "keepalives",
+                                                  "keepalives_idle",
+                                                  "keepalives_interval",
+                                                  "keepalives_count",
+                                                  "tcp_user_timeout",
+                                                  "gssencmode"};
+  for (auto a : kAllowed) {
+    if (a == k) return true;
+  }
+  return false;
+}
+
+// Keywords that make libpq read files on the agent's host (password file,
+// client certificate and key, CRLs) or hand out its Kerberos credentials for
+// a service the config names. Honoured only in the operator's sources file;
+// a control plane naming them could aim the agent's own secrets at a server.
+bool is_operator_keyword(std::string_view k) {
+  static constexpr std::string_view kOperatorOnly[] = {
+      "passfile",    "sslcert",    "sslkey", "sslpassword",   "sslcrl",     "sslcrldir",
+      "sslcertmode", "krbsrvname", "gsslib", "gssdelegation", "requirepeer"};
+  for (auto a : kOperatorOnly) {
+    if (a == k) return true;
+  }
+  return false;
+}
+
+// Copies a dsn/uri's settings into params, keyword by keyword through the
+// allow-lists above. Refused outright: "service" (a service file on the
+// agent's host), "replication" (a walsender session: base backups, slots),
+// "sslkeylogfile" (writes TLS secrets to a file).
+std::optional<JobError> load_conninfo(const std::string& text, bool operator_source,
+                                      ConnectParams& params) {
   char* err = nullptr;
   std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(
       PQconninfoParse(text.c_str(), &err), &PQconninfoFree);
@@ -51,12 +108,20 @@ std::optional<JobError> load_conninfo(const std::string& text, ConnectParams& pa
   for (const auto* o = options.get(); o->keyword != nullptr; ++o) {
     if (o->val == nullptr) continue;
     const std::string keyword = o->keyword;
+    if (keyword == "client_encoding") continue;  // always UTF8, see parse_config
     if (keyword == "service") {
       return invalid(
-          "postgres source config: dsn/uri may not use \"service\" (its hosts would "
-          "escape the egress check); give host and port instead");
+          "postgres source config: dsn/uri may not use \"service\" (a service file on the "
+          "agent's host would choose the connection); give host and port instead");
     }
-    if (keyword == "client_encoding") continue;  // always UTF8, see parse_config
+    if (is_operator_keyword(keyword) && !operator_source) {
+      return invalid("postgres source config: dsn/uri key \"" + keyword +
+                     "\" reads files or credentials on the agent's host and is only honoured "
+                     "in the agent's sources file");
+    }
+    if (!is_network_keyword(keyword) && !is_operator_keyword(keyword)) {
+      return invalid("postgres source config: dsn/uri key \"" + keyword + "\" is not allowed");
+    }
     params.set(keyword, o->val);
   }
   return std::nullopt;
@@ -82,16 +147,19 @@ const std::string* ConnectParams::get(const std::string& keyword) const {
   return nullptr;
 }
 
-ParsedConfig parse_config(const nlohmann::json& config) {
+ParsedConfig parse_config(const nlohmann::json& config, bool operator_source) {
   ParsedConfig out;
   common::ConfigReader reader(config, "postgres source config");
   reader.allow_only({"host", "port", "database", "user", "password", "sslmode", "sslrootcert",
-                     "connect_timeout", "application_name", "options", "dsn", "uri"});
+                     "connect_timeout", "application_name", "options", "dsn", "uri",
+                     kAllowPrivilegedLoginKey});
+  // Read by privileged_login_allowed(); checked here only for its type.
+  (void)reader.boolean(kAllowPrivilegedLoginKey);
   if (reader.has("dsn") && reader.has("uri"))
     reader.fail("postgres source config: give dsn or uri, not both");
   auto& p = out.params;
   if (auto dsn = reader.string(reader.has("dsn") ? "dsn" : "uri")) {
-    if (auto error = load_conninfo(*dsn, p)) {
+    if (auto error = load_conninfo(*dsn, operator_source, p)) {
       out.error = std::move(error);
       return out;
     }
@@ -127,6 +195,7 @@ ParsedConfig parse_config(const nlohmann::json& config) {
   p.set("application_name", p.application_name);
   // Values arrive as UTF-8 whatever the database encoding; json and text rely on it.
   p.set("client_encoding", "UTF8");
+  if (!operator_source) p.set("passfile", kNoPassfile);
   if (reader.error()) out.error = invalid(*reader.error());
   return out;
 }
@@ -161,16 +230,21 @@ std::optional<JobError> apply_network_guard(ConnectParams& params, const Network
     list += item;
   };
   for (std::size_t i = 0; i < count; ++i) {
-    const std::string host = i < hosts.size() ? hosts[i] : std::string();
-    const std::string dial = i < addrs.size() ? addrs[i] : host;
+    // libpq reads an empty entry as its default socket directory.
+    std::string host = i < hosts.size() ? hosts[i] : std::string();
+    if (host.empty() && (i >= addrs.size() || addrs[i].empty())) host = kDefaultSocketDir;
+    const std::string dial = i < addrs.size() && !addrs[i].empty() ? addrs[i] : host;
     int port = 0;
     try {
       port = std::stoi(ports[i]);
     } catch (const std::exception&) {
     }
     if (port < 1 || port > 65535) return invalid("postgres source config: invalid port");
-    if (!dial.empty() && (dial.front() == '/' || dial.front() == '@')) {
-      if (auto error = guard.check_local_socket(dial)) return error;
+    if (dial.front() == '/' || dial.front() == '@') {
+      // The socket libpq will open: <dir>/.s.PGSQL.<port> ('@' = abstract namespace).
+      if (auto error = guard.check_local_socket(dial + "/.s.PGSQL." + std::to_string(port))) {
+        return error;
+      }
       append(out_host, dial);
       append(out_addr, "");
       append(out_port, ports[i]);

@@ -11,6 +11,9 @@ namespace {
 
 // Output settings the value mapping relies on, local to the job's
 // transaction: ISO dates, hex bytea, shortest round-trip floats.
+// Rows larger than this retire the session after the job (see above).
+constexpr std::size_t kMaxPooledRowBytes = 8u << 20;
+
 constexpr const char* kSessionSettings =
     "SET LOCAL DateStyle = 'ISO'; SET LOCAL IntervalStyle = 'postgres'; "
     "SET LOCAL bytea_output = 'hex'; SET LOCAL extra_float_digits = 1";
@@ -133,6 +136,7 @@ JobResult run_query(Session& session, JobContext& ctx) {
   bool truncated = false;
   bool stopped = false;
   std::optional<JobResult> error;
+  std::string last_status;  // the statement's command tag ("SELECT 3", "COMMIT")
   while (auto r = session.next_result()) {
     switch (PQresultStatus(r.get())) {
       case PGRES_SINGLE_TUPLE: {
@@ -144,15 +148,21 @@ JobResult run_query(Session& session, JobContext& ctx) {
         }
         RowWriter& row = ctx.sink.begin_row();
         const int ncols = static_cast<int>(plan.kinds.size());
+        std::size_t row_bytes = 0;
         for (int c = 0; c < ncols; ++c) {
           if (PQgetisnull(r.get(), 0, c) != 0) {
             row.null_value();
           } else {
+            const auto len = static_cast<std::size_t>(PQgetlength(r.get(), 0, c));
+            row_bytes += len;
+            // write_value checks row.fits() before any conversion copy.
             write_value(row, plan.kinds[static_cast<std::size_t>(c)],
-                        std::string_view(PQgetvalue(r.get(), 0, c),
-                                         static_cast<std::size_t>(PQgetlength(r.get(), 0, c))));
+                        std::string_view(PQgetvalue(r.get(), 0, c), len));
           }
         }
+        // libpq keeps its input buffer at the largest message it has read:
+        // a session that carried a huge row is closed, not pooled with it.
+        if (row_bytes > kMaxPooledRowBytes) session.retire();
         if (!ctx.sink.end_row()) {
           stopped = true;
         } else {
@@ -163,6 +173,7 @@ JobResult run_query(Session& session, JobContext& ctx) {
       case PGRES_TUPLES_OK:
       case PGRES_COMMAND_OK:
         if (!planned) plan_from(r.get());
+        last_status = PQcmdStatus(r.get());
         break;
       case PGRES_EMPTY_QUERY: break;
       case PGRES_COPY_IN:
@@ -192,6 +203,16 @@ JobResult run_query(Session& session, JobContext& ctx) {
   if (ctx.cancel.cancelled()) return cancelled_result(ctx.cancel);
   if (error) return std::move(*error);
   if (session.abandoned() && !truncated && !stopped) return failure_from(nullptr, session, ctx);
+  if (!session.abandoned() && PQtransactionStatus(conn) == PQTRANS_IDLE) {
+    // The statement ended the job's READ ONLY transaction (COMMIT, ROLLBACK,
+    // PREPARE TRANSACTION): whatever it returned is refused, and the session
+    // is closed rather than trusted again.
+    session.retire();
+    return JobResult::failure(ErrorCode::kReadOnlyViolation,
+                              "the statement ended the job's read-only transaction (" +
+                                  std::string(last_status) +
+                                  "); transaction control is not allowed in query jobs");
+  }
   if (names_pending) {
     if (!session.abandoned()) {
       // Only now is the connection free for the catalog lookup.

@@ -196,7 +196,9 @@ bool Session::reset_for_pool(std::chrono::steady_clock::time_point deadline) {
       "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL; UNLISTEN *; "
       "SELECT pg_catalog.pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; "
       "DISCARD SEQUENCES";
-  if (abandoned_ || cancel_sent_.load() || PQstatus(conn_.get()) != CONNECTION_OK) return false;
+  if (abandoned_ || retired_ || cancel_sent_.load() || PQstatus(conn_.get()) != CONNECTION_OK) {
+    return false;
+  }
   const auto tx = PQtransactionStatus(conn_.get());
   if (tx != PQTRANS_IDLE && tx != PQTRANS_INTRANS && tx != PQTRANS_INERROR) return false;
   bind(nullptr, deadline);
@@ -206,8 +208,8 @@ bool Session::reset_for_pool(std::chrono::steady_clock::time_point deadline) {
 }
 
 bool Session::reusable() const noexcept {
-  return !abandoned_ && !cancel_sent_.load() && PQstatus(conn_.get()) == CONNECTION_OK &&
-         PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;
+  return !abandoned_ && !retired_ && !cancel_sent_.load() &&
+         PQstatus(conn_.get()) == CONNECTION_OK && PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;
 }
 
 std::string Session::error_message() const {

@@ -13,6 +13,7 @@
 #include "outpost/cancel.hpp"
 #include "outpost/errors.hpp"
 #include "postgres/pg_params.hpp"
+#include "postgres/pg_privileges.hpp"
 
 namespace outpost::connectors::postgres {
 
@@ -72,6 +73,15 @@ class Session {
   ResultPtr collect();
   /// Marks the session unusable (e.g. a result stream left unread): it is closed.
   void poison() noexcept { abandoned_ = true; }
+  /// Closes the session after the current job instead of pooling it, without
+  /// stopping the job (e.g. libpq's input buffer grew to hold a huge row and
+  /// would keep that memory while idle).
+  void retire() noexcept { retired_ = true; }
+
+  /// What the session's first statement learnt (version, user, privileges);
+  /// nullptr until set. Cached for the session's whole life in the pool.
+  [[nodiscard]] const SessionInfo* info() const noexcept { return info_ ? &*info_ : nullptr; }
+  void set_info(SessionInfo info) { info_ = std::move(info); }
 
   /// True when a wait was given up (server unresponsive after a cancel, or
   /// the connection broke): the session must not be reused.
@@ -102,6 +112,8 @@ class Session {
   std::chrono::steady_clock::time_point cancel_seen_{};
   std::atomic<bool> cancel_sent_{false};
   bool abandoned_ = false;
+  bool retired_ = false;
+  std::optional<SessionInfo> info_;
 };
 
 /// Maps a failed statement's result to a job error using its SQLSTATE:

@@ -80,7 +80,19 @@ std::optional<BuiltinType> builtin_type(Oid oid) noexcept {
   return std::nullopt;
 }
 
+std::size_t min_json_bytes(ValueKind kind, std::size_t text_bytes) noexcept {
+  // bytea arrives as "\\x" + 2 hex digits per byte and leaves as base64
+  // (4 characters per 3 bytes): about 2/3 of its text. Every other kind
+  // takes at least its text.
+  if (kind == ValueKind::kBytea) return text_bytes / 3;
+  return text_bytes;
+}
+
 void write_value(RowWriter& row, ValueKind kind, std::string_view text) {
+  // Refuse before converting: hex decoding, JSON re-formatting or date
+  // rewriting would each copy a value that can never be sent. string()
+  // writes the refusal (null + over_limit) without copying either.
+  if (!row.fits(min_json_bytes(kind, text.size()))) return row.string(text);
   switch (kind) {
     case ValueKind::kBool:
       if (text == "t" || text == "f") return row.boolean(text == "t");

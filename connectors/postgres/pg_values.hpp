@@ -31,8 +31,14 @@ struct BuiltinType {
 };
 std::optional<BuiltinType> builtin_type(Oid oid) noexcept;
 
+/// The fewest bytes of JSON a value of `kind` with `text_bytes` bytes of
+/// text form can take (what RowWriter::fits is asked before converting).
+std::size_t min_json_bytes(ValueKind kind, std::size_t text_bytes) noexcept;
+
 /// Writes one non-NULL text-format value. Falls back to the text form when a
-/// value is not what its kind promises (never drops or corrupts data).
+/// value is not what its kind promises (never drops or corrupts data). A
+/// value that cannot fit the row's byte limit (RowWriter::fits) is refused
+/// before any conversion copy: the writer records null and over_limit().
 void write_value(RowWriter& row, ValueKind kind, std::string_view text);
 
 }  // namespace outpost::connectors::postgres

@@ -37,10 +37,12 @@ TEST(PostgresConnection, WarnsWhenTheRoleCanWrite) {
   ASSERT_EQ(w.result["warnings"].size(), 1u);
   EXPECT_NE(w.result["warnings"][0].get<std::string>().find("INSERT"), std::string::npos);
 
+  // The superuser, here to show the report: exactly "superuser" (it implies the rest).
   const auto su = test_connection(config_for("postgres", server().superuser_password()));
   ASSERT_TRUE(su.ok()) << error_text(su);
   EXPECT_EQ(su.result["role_can_write"], true);
-  EXPECT_EQ(su.result["write_privileges"][0], "superuser");
+  EXPECT_EQ(su.result["write_privileges"], nlohmann::json::array({"superuser"}));
+  EXPECT_EQ(su.result["privileges"][0]["name"], "superuser");
 }
 
 TEST(PostgresConnection, WrongPasswordIsAuthFailed) {
@@ -174,10 +176,11 @@ TEST(PostgresConnection, DsnAndUriAreParsedAndTheirHostIsChecked) {
 }
 
 TEST(PostgresConnection, ConnectsOverTheUnixSocketWhenAllowed) {
-  auto config = config_for("postgres", "unused");
+  auto config = config_for("reader", "unused");
   config["host"] = server().socket_dir().string();  // local connections use trust
   const auto r = test_connection(config);
   ASSERT_TRUE(r.ok()) << error_text(r);
+  EXPECT_EQ(r.result["user"], "reader");
 }
 
 }  // namespace

@@ -48,16 +48,24 @@ inline Job make_job(JobType type, nlohmann::json config,
   return job;
 }
 
+/// The operator policy of --allow-privileged-logins.
+inline const OperatorPolicy& privileged_policy() {
+  static const OperatorPolicy policy{true, {}};
+  return policy;
+}
+
 /// Runs `job` on `connector` with the deadline at job.timeout from now.
 inline JobResult run(Connector& connector, const Job& job, ResultSink& sink,
-                     const NetworkGuard& guard, CancelToken& cancel) {
-  JobContext ctx{job, sink, cancel, guard, std::chrono::steady_clock::now() + job.timeout};
+                     const NetworkGuard& guard, CancelToken& cancel,
+                     const OperatorPolicy& policy = default_operator_policy()) {
+  JobContext ctx{job, sink, cancel, guard, std::chrono::steady_clock::now() + job.timeout, policy};
   return connector.run(ctx);
 }
-inline JobResult run(Connector& connector, const Job& job, ResultSink& sink) {
+inline JobResult run(Connector& connector, const Job& job, ResultSink& sink,
+                     const OperatorPolicy& policy = default_operator_policy()) {
   AllowingNetworkGuard guard;
   CancelToken cancel;
-  return run(connector, job, sink, guard, cancel);
+  return run(connector, job, sink, guard, cancel, policy);
 }
 
 inline std::string error_text(const JobResult& r) {

@@ -13,7 +13,9 @@ namespace common = connectors::common;
 std::string backend_pid(PostgresConnector& connector, const nlohmann::json& config,
                         const std::string& sql = "SELECT pg_backend_pid()") {
   CollectingSink sink;
-  const auto r = run(connector, make_job(JobType::kQuery, config, {{"sql", sql}}), sink);
+  // Privileged logins allowed: the writer role is one.
+  const auto r =
+      run(connector, make_job(JobType::kQuery, config, {{"sql", sql}}), sink, privileged_policy());
   EXPECT_TRUE(r.ok()) << error_text(r);
   return sink.rows().empty() ? "" : sink.rows()[0][0].dump();
 }

@@ -10,10 +10,11 @@ using connectors::postgres::PostgresConnector;
 using nlohmann::json;
 
 JobResult query(PostgresConnector& connector, CollectingSink& sink, const std::string& sql,
-                json config = reader_config(), json extra = json::object()) {
+                json config = reader_config(), json extra = json::object(),
+                const OperatorPolicy& policy = default_operator_policy()) {
   json params = {{"sql", sql}};
   params.update(extra);
-  return run(connector, make_job(JobType::kQuery, std::move(config), params), sink);
+  return run(connector, make_job(JobType::kQuery, std::move(config), params), sink, policy);
 }
 
 TEST(PostgresQuery, MapsEveryTypeAsTheProtocolSays) {
@@ -102,8 +103,10 @@ TEST(PostgresQuery, WriteStatementsAreReadOnlyViolations) {
                           "UPDATE app.all_types SET c_text = 'x'", "DELETE FROM app.all_types",
                           "CREATE TABLE app.new_table (id int)", "TRUNCATE app.all_types"}) {
     CollectingSink sink;
-    // The writer role could write: the READ ONLY transaction still refuses.
-    const auto r = query(connector, sink, sql, config_for("writer", kWriterPassword));
+    // The writer role could write: with privileged logins allowed (so the
+    // privilege gate lets it in), the READ ONLY transaction still refuses.
+    const auto r = query(connector, sink, sql, config_for("writer", kWriterPassword),
+                         json::object(), privileged_policy());
     ASSERT_FALSE(r.ok()) << sql;
     EXPECT_EQ(r.error->code, ErrorCode::kReadOnlyViolation) << sql << ": " << error_text(r);
     EXPECT_NE(r.error->message.find("read-only transaction"), std::string::npos);
@@ -115,7 +118,7 @@ TEST(PostgresQuery, SeveralStatementsCannotEscapeTheTransaction) {
   PostgresConnector connector;
   CollectingSink sink;
   const auto r = query(connector, sink, "SELECT 1; COMMIT; DELETE FROM app.all_types",
-                       config_for("writer", kWriterPassword));
+                       config_for("writer", kWriterPassword), json::object(), privileged_policy());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error->code, ErrorCode::kQueryError) << error_text(r);
   EXPECT_EQ(server().query_column("SELECT count(*) FROM app.all_types", kDatabase)[0], "3");
