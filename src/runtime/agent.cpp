@@ -77,7 +77,7 @@ OperatorPolicy make_policy(const config::AgentConfig& config) {
 // One line per opt-in that widens what a control plane can make the agent
 // do, and one when nothing restricts where connections may go.
 void log_security_posture(const obs::Logger& log, const config::AgentConfig& config,
-                          const OperatorPolicy& policy) {
+                          const OperatorPolicy& policy, const security::SourcesFile* sources) {
   if (config.allow_hosts.empty()) {
     log.warn("no --allow-hosts: jobs may connect to any host, port, local socket or ODBC data "
              "source this agent can reach, so a compromised control plane can aim it at "
@@ -98,6 +98,20 @@ void log_security_posture(const obs::Logger& log, const config::AgentConfig& con
     std::string dirs;
     for (const auto& d : policy.sqlite_dirs) dirs += (dirs.empty() ? "" : ",") + d;
     log.info("SQLite files may be opened under --sqlite-dirs", {{"sqlite_dirs", dirs}});
+  }
+  if (sources != nullptr && !policy.allow_privileged_logins) {
+    std::string opted;
+    for (const auto& name : sources->names()) {
+      const auto source = sources->find(name);
+      if (source && privileged_login_allowed(policy, *source)) {
+        opted += (opted.empty() ? "" : ",") + name;
+      }
+    }
+    if (!opted.empty()) {
+      log.warn("sources-file sources with allow_privileged_login: their query and metadata jobs "
+               "run even on logins that can write, read server files or run programs",
+               {{"sources", opted}});
+    }
   }
 }
 
@@ -358,7 +372,7 @@ int run_agent(const config::AgentConfig& cfg) {
                               {"instance_id", state->instance_id},
                               {"capacity", capacity},
                               {"health_addr", config.health_addr}});
-  log_security_posture(log, config, policy);
+  log_security_posture(log, config, policy, sources.get());
   asio::co_spawn(ioc, agent_main(state), asio::detached);
   asio::co_spawn(ioc, signal_loop(state, signals), asio::detached);
   ioc.run();
