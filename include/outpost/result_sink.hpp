@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,15 @@ class ResultSink {
 
   /// Rows (or tables) accepted so far.
   [[nodiscard]] virtual std::uint64_t count() const = 0;
+
+  /// The most bytes one value of the next row can take: what is left of the
+  /// byte budget, and never more than one part. Connectors bound single
+  /// values at the driver with it (e.g. SQLITE_LIMIT_LENGTH), so a value past
+  /// it is never materialised; RowWriter::fits() is the per-value check.
+  /// Default: no bound (a sink without a byte budget).
+  [[nodiscard]] virtual std::uint64_t max_value_bytes() const {
+    return std::numeric_limits<std::uint64_t>::max();
+  }
 };
 
 }  // namespace outpost
