@@ -33,7 +33,7 @@ bool is_readable_pragma(const char* name) {
 
 JobError read_only(const std::string& what) {
   return {ErrorCode::kReadOnlyViolation,
-          what + " would change the database or the connection, which are read-only", false};
+          what + " would write, and the database is opened read-only", false};
 }
 
 JobError denied(const std::string& message) {

@@ -270,6 +270,18 @@ TEST_F(SqliteAttackE2E, InsertOnAFileTheAgentCouldWriteChangesNothing) {
   expect_alive_and_serving(a, shop);
 }
 
+TEST_F(SqliteAttackE2E, VacuumIntoWritesNoCopyAnywhere) {
+  // VACUUM INTO reads a read-only database and writes a new file; no
+  // authorizer action covers it, so the statement's read-only check must.
+  auto a = start();
+  const auto shop = source(db_.string());
+  const auto copy = outside_ / "copy.db";
+  expect_failed(run(shop, "VACUUM INTO '" + copy.string() + "'"), "read_only_violation");
+  EXPECT_FALSE(fs::exists(copy));
+  expect_unchanged();
+  expect_alive_and_serving(a, shop);
+}
+
 TEST_F(SqliteAttackE2E, WithoutSqliteDirsTheAgentOpensNoSqliteFile) {
   // The agent's own defaults: no --sqlite-dirs at all.
   Agent a;

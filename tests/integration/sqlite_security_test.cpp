@@ -248,6 +248,11 @@ TEST_F(SqliteSecurity, WritesAreReadOnlyViolationsAndChangeNothing) {
                 r.error->code == ErrorCode::kPermissionDenied)
         << sql << ": " << text(r);
   }
+  const auto copy = outside_ / "copy.db";
+  const auto vacuum = query("VACUUM INTO '" + copy.string() + "'");
+  ASSERT_FALSE(vacuum.ok());
+  EXPECT_EQ(vacuum.error->code, ErrorCode::kReadOnlyViolation) << text(vacuum);
+  EXPECT_FALSE(fs::exists(copy));
   CollectingSink rows;
   ASSERT_TRUE(query("SELECT group_concat(name) FROM items", rows).ok());
   EXPECT_EQ(rows.rows()[0][0], "a,b,c");
