@@ -45,10 +45,10 @@ class Database {
   /// (or the authorizer's reason when it refused).
   [[nodiscard]] JobError error_for(int rc) const;
 
-  /// Bounds every value SQLite builds (SQLITE_LIMIT_LENGTH) to `bytes`, the
-  /// most the result can still take (ResultSink::max_value_bytes), with a
-  /// floor for the schema's own text. A larger value fails with SQLITE_TOOBIG
-  /// before it is allocated.
+  /// Bounds every value SQLite builds, results and intermediates alike
+  /// (SQLITE_LIMIT_LENGTH), to `bytes`: what is left of the result's byte
+  /// budget (ResultSink::max_value_bytes), with a floor for the schema's own
+  /// text. A larger value fails with SQLITE_TOOBIG before it is allocated.
   void limit_values(std::uint64_t bytes);
 
  private:

@@ -51,10 +51,11 @@ class ResultSink {
   /// Rows (or tables) accepted so far.
   [[nodiscard]] virtual std::uint64_t count() const = 0;
 
-  /// The most bytes one value of the next row can take: what is left of the
-  /// byte budget, and never more than one part. Connectors bound single
-  /// values at the driver with it (e.g. SQLITE_LIMIT_LENGTH), so a value past
-  /// it is never materialised; RowWriter::fits() is the per-value check.
+  /// What is left of the result's byte budget (--max-result-bytes): no value
+  /// larger than this can ever be part of the result. Connectors bound the
+  /// values a driver builds with it (e.g. SQLITE_LIMIT_LENGTH), so a larger
+  /// one is never materialised; RowWriter::fits() is the finer per-value
+  /// check (it also knows that a row may not exceed one part).
   /// Default: no bound (a sink without a byte budget).
   [[nodiscard]] virtual std::uint64_t max_value_bytes() const {
     return std::numeric_limits<std::uint64_t>::max();

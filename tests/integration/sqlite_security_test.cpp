@@ -285,7 +285,8 @@ TEST_F(SqliteSecurity, AStoredValueLargerThanTheBudgetLeftIsDroppedBeforeConvers
   make_db(db_,
           "CREATE TABLE big(id INTEGER, b BLOB, t TEXT); "
           "INSERT INTO big VALUES (1, randomblob(500000), NULL), "
-          "(2, randomblob(500000), NULL), (3, NULL, printf('%.*c', 3000000, 'y'));");
+          "(2, randomblob(500000), NULL), (3, NULL, printf('%.*c', 3000000, 'y')), (4, "
+          "zeroblob(3000000), NULL);");
   // 500 kB of blob is ~667 kB of base64: one fits 1 MiB, the second does not.
   const auto blobs = stream("SELECT id, b FROM big WHERE b IS NOT NULL", {4 * kMiB, 1000, kMiB});
   ASSERT_TRUE(blobs.result.ok()) << text(blobs.result);
@@ -296,6 +297,11 @@ TEST_F(SqliteSecurity, AStoredValueLargerThanTheBudgetLeftIsDroppedBeforeConvers
   ASSERT_TRUE(text_value.result.ok()) << text(text_value.result);
   EXPECT_EQ(text_value.finished.fields["truncated"], true);
   EXPECT_EQ(text_value.finished.fields["row_count"], 0);
+  // A blob's length and any value's type need no copy of it: those still work.
+  const auto length =
+      stream("SELECT id, length(b), typeof(b) FROM big WHERE id = 4", {4 * kMiB, 1000, kMiB});
+  ASSERT_TRUE(length.result.ok()) << text(length.result);
+  EXPECT_EQ(length.finished.fields["rows"], json::parse(R"([[4,3000000,"blob"]])"));
 }
 
 TEST_F(SqliteSecurity, OneValueLargerThanAPartWithinALargerBudgetIsResultTooLarge) {
