@@ -131,6 +131,17 @@ TEST_F(SqliteSecurity, AFileInsideTheDirsOpens) {
   EXPECT_TRUE(open((allowed_ / "sub" / "link.db").string()).ok());
 }
 
+TEST_F(SqliteSecurity, TheSourcesFileOptInKeyIsAcceptedAndChangesNothing) {
+  // A sources-file source may carry allow_privileged_login; SQLite has no
+  // logins, so the key is accepted and the file still opens read-only.
+  auto j = job(db_.string(), JobType::kQuery, {{"sql", "DELETE FROM items"}});
+  j.source.config[kAllowPrivilegedLoginKey] = true;
+  CollectingSink sink;
+  const auto r = run(j, sink);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error->code, ErrorCode::kReadOnlyViolation) << text(r);
+}
+
 TEST_F(SqliteSecurity, WithoutSqliteDirsEveryFileIsRefused) {
   policy_.sqlite_dirs.clear();
   const auto r = open(db_.string());
