@@ -113,8 +113,11 @@ start_agent() {
   # The token goes in through a file, so it is in neither argv nor the environment.
   printf '%s\n' "$token" >"$work/agent.token"
   chmod 600 "$work/agent.token"
+  # --sqlite-dirs: the only directory SQLite files may be opened from (the
+  # demo's shop.db lives there); without it every SQLite file is refused.
   "$build_dir/src/outpost-agent" -u "$hub_url" --token-file "$work/agent.token" \
-    --health-addr "127.0.0.1:$health_port" --log-format text >"$work/agent.log" 2>&1 &
+    --health-addr "127.0.0.1:$health_port" --sqlite-dirs "$work" \
+    --log-format text >"$work/agent.log" 2>&1 &
   agent_pid=$!
   pids+=("$agent_pid")
   wait_until "grep -q 'agent started' '$work/agent.log'" 20 ||

@@ -1,6 +1,8 @@
 #include "sqlite/sqlite_connector.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <filesystem>
 #include <utility>
@@ -8,7 +10,9 @@
 #include "common/error_classify.hpp"
 #include "common/source_config.hpp"
 #include "common/text_format.hpp"
+#include "sqlite/sqlite_authorizer.hpp"
 #include "sqlite/sqlite_db.hpp"
+#include "sqlite/sqlite_path.hpp"
 
 namespace outpost::connectors::sqlite {
 namespace {
@@ -20,14 +24,16 @@ constexpr int kDefaultBusyTimeoutMs = 5000;
 // stop within milliseconds, rare enough to cost nothing measurable.
 constexpr int kProgressInstructions = 1000;
 
-// Pragmas that change how the connection treats writes or the schema; a query
-// job may read them but never set them.
-bool is_guarded_pragma(const char* name) {
-  for (const char* guarded : {"query_only", "writable_schema", "trusted_schema", "journal_mode",
-                              "locking_mode", "schema_version", "user_version", "application_id"}) {
-    if (sqlite3_stricmp(name, guarded) == 0) return true;
-  }
-  return false;
+// SQLITE_LIMIT_LENGTH never below this: the schema's own CREATE statements
+// pass through it too. Values between the budget left and this floor are
+// refused by RowWriter::fits instead.
+constexpr std::uint64_t kMinValueLimit = 64 * 1024;
+
+// Sets a boolean connection option and reads it back: the hardening must be
+// in force, or the job does not run.
+bool set_option(sqlite3* db, int option, int value) {
+  int now = -1;
+  return sqlite3_db_config(db, option, value, &now) == SQLITE_OK && now == value;
 }
 
 }  // namespace
@@ -44,7 +50,9 @@ Database::Opened Database::open(const std::string& path, int busy_timeout_ms, Jo
   sqlite3* raw = nullptr;
   // No SQLITE_OPEN_URI: the name is a plain path ("file:" names are refused
   // earlier, so a build with URI support on by default cannot be tricked).
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
+  // NOFOLLOW: `path` is canonical; a link swapped in since is not followed.
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = raw != nullptr ? sqlite3_errmsg(raw) : "out of memory";
     const int sys = raw != nullptr ? sqlite3_system_errno(raw) : 0;
@@ -58,9 +66,19 @@ Database::Opened Database::open(const std::string& path, int busy_timeout_ms, Jo
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, busy_timeout_ms);
   sqlite3_limit(raw, SQLITE_LIMIT_ATTACHED, 0);
-  sqlite3_db_config(raw, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
-  sqlite3_db_config(raw, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
-  sqlite3_db_config(raw, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
+  db->limit_values(ctx.sink.max_value_bytes());
+  sqlite3_enable_load_extension(raw, 0);
+  // Load extension (C API and SQL function), the fts3_tokenizer() pointer,
+  // writes through writable_schema or the schema's own functions: all off.
+  const bool hardened = set_option(raw, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0) &&
+                        set_option(raw, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0) &&
+                        set_option(raw, SQLITE_DBCONFIG_DEFENSIVE, 1) &&
+                        set_option(raw, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0);
+  if (!hardened) {
+    return {nullptr,
+            JobError{ErrorCode::kInternal,
+                     "this SQLite library refused a hardening option; no job runs on it", false}};
+  }
   // Belt and braces over READONLY: also refuses writes to the TEMP schema.
   char* err = nullptr;
   if (sqlite3_exec(raw, "PRAGMA query_only = ON", nullptr, nullptr, &err) != SQLITE_OK) {
@@ -75,6 +93,11 @@ Database::Opened Database::open(const std::string& path, int busy_timeout_ms, Jo
   return {std::move(db), std::nullopt};
 }
 
+void Database::limit_values(std::uint64_t bytes) {
+  const auto limit = std::clamp<std::uint64_t>(bytes, kMinValueLimit, INT_MAX);
+  sqlite3_limit(db_, SQLITE_LIMIT_LENGTH, static_cast<int>(limit));
+}
+
 int Database::on_progress(void* self) noexcept {
   auto* db = static_cast<Database*>(self);
   return db->ctx_.cancel.cancelled() || Clock::now() >= db->ctx_.deadline ? 1 : 0;
@@ -83,17 +106,20 @@ int Database::on_progress(void* self) noexcept {
 int Database::on_authorize(void* self, int action, const char* a1, const char* a2, const char*,
                            const char*) noexcept {
   auto* db = static_cast<Database*>(self);
-  if (action == SQLITE_ATTACH || action == SQLITE_DETACH) return SQLITE_DENY;
-  if (action == SQLITE_PRAGMA && a1 != nullptr && a2 != nullptr && is_guarded_pragma(a1)) {
-    db->refused_write_ = true;
-    return SQLITE_DENY;
+  try {
+    auto refusal = authorize(action, a1, a2);
+    if (!refusal) return SQLITE_OK;
+    if (!db->refusal_) db->refusal_ = std::move(refusal);
+  } catch (...) {  // out of memory building the message: still refuse
   }
-  return SQLITE_OK;
+  return SQLITE_DENY;
 }
 
-StmtPtr Database::prepare(const std::string& sql, std::optional<JobError>& error) {
+StmtPtr Database::prepare(const std::string& sql, std::optional<JobError>& error,
+                          const char** tail) {
   sqlite3_stmt* stmt = nullptr;
-  const int rc = sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr);
+  refusal_.reset();
+  const int rc = sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, tail);
   if (rc != SQLITE_OK) {
     error = error_for(rc);
     sqlite3_finalize(stmt);
@@ -113,8 +139,16 @@ JobError Database::error_for(int rc) const {
     return {ErrorCode::kCancelled, "statement cancelled (" + std::string(to_string(reason)) + ")",
             false};
   }
+  // The authorizer's reason wins whatever the code: a refusal fails the
+  // statement with SQLITE_AUTH, SQLITE_ERROR ("not authorized to use
+  // function") or SQLITE_SCHEMA (when the schema was loaded meanwhile).
+  if (refusal_) return *refusal_;
+  if (primary == SQLITE_TOOBIG) {
+    return {ErrorCode::kResultTooLarge,
+            message + " (a value is larger than the result may still hold)", false};
+  }
   if (primary == SQLITE_READONLY || common::is_read_only_refusal(message) ||
-      (primary == SQLITE_AUTH && refused_write_)) {
+      message.find("may not be modified") != std::string::npos) {  // the schema table
     return {ErrorCode::kReadOnlyViolation, message, false};
   }
   if (primary == SQLITE_AUTH || primary == SQLITE_PERM) {
@@ -135,15 +169,20 @@ std::vector<JobType> SqliteConnector::job_types() const {
 
 JobResult SqliteConnector::run(JobContext& ctx) {
   common::ConfigReader reader(ctx.job.source.config, "sqlite source config");
-  reader.allow_only({"path", "busy_timeout_ms"});
+  // allow_privileged_login may come with a sources-file source; SQLite has
+  // no logins, so it changes nothing here.
+  reader.allow_only({"path", "busy_timeout_ms", kAllowPrivilegedLoginKey});
   const auto path = reader.string("path");
   const auto busy = reader.integer("busy_timeout_ms", 0, 600'000);
   if (!reader.error() && (!path || path->empty()))
     reader.fail("sqlite source config: \"path\" is required");
-  if (!reader.error() && path->rfind("file:", 0) == 0) {
+  if (!reader.error() && sqlite3_strnicmp(path->c_str(), "file:", 5) == 0) {
     reader.fail("sqlite source config: \"path\" must be a file path, not a file: URI");
   }
   if (reader.error()) return JobResult::failure(ErrorCode::kInvalidJob, *reader.error());
+  // The operator's directories decide before anything looks at the file.
+  auto resolved = resolve_database_path(*path, ctx.policy.sqlite_dirs);
+  if (resolved.error) return JobResult{std::move(resolved.error), nlohmann::json::object()};
   if (ctx.cancel.cancelled()) {
     return ctx.cancel.reason() == CancelReason::kTimeout
                ? JobResult::failure(ErrorCode::kTimeout, "job timed out", true)
@@ -154,7 +193,7 @@ JobResult SqliteConnector::run(JobContext& ctx) {
                                               common::remaining_ms(ctx.deadline));
 
   const auto start = Clock::now();
-  auto opened = Database::open(*path, static_cast<int>(busy_ms), ctx);
+  auto opened = Database::open(resolved.path, static_cast<int>(busy_ms), ctx);
   if (opened.error) return JobResult{std::move(opened.error), nlohmann::json::object()};
   const auto open_ms = common::elapsed_ms(start);
   switch (ctx.job.type) {

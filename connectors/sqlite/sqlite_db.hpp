@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,10 +37,19 @@ class Database {
   [[nodiscard]] sqlite3* raw() const noexcept { return db_; }
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
 
-  /// Prepares one statement; on failure returns nullptr and sets `error`.
-  StmtPtr prepare(const std::string& sql, std::optional<JobError>& error);
-  /// The error for a failed call that returned `rc`, with SQLite's message.
+  /// Prepares the first statement of `sql`; on failure returns nullptr and
+  /// sets `error`. `tail`, when given, receives where the next one starts.
+  StmtPtr prepare(const std::string& sql, std::optional<JobError>& error,
+                  const char** tail = nullptr);
+  /// The error for a failed call that returned `rc`, with SQLite's message
+  /// (or the authorizer's reason when it refused).
   [[nodiscard]] JobError error_for(int rc) const;
+
+  /// Bounds every value SQLite builds, results and intermediates alike
+  /// (SQLITE_LIMIT_LENGTH), to `bytes`: what is left of the result's byte
+  /// budget (ResultSink::max_value_bytes), with a floor for the schema's own
+  /// text. A larger value fails with SQLITE_TOOBIG before it is allocated.
+  void limit_values(std::uint64_t bytes);
 
  private:
   Database(sqlite3* db, std::string path, JobContext& ctx);
@@ -50,7 +60,7 @@ class Database {
   sqlite3* db_;
   std::string path_;
   JobContext& ctx_;
-  bool refused_write_ = false;  // the authorizer refused a pragma that would write
+  std::optional<JobError> refusal_;  // the authorizer's first refusal
   std::optional<CancelToken::HookRegistration> hook_;
 };
 

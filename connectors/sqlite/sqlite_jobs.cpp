@@ -30,15 +30,32 @@ const char* storage_class(int type) {
   }
 }
 
+// The value of `col`, its size checked against what the row may still take
+// before SQLite converts it or materialises it (a zeroblob() is only a
+// length until sqlite3_column_blob): too large, it is never fetched.
 void write_value(RowWriter& row, sqlite3_stmt* stmt, int col) {
   switch (sqlite3_column_type(stmt, col)) {
     case SQLITE_INTEGER: row.integer(sqlite3_column_int64(stmt, col)); break;
     case SQLITE_FLOAT: row.number(sqlite3_column_double(stmt, col)); break;
-    case SQLITE_TEXT: row.string(text(stmt, col)); break;
+    case SQLITE_TEXT: {
+      // A TEXT value's UTF-8 byte count needs no conversion to learn.
+      const auto n = static_cast<std::size_t>(sqlite3_column_bytes(stmt, col));
+      if (!row.fits(n + 2)) {
+        row.value_too_large();
+        break;
+      }
+      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, col));
+      row.string(std::string_view(p != nullptr ? p : "", n));
+      break;
+    }
     case SQLITE_BLOB: {
+      const auto n = static_cast<std::size_t>(sqlite3_column_bytes(stmt, col));
+      if (!row.fits((n + 2) / 3 * 4 + 2)) {
+        row.value_too_large();
+        break;
+      }
       const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt, col));
-      row.binary(std::string_view(p != nullptr ? p : "",
-                                  static_cast<std::size_t>(sqlite3_column_bytes(stmt, col))));
+      row.binary(std::string_view(p != nullptr ? p : "", n));
       break;
     }
     default: row.null_value(); break;
@@ -162,11 +179,10 @@ JobResult run_query(Database& db, JobContext& ctx) {
     max_rows = it->get<std::uint64_t>();
   }
 
-  sqlite3_stmt* raw = nullptr;
   const char* tail = nullptr;
-  int rc = sqlite3_prepare_v2(db.raw(), sql.c_str(), static_cast<int>(sql.size()), &raw, &tail);
-  StmtPtr stmt(raw);
-  if (rc != SQLITE_OK) return fail(db.error_for(rc));
+  std::optional<JobError> error;
+  StmtPtr stmt = db.prepare(sql, error, &tail);
+  if (error) return fail(std::move(*error));
   if (!stmt)
     return JobResult::failure(ErrorCode::kInvalidJob, "query params: \"sql\" has no statement");
   if (has_second_statement(db, tail)) {
@@ -182,7 +198,7 @@ JobResult run_query(Database& db, JobContext& ctx) {
   }
 
   const int ncols = sqlite3_column_count(stmt.get());
-  rc = sqlite3_step(stmt.get());
+  int rc = sqlite3_step(stmt.get());
   // Declared types name the columns; an expression has none, so the first
   // row's storage class does (or "" for an empty result).
   std::vector<Column> columns;
@@ -209,6 +225,18 @@ JobResult run_query(Database& db, JobContext& ctx) {
       return JobResult::success(std::move(result));
     }
     ++written;
+    db.limit_values(ctx.sink.max_value_bytes());
+  }
+  if ((rc & 0xFF) == SQLITE_TOOBIG) {
+    // SQLite refused to build a value past SQLITE_LIMIT_LENGTH, i.e. past
+    // what the result can still take: the sink reports it as it reports
+    // any value past the budget (truncated, or result_too_large when the
+    // budget is larger than one part).
+    RowWriter& row = ctx.sink.begin_row();
+    row.value_too_large();
+    (void)ctx.sink.end_row();
+    if (ctx.cancel.cancelled()) return fail(db.error_for(SQLITE_INTERRUPT));
+    return JobResult::success(std::move(result));
   }
   if (rc != SQLITE_DONE) return fail(db.error_for(rc));
   return JobResult::success(std::move(result));

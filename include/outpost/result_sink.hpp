@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,16 @@ class ResultSink {
 
   /// Rows (or tables) accepted so far.
   [[nodiscard]] virtual std::uint64_t count() const = 0;
+
+  /// What is left of the result's byte budget (--max-result-bytes): no value
+  /// larger than this can ever be part of the result. Connectors bound the
+  /// values a driver builds with it (e.g. SQLITE_LIMIT_LENGTH), so a larger
+  /// one is never materialised; RowWriter::fits() is the finer per-value
+  /// check (it also knows that a row may not exceed one part).
+  /// Default: no bound (a sink without a byte budget).
+  [[nodiscard]] virtual std::uint64_t max_value_bytes() const {
+    return std::numeric_limits<std::uint64_t>::max();
+  }
 };
 
 }  // namespace outpost

@@ -48,11 +48,22 @@ class RowWriter {
   /// A decimal number's text kept exact, as a string.
   void decimal(std::string_view digits) { string(digits); }
 
-  /// Whether a value of `bytes` raw bytes can still be written into this row
-  /// (its JSON text takes at least that much). Connectors ask before fetching
-  /// or converting a large value (e.g. a TEXT/BLOB read in chunks).
+  /// Whether a value whose JSON text takes `bytes` bytes can still be written
+  /// into this row (false once a value was refused: the row is dropped).
+  /// Connectors ask with the value's raw size (or its base64 size for binary
+  /// data) before fetching or converting a large value, and call
+  /// value_too_large() instead when it does not fit.
   [[nodiscard]] bool fits(std::size_t bytes) const noexcept {
-    return out_->size() <= limit_ && bytes <= limit_ - out_->size();
+    return !over_limit_ && out_->size() <= limit_ && bytes <= limit_ - out_->size();
+  }
+
+  /// Stands in for a value the connector found too large (fits() said no)
+  /// and therefore never fetched: writes `null` and sets over_limit(), so the
+  /// sink drops the row and reports the cap it hit.
+  void value_too_large() {
+    separator();
+    over_limit_ = true;
+    out_->append("null");
   }
 
   /// Whether a value was refused because the row went past the limit.

@@ -1,6 +1,7 @@
 #include "runtime/part_streamer.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <utility>
 
@@ -24,12 +25,17 @@ void PartStreamer::set_columns(std::vector<Column> columns) {
   columns_ = std::move(columns);
 }
 
+std::uint64_t PartStreamer::max_value_bytes() const {
+  return total_bytes_ < limits_.max_bytes ? limits_.max_bytes - total_bytes_ : 0;
+}
+
 RowWriter& PartStreamer::begin_row() {
   row_.clear();
   // A row may take what is left of --max-result-bytes, and never more than
   // one part: a value past that is refused before it is converted.
-  const std::uint64_t left = total_bytes_ < limits_.max_bytes ? limits_.max_bytes - total_bytes_ : 0;
-  writer_.open(static_cast<std::size_t>(std::min(left, limits_.max_part_bytes)));
+  const std::uint64_t limit = std::min(max_value_bytes(), limits_.max_part_bytes);
+  writer_.open(static_cast<std::size_t>(
+      std::min<std::uint64_t>(limit, std::numeric_limits<std::size_t>::max())));
   return writer_;
 }
 

@@ -72,6 +72,7 @@ class PartStreamer final : public ResultSink {
   [[nodiscard]] bool end_row() override;
   [[nodiscard]] bool add_table(const nlohmann::json& table) override;
   [[nodiscard]] std::uint64_t count() const override { return count_; }
+  [[nodiscard]] std::uint64_t max_value_bytes() const override;
 
   struct Finished {
     nlohmann::json fields = nlohmann::json::object();  ///< merged into the result object

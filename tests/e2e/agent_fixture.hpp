@@ -194,6 +194,11 @@ class AgentE2E : public ::testing::Test {
     if (std::find(extra.begin(), extra.end(), "--max-concurrency") == extra.end()) {
       args.insert(args.end(), {"--max-concurrency", "4"});
     }
+    // The tests' SQLite files live in dir_; without --sqlite-dirs the agent
+    // refuses every SQLite file. A test passing its own keeps it.
+    if (std::find(extra.begin(), extra.end(), "--sqlite-dirs") == extra.end()) {
+      args.insert(args.end(), {"--sqlite-dirs", dir_.path().string()});
+    }
     args.insert(args.end(), extra.begin(), extra.end());
     a.process = std::make_shared<Process>(
         Process::Options{args, {{"AGENT_TOKEN", token}}, std::nullopt, {}});

@@ -236,7 +236,7 @@ TEST(HostileControlPlane, MoreJobsThanCapacityAndDuplicatesAreEachRunOnce) {
     jobs.push_back(query_job("job_0", db));
     return Action::json(200, Json{{"jobs", jobs}}.dump());
   }));
-  RunningAgent agent(server.base_url());
+  RunningAgent agent(server.base_url(), {"--sqlite-dirs", dir.path().string()});
   ASSERT_TRUE(eventually([&] { return results(server).size() >= 5; }, 20s))
       << agent.process->stdout_text();
   const auto posted = results(server);

@@ -206,6 +206,9 @@ class SecurityE2E : public AgentE2E {
                                   "fallback",
                                   "--max-concurrency",
                                   "2"};
+    if (std::find(extra.begin(), extra.end(), "--sqlite-dirs") == extra.end()) {
+      args.insert(args.end(), {"--sqlite-dirs", dir_.path().string()});  // sqlite_source()'s files
+    }
     args.insert(args.end(), extra.begin(), extra.end());
     if (!token.empty()) env.emplace_back("AGENT_TOKEN", token);
     a.process = std::make_shared<Process>(Process::Options{args, env, std::nullopt, {}});

@@ -22,6 +22,7 @@ using namespace std::chrono_literals;
 class SqliteTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    policy_.sqlite_dirs = {std::filesystem::canonical(dir_.path()).string()};
     path_ = (dir_.path() / "app.db").string();
     exec(R"SQL(
       CREATE TABLE items (id INTEGER PRIMARY KEY, name VARCHAR(20) NOT NULL, price REAL,
@@ -62,7 +63,7 @@ class SqliteTest : public ::testing::Test {
   }
 
   JobResult run(const Job& j, ResultSink& sink, CancelToken& cancel) {
-    JobContext ctx{j, sink, cancel, guard_, Clock::now() + j.timeout};
+    JobContext ctx{j, sink, cancel, guard_, Clock::now() + j.timeout, policy_};
     return connector_.run(ctx);
   }
   JobResult run(const Job& j, ResultSink& sink) {
@@ -83,6 +84,7 @@ class SqliteTest : public ::testing::Test {
   std::string path_;
   SqliteConnector connector_;
   AllowingNetworkGuard guard_;
+  OperatorPolicy policy_;  // --sqlite-dirs: the test's directory
 };
 
 TEST_F(SqliteTest, TestConnectionReportsVersionAndReadOnly) {

@@ -194,7 +194,9 @@ std::unique_ptr<test::Process> Cluster::spawn_agent(const Slot& slot, Life& life
       "--backoff-strategy",
       "fallback",
       "--shutdown-grace",
-      "20s"};
+      "20s",
+      "--sqlite-dirs",  // soak.db lives there
+      dir_.path().string()};
   auto proc = std::make_unique<test::Process>(
       test::Process::Options{args, {{"AGENT_TOKEN", token_}}, std::nullopt, {}});
   life = Life{};

@@ -1,6 +1,7 @@
 #include "runtime/part_streamer.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 
 #include <atomic>
 #include <deque>
@@ -298,6 +299,112 @@ TEST(PartStreamer, ARowLargerThanAPartIsResultTooLarge) {
   auto f = s.finish();
   ASSERT_TRUE(f.error);
   EXPECT_EQ(f.error->code, ErrorCode::kResultTooLarge);
+}
+
+// Class 8 (issue 14): a value past the byte budget is refused before it is
+// converted. The 200 MB value lives in PROT_NONE memory: reading any byte of
+// it crashes the test.
+class Untouchable200MB {
+ public:
+  static constexpr std::size_t kSize = 200u * 1024 * 1024;
+  Untouchable200MB() : p_(mmap(nullptr, kSize, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) {}
+  ~Untouchable200MB() {
+    if (p_ != MAP_FAILED) munmap(p_, kSize);
+  }
+  Untouchable200MB(const Untouchable200MB&) = delete;
+  Untouchable200MB& operator=(const Untouchable200MB&) = delete;
+  [[nodiscard]] bool ok() const { return p_ != MAP_FAILED; }
+  [[nodiscard]] std::string_view view() const { return {static_cast<const char*>(p_), kSize}; }
+
+ private:
+  void* p_;
+};
+
+constexpr std::uint64_t kMiB = 1024 * 1024;
+
+TEST(PartStreamerBudget, A200MBValueUnderA1MiBBudgetIsDroppedAndTruncated) {
+  Untouchable200MB big;
+  ASSERT_TRUE(big.ok());
+  for (const bool binary : {false, true}) {
+    RecordingUploader up;
+    CancelToken cancel;
+    PartStreamer s(JobType::kQuery, {4 * kMiB, 1000, kMiB}, up, cancel);
+    ASSERT_TRUE(write_row(s, 1, "small"));
+    auto& w = s.begin_row();
+    w.integer(2);
+    if (binary) {
+      w.binary(big.view());
+    } else {
+      w.string(big.view());
+    }
+    EXPECT_FALSE(s.end_row());
+    auto f = s.finish();
+    EXPECT_FALSE(f.error) << f.error->message;
+    EXPECT_EQ(f.fields["truncated"], true);
+    EXPECT_EQ(f.fields["row_count"], 1);
+    EXPECT_EQ(f.fields["rows"], json::parse(R"([[1,"small"]])"));
+    EXPECT_TRUE(up.calls.empty());
+  }
+}
+
+TEST(PartStreamerBudget, ValuesWithinTheBudgetAreUnchanged) {
+  RecordingUploader up;
+  CancelToken cancel;
+  PartStreamer s(JobType::kQuery, {4 * kMiB, 1000, kMiB}, up, cancel);
+  const std::string text(600 * 1024, 'v');
+  ASSERT_TRUE(write_row(s, 1, text));
+  auto f = s.finish();
+  EXPECT_FALSE(f.error);
+  EXPECT_EQ(f.fields["truncated"], false);
+  ASSERT_EQ(f.fields["rows"].size(), 1u);
+  EXPECT_EQ(f.fields["rows"][0][1], text);
+}
+
+TEST(PartStreamerBudget, TheBudgetLeftShrinksWithEachRow) {
+  RecordingUploader up;
+  CancelToken cancel;
+  PartStreamer s(JobType::kQuery, {4 * kMiB, 1000, kMiB}, up, cancel);
+  EXPECT_EQ(s.max_value_bytes(), kMiB);
+  const std::string text(600 * 1024, 'v');
+  ASSERT_TRUE(write_row(s, 1, text));
+  EXPECT_EQ(s.max_value_bytes(), kMiB - s.bytes());
+  // The second 600 KiB value no longer fits what is left: dropped, truncated.
+  EXPECT_FALSE(write_row(s, 2, text));
+  auto f = s.finish();
+  EXPECT_FALSE(f.error);
+  EXPECT_EQ(f.fields["truncated"], true);
+  EXPECT_EQ(f.fields["row_count"], 1);
+}
+
+TEST(PartStreamerBudget, OneRowLargerThanAPartWithinALargerBudgetIsResultTooLarge) {
+  Untouchable200MB big;
+  ASSERT_TRUE(big.ok());
+  RecordingUploader up;
+  CancelToken cancel;
+  PartStreamer s(JobType::kQuery, {kMiB, 1000, 256 * kMiB}, up, cancel);
+  EXPECT_EQ(s.max_value_bytes(), 256 * kMiB);  // the budget; the writer also knows the part
+  auto& w = s.begin_row();
+  w.string(big.view());
+  EXPECT_FALSE(s.end_row());
+  auto f = s.finish();
+  ASSERT_TRUE(f.error);
+  EXPECT_EQ(f.error->code, ErrorCode::kResultTooLarge);
+  EXPECT_EQ(f.fields["row_count"], 0);
+}
+
+TEST(PartStreamerBudget, AValueTheConnectorDidNotFetchCountsAsTooLarge) {
+  RecordingUploader up;
+  CancelToken cancel;
+  PartStreamer s(JobType::kQuery, {4 * kMiB, 1000, kMiB}, up, cancel);
+  auto& w = s.begin_row();
+  w.integer(1);
+  ASSERT_FALSE(w.fits(200 * kMiB));
+  w.value_too_large();
+  EXPECT_FALSE(s.end_row());
+  auto f = s.finish();
+  EXPECT_FALSE(f.error);
+  EXPECT_EQ(f.fields["truncated"], true);
+  EXPECT_EQ(f.fields["row_count"], 0);
 }
 
 TEST(PartStreamer, MetadataInlineIsGroupedBySchema) {
