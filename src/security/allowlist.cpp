@@ -8,16 +8,10 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "security/text.hpp"
+
 namespace outpost::security {
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 // RFC 1123 labels (underscores tolerated: they occur in internal DNS), lower case.
 bool valid_host_name(std::string_view name) {
@@ -161,7 +155,7 @@ AllowEntry parse_dsn(std::string_view name) {
   }
   AllowEntry entry;
   entry.kind = AllowEntry::Kind::kDsn;
-  entry.value = lower(name);
+  entry.value = ascii_lower(name);
   return entry;
 }
 
@@ -254,7 +248,7 @@ std::optional<IpBlock> parse_numeric_host(std::string_view host) {
 
 AllowEntry parse_allow_entry(std::string_view text) {
   const std::string written(text);
-  const std::string lowered = lower(written);
+  const std::string lowered = ascii_lower(written);
   if (lowered.starts_with("unix:")) return parse_socket(std::string_view(written).substr(5));
   if (lowered.starts_with("dsn:")) return parse_dsn(std::string_view(written).substr(4));
 

@@ -6,15 +6,10 @@
 #include <memory>
 
 #include "security/secret_policy.hpp"
+#include "security/text.hpp"
 
 namespace outpost::security {
 namespace {
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string_view trim(std::string_view text) {
   constexpr std::string_view kSpace = " \t\r\n\v\f";
@@ -50,7 +45,7 @@ std::string percent_decode(std::string_view text, bool plus_space) {
 }
 
 bool credential_keyword(std::string_view key) {
-  const std::string lower = lowercase(key);
+  const std::string lower = ascii_lower(key);
   return lower == "pwd" || lower == "password" || is_secret_key(lower);
 }
 
@@ -118,7 +113,7 @@ std::optional<std::vector<ConnPair>> parse_generic_uri(std::string_view text) {
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     if (pair.empty()) continue;
     const auto eq = pair.find('=');
-    std::string key = lowercase(percent_decode(pair.substr(0, eq), true));
+    std::string key = ascii_lower(percent_decode(pair.substr(0, eq), true));
     std::string value =
         eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true);
     const bool credential = credential_keyword(key);
@@ -143,7 +138,7 @@ std::optional<std::vector<ConnPair>> parse_attribute_string(std::string_view tex
       i = semi + 1;
       continue;
     }
-    std::string key = lowercase(trim(text.substr(i, eq - i)));
+    std::string key = ascii_lower(trim(text.substr(i, eq - i)));
     std::size_t j = eq + 1;
     while (j < text.size() && (text[j] == ' ' || text[j] == '\t')) ++j;
     std::string value;

@@ -7,15 +7,10 @@
 #include "outpost/conn_string.hpp"
 #include "security/conninfo.hpp"
 #include "security/secrets.hpp"
+#include "security/text.hpp"
 
 namespace outpost::security {
 namespace {
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string normalize(std::string_view key) {
   std::string out;
@@ -138,7 +133,7 @@ std::string_view pair_value(std::string_view s, std::size_t i) {
 }
 
 bool has_pair_password(std::string_view s) {
-  const std::string lower = lowercase(s);
+  const std::string lower = ascii_lower(s);
   for (const std::string_view keyword : kPairKeywords) {
     for (std::size_t at = lower.find(keyword); at != std::string::npos;
          at = lower.find(keyword, at + 1)) {
@@ -159,7 +154,7 @@ bool has_pair_password(std::string_view s) {
 // An ODBC key that holds a password: PWD, Password, their numbered variants
 // (PASSWORD1, PWD2: MySQL Connector/ODBC's factors) and any secret-looking key.
 bool is_odbc_secret_key(std::string_view key) {
-  const std::string k = lowercase(key);
+  const std::string k = ascii_lower(key);
   return k.starts_with("pwd") || k.starts_with("password") || is_secret_key(key);
 }
 
