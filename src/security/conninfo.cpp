@@ -5,18 +5,12 @@
 #include <cctype>
 #include <memory>
 
+#include "outpost/conn_string.hpp"
 #include "security/secret_policy.hpp"
 #include "security/text.hpp"
 
 namespace outpost::security {
 namespace {
-
-std::string_view trim(std::string_view text) {
-  constexpr std::string_view kSpace = " \t\r\n\v\f";
-  const auto first = text.find_first_not_of(kSpace);
-  if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(kSpace) - first + 1);
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -124,53 +118,16 @@ std::optional<std::vector<ConnPair>> parse_generic_uri(std::string_view text) {
 }
 
 std::optional<std::vector<ConnPair>> parse_attribute_string(std::string_view text) {
+  // The SDK's parser, the one the ODBC connector itself uses: both must read
+  // a string the same way, or a reference could hide where one looks.
+  const OdbcParseResult parsed = parse_odbc_connection_string(text);
+  if (!parsed.ok()) return std::nullopt;
   std::vector<ConnPair> out;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const std::size_t eq = text.find('=', i);
-    const std::size_t semi = text.find(';', i);
-    if (eq == std::string_view::npos || (semi != std::string_view::npos && semi < eq)) {
-      // "a;;b" or a trailing blank attribute is harmless; anything else is not.
-      const std::string_view piece =
-          text.substr(i, semi == std::string_view::npos ? semi : semi - i);
-      if (!trim(piece).empty()) return std::nullopt;
-      if (semi == std::string_view::npos) break;
-      i = semi + 1;
-      continue;
-    }
-    std::string key = ascii_lower(trim(text.substr(i, eq - i)));
-    std::size_t j = eq + 1;
-    while (j < text.size() && (text[j] == ' ' || text[j] == '\t')) ++j;
-    std::string value;
-    if (j < text.size() && text[j] == '{') {
-      ++j;
-      bool closed = false;
-      while (j < text.size()) {
-        if (text[j] == '}') {
-          if (j + 1 < text.size() && text[j + 1] == '}') {
-            value.push_back('}');
-            j += 2;
-            continue;
-          }
-          closed = true;
-          ++j;
-          break;
-        }
-        value.push_back(text[j++]);
-      }
-      if (!closed) return std::nullopt;
-      const std::size_t end = text.find(';', j);
-      if (!trim(text.substr(j, end == std::string_view::npos ? end : end - j)).empty()) {
-        return std::nullopt;
-      }
-      i = end == std::string_view::npos ? text.size() : end + 1;
-    } else {
-      const std::size_t end = text.find(';', j);
-      value = std::string(trim(text.substr(j, end == std::string_view::npos ? end : end - j)));
-      i = end == std::string_view::npos ? text.size() : end + 1;
-    }
+  out.reserve(parsed.attributes.size());
+  for (const auto& attribute : parsed.attributes) {
+    std::string key = odbc_key(attribute.key);
     const bool credential = credential_keyword(key);
-    out.push_back({std::move(key), std::move(value), credential});
+    out.push_back({std::move(key), attribute.value, credential});
   }
   return out;
 }
