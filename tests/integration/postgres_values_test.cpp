@@ -17,6 +17,10 @@ std::atomic<std::size_t> g_largest{0};
 
 }  // namespace
 
+// The replacements pair malloc with free on purpose; g++ 12 at -O1 cannot see
+// that operator new above is malloc, and warns.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void* operator new(std::size_t size) {
   if (g_tracking.load(std::memory_order_relaxed)) {
     std::size_t seen = g_largest.load();
@@ -32,6 +36,7 @@ void operator delete(void* p) noexcept {
 void operator delete(void* p, std::size_t) noexcept {
   std::free(p);
 }
+#pragma GCC diagnostic pop
 
 namespace outpost::connectors::postgres {
 namespace {
