@@ -514,7 +514,11 @@ TEST_F(AttackPg, HugeValueUnderASmallBudgetIsRefusedInBoundedMemory) {
   EXPECT_EQ(done.value("rows", Json::array()), Json::array());
   const auto peak_mib = a.process->peak_rss_kib() / 1024;
   std::printf("agent peak RSS with a 128 MiB row: %ld MiB\n", static_cast<long>(peak_mib));
+  // Sanitizer builds quarantine libpq's freed buffers (each growth of the
+  // input buffer) and add shadow memory: the bound holds for real builds.
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
   EXPECT_LT(peak_mib, 330) << "more than libpq's two copies of the row";
+#endif
 }
 
 }  // namespace
