@@ -147,10 +147,19 @@ std::optional<JobError> PostgresConnector::learn_privileges(Session& session,
     auto prober = verdicts_.prober(key);
     // Wait for a probe of the same login in flight (a burst of new sessions),
     // then take its verdict; past the wait, probe alone.
-    std::unique_lock lock(*prober, std::defer_lock);
-    (void)lock.try_lock_until(std::min(ctx.deadline, Clock::now() + kHousekeepingLimit));
+    const bool owner =
+        prober->acquire_until(std::min(ctx.deadline, Clock::now() + kHousekeepingLimit));
+    struct Release {
+      ProbeSlot* slot;
+      ~Release() {
+        if (slot != nullptr) slot->release();
+      }
+    } release{owner ? prober.get() : nullptr};
     if (auto cached = verdicts_.fresh(key)) {
-      if (lock.owns_lock()) lock.unlock();
+      if (release.slot != nullptr) {
+        release.slot->release();
+        release.slot = nullptr;
+      }
       session.set_info(std::move(*cached));
       if (tag_session(session, tag, ctx.cancel, ctx.deadline)) return std::nullopt;
       return JobError{ErrorCode::kUnreachable,

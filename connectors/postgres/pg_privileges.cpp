@@ -227,7 +227,26 @@ SessionInfo parse_probe(const PGresult* r) {
   return info;
 }
 
-std::shared_ptr<std::timed_mutex> VerdictCache::prober(const std::string& key) {
+bool ProbeSlot::acquire_until(std::chrono::steady_clock::time_point until) {
+  std::unique_lock lock(mu_);
+  while (busy_) {
+    const auto left = until - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) return false;
+    freed_.wait_until(lock, std::chrono::system_clock::now() + left);
+  }
+  busy_ = true;
+  return true;
+}
+
+void ProbeSlot::release() {
+  {
+    std::lock_guard lock(mu_);
+    busy_ = false;
+  }
+  freed_.notify_all();
+}
+
+std::shared_ptr<ProbeSlot> VerdictCache::prober(const std::string& key) {
   std::lock_guard lock(mu_);
   if (entries_.size() >= kMaxEntries && entries_.find(key) == entries_.end()) {
     // A control plane can invent configs without end: forget stale verdicts

@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -75,14 +76,31 @@ std::optional<JobError> privilege_gate(const SessionInfo& info, const JobContext
 /// verdict. test_connection always probes its own session and refreshes it.
 ///
 /// Thread safety: every member may be called from any worker thread.
+/// One probe of a login at a time: the others wait, bounded, for its verdict.
+/// A mutex, a flag and a condition variable waited on with the system clock
+/// (pthread_cond_timedwait) rather than std::timed_mutex: ThreadSanitizer in
+/// GCC 12 does not intercept pthread_mutex_clocklock, which try_lock_until
+/// uses, and then reports every unlock as a bug.
+class ProbeSlot {
+ public:
+  /// Takes the slot, waiting at most until `until`; false when it stayed taken.
+  bool acquire_until(std::chrono::steady_clock::time_point until);
+  void release();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable freed_;
+  bool busy_ = false;
+};
+
 class VerdictCache {
  public:
   using Clock = std::chrono::steady_clock;
   static constexpr auto kTtl = std::chrono::seconds(60);
   static constexpr std::size_t kMaxEntries = 1024;
 
-  /// Held while one job probes `key`; others wait on it (try_lock_until).
-  std::shared_ptr<std::timed_mutex> prober(const std::string& key);
+  /// Held while one job probes `key`; others wait on it (acquire_until).
+  std::shared_ptr<ProbeSlot> prober(const std::string& key);
   /// The verdict stored for `key` less than kTtl ago.
   std::optional<SessionInfo> fresh(const std::string& key) const;
   void store(const std::string& key, const SessionInfo& info);
@@ -91,7 +109,7 @@ class VerdictCache {
   struct Entry {
     std::optional<SessionInfo> info;
     Clock::time_point at{};
-    std::shared_ptr<std::timed_mutex> prober = std::make_shared<std::timed_mutex>();
+    std::shared_ptr<ProbeSlot> prober = std::make_shared<ProbeSlot>();
   };
   mutable std::mutex mu_;
   std::map<std::string, Entry, std::less<>> entries_;
