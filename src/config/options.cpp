@@ -217,13 +217,12 @@ constexpr std::array kSpecs{
     OptionSpec{"--require-secret-refs", "", ValueKind::kFlag, "off",
                "refuse jobs whose source config holds a literal password, key or token",
                [](AgentConfig& c, const RawValue& v) { c.require_secret_refs = parse_bool(v); }},
-    OptionSpec{"--allow-privileged-logins", "", ValueKind::kFlag, "off",
-               "run query and metadata jobs even on database logins that can do more than "
-               "read (superuser, file or program roles, write grants); off, such jobs fail "
-               "with permission_denied",
-               [](AgentConfig& c, const RawValue& v) {
-                 c.allow_privileged_logins = parse_bool(v);
-               }},
+    OptionSpec{
+        "--allow-privileged-logins", "", ValueKind::kFlag, "off",
+        "run query and metadata jobs even on database logins that can do more than "
+        "read (superuser, file or program roles, write grants); off, such jobs fail "
+        "with permission_denied",
+        [](AgentConfig& c, const RawValue& v) { c.allow_privileged_logins = parse_bool(v); }},
     OptionSpec{"--sqlite-dirs", "LIST", ValueKind::kValue, "(none: SQLite files refused)",
                "comma-separated directories under which SQLite database files may be opened",
                [](AgentConfig& c, const RawValue& v) { c.sqlite_dirs = parse_dir_list(v); }},

@@ -3,8 +3,8 @@
 #include <unistd.h>
 
 #include <csignal>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <thread>
@@ -79,20 +79,22 @@ OperatorPolicy make_policy(const config::AgentConfig& config) {
 void log_security_posture(const obs::Logger& log, const config::AgentConfig& config,
                           const OperatorPolicy& policy, const security::SourcesFile* sources) {
   if (config.allow_hosts.empty()) {
-    log.warn("no --allow-hosts: jobs may connect to any host, port, local socket or ODBC data "
-             "source this agent can reach, so a compromised control plane can aim it at "
-             "internal services; set --allow-hosts to the databases it serves (e.g. "
-             "db.internal:5432,10.0.0.0/8:5432-5439,unix:/var/run/postgresql)",
-             {});
+    log.warn(
+        "no --allow-hosts: jobs may connect to any host, port, local socket or ODBC data "
+        "source this agent can reach, so a compromised control plane can aim it at "
+        "internal services; set --allow-hosts to the databases it serves (e.g. "
+        "db.internal:5432,10.0.0.0/8:5432-5439,unix:/var/run/postgresql)",
+        {});
   } else {
     std::string hosts;
     for (const auto& h : config.allow_hosts) hosts += (hosts.empty() ? "" : ",") + h;
     log.info("egress limited by --allow-hosts", {{"allow_hosts", hosts}});
   }
   if (policy.allow_privileged_logins) {
-    log.warn("--allow-privileged-logins: query and metadata jobs run even on logins that can "
-             "write, read server files or run programs",
-             {});
+    log.warn(
+        "--allow-privileged-logins: query and metadata jobs run even on logins that can "
+        "write, read server files or run programs",
+        {});
   }
   if (!policy.sqlite_dirs.empty()) {
     std::string dirs;
@@ -108,9 +110,10 @@ void log_security_posture(const obs::Logger& log, const config::AgentConfig& con
       }
     }
     if (!opted.empty()) {
-      log.warn("sources-file sources with allow_privileged_login: their query and metadata jobs "
-               "run even on logins that can write, read server files or run programs",
-               {{"sources", opted}});
+      log.warn(
+          "sources-file sources with allow_privileged_login: their query and metadata jobs "
+          "run even on logins that can write, read server files or run programs",
+          {{"sources", opted}});
     }
   }
 }
@@ -128,9 +131,10 @@ std::vector<std::string> secret_dirs(const obs::Logger& log, const config::Agent
   if (!refused.empty()) {
     std::string names;
     for (const auto& n : refused) names += (names.empty() ? "" : ",") + n;
-    log.warn("--secret-env lists AGENT_* or proxy variables: those are never given to jobs, "
-             "whatever the list says",
-             {{"entries", names}});
+    log.warn(
+        "--secret-env lists AGENT_* or proxy variables: those are never given to jobs, "
+        "whatever the list says",
+        {{"entries", names}});
   }
   return dirs;
 }
