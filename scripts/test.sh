@@ -3,7 +3,7 @@
 #
 #   scripts/test.sh            everything CI runs
 #   OUTPOST_SKIP_DEPS=1 ...    skip the apt step (already installed)
-#   OUTPOST_STAGES="asan"      run only some stages (dev asan tsan deploy fuzz)
+#   OUTPOST_STAGES="asan"      run only some stages (dev docs asan tsan deploy fuzz)
 #
 # The default stages (asan tsan deploy fuzz) are what CI runs within its budget
 # on a 2-core machine: asan builds everything and runs every suite (unit,
@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-stages=${OUTPOST_STAGES:-"asan tsan deploy fuzz"}
+stages=${OUTPOST_STAGES:-"docs asan tsan deploy fuzz"}
 jobs=${OUTPOST_JOBS:-$(nproc)}
 
 log() { printf '\n== %s ==\n' "$*"; }
@@ -41,6 +41,11 @@ if has_stage dev; then
   start=$(date +%s)
   CCACHE_DISABLE=1 cmake --build build/dev -j "$jobs"
   echo "clean dev build: $(( $(date +%s) - start )) s on $(nproc) cores"
+fi
+
+if has_stage docs; then
+  log "documentation (links, OpenAPI lint)"
+  scripts/check-docs.sh
 fi
 
 run_suite() {  # preset [ctest label regex]
