@@ -1,33 +1,34 @@
 #pragma once
 
 #include <memory>
-#include <string>
 
 #include <boost/asio/awaitable.hpp>
 
-#include "control_plane/messages.hpp"
+#include "protocol/messages.hpp"
 #include "runtime/part_streamer.hpp"
 #include "runtime/state.hpp"
 
-// Private to src/runtime: the control-plane calls one job makes, each with
-// its own retry policy (until the lease would expire).
+// Private to src/runtime: what one job sends to the control plane (parts,
+// the result, a release), each with its own retry policy (until the lease
+// would expire).
 
 namespace outpost::runtime {
 
 /// A PartUploader for the worker thread: each upload runs on the network
-/// thread (PUT …/parts/{seq} with retries) while the worker waits.
+/// thread (PUT …/parts/{seq} with retries) while the worker waits. An upload
+/// that throws is logged, marks the job's fault (it then fails as
+/// `internal`) and reports kFailed, so the worker stops producing.
 std::unique_ptr<PartUploader> make_network_uploader(std::shared_ptr<RuntimeState> state,
                                                     std::shared_ptr<JobState> job);
 
-/// Posts the result, retrying until the lease would expire. Returns the
-/// status label for metrics ("succeeded", "failed", "stale", "cancelled", "lost").
-boost::asio::awaitable<std::string> post_result(std::shared_ptr<RuntimeState> state,
-                                                std::shared_ptr<JobState> job,
-                                                control_plane::ResultRequest request);
+/// Posts the result, retrying until the lease would expire. Returns what
+/// became of the job (succeeded, failed, stale, cancelled or lost).
+boost::asio::awaitable<JobOutcome> post_result(std::shared_ptr<RuntimeState> state,
+                                               std::shared_ptr<JobState> job,
+                                               protocol::ResultRequest request);
 
-/// Renews the lease every heartbeat interval and enforces the job timeout,
-/// until the job is finished.
-boost::asio::awaitable<void> lease_keeper(std::shared_ptr<RuntimeState> state,
-                                          std::shared_ptr<JobState> job);
+/// POST …/release with reason "shutdown" (one attempt).
+boost::asio::awaitable<void> release_job(std::shared_ptr<RuntimeState> state,
+                                         std::shared_ptr<JobState> job);
 
 }  // namespace outpost::runtime
