@@ -144,7 +144,7 @@ class AgentRuntime : public HubTest {
   /// The agent's exit status once its io_context returned; nullopt if it is
   /// still running after `timeout`.
   std::optional<int> wait_exit(std::chrono::milliseconds timeout) {
-    if (!exit_.valid()) return std::nullopt;
+    if (!exit_.valid()) return exit_code_;
     if (exit_.wait_for(timeout) != std::future_status::ready) return std::nullopt;
     if (agent_thread_.joinable()) agent_thread_.join();
     exit_code_ = exit_.get();
