@@ -171,6 +171,41 @@ std::unique_ptr<obs::HealthServer> make_health_server(const std::shared_ptr<Runt
   }
 }
 
+/// What the operator's files and lists give: the policy and the sources file.
+struct OperatorFiles {
+  OperatorPolicy policy;
+  std::shared_ptr<security::SourcesFile> sources;
+};
+
+/// --allow-hosts, --sqlite-dirs, --sources-file and --audit-log, checked and
+/// opened (the guard and the audit log go into `r`); throws StartError(2).
+OperatorFiles open_operator_files(const config::AgentConfig& config, AgentResources& r) {
+  OperatorFiles out;
+  if (!config.allow_hosts.empty()) {
+    try {
+      r.egress = std::make_unique<security::EgressGuard>(config.allow_hosts);
+    } catch (const std::exception& e) {
+      throw StartError(2, std::string("invalid --allow-hosts: ") + e.what());
+    }
+  }
+  try {
+    out.policy = make_policy(config);
+    if (!config.sources_file.empty()) {
+      out.sources = security::SourcesFile::load(config.sources_file);
+    }
+  } catch (const std::exception& e) {
+    throw StartError(2, e.what());
+  }
+  if (!config.audit_log.empty()) {
+    try {
+      r.audit = std::make_unique<security::AuditLog>(config.audit_log);
+    } catch (const std::exception& e) {
+      throw StartError(2, std::string("cannot open --audit-log: ") + e.what());
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Agent::Agent(config::AgentConfig config, ConnectorRegistry& registry, asio::io_context& ioc,
@@ -191,28 +226,7 @@ Agent::Agent(config::AgentConfig config, ConnectorRegistry& registry, asio::io_c
   const http::ProxyChoice proxy =
       http::select_proxy(*base, config.proxy, http::ProxyEnvironment::from_process());
   if (!proxy.ok()) throw StartError(2, proxy.error);
-  if (!config.allow_hosts.empty()) {
-    try {
-      r.egress = std::make_unique<security::EgressGuard>(config.allow_hosts);
-    } catch (const std::exception& e) {
-      throw StartError(2, std::string("invalid --allow-hosts: ") + e.what());
-    }
-  }
-  OperatorPolicy policy;
-  std::shared_ptr<security::SourcesFile> sources;
-  try {
-    policy = make_policy(config);
-    if (!config.sources_file.empty()) sources = security::SourcesFile::load(config.sources_file);
-  } catch (const std::exception& e) {
-    throw StartError(2, e.what());
-  }
-  if (!config.audit_log.empty()) {
-    try {
-      r.audit = std::make_unique<security::AuditLog>(config.audit_log);
-    } catch (const std::exception& e) {
-      throw StartError(2, std::string("cannot open --audit-log: ") + e.what());
-    }
-  }
+  const OperatorFiles files = open_operator_files(config, r);
   const int capacity = capacity_for(config, r.log);
   declare_metrics(r.metrics, registry);
 
@@ -229,8 +243,8 @@ Agent::Agent(config::AgentConfig config, ConnectorRegistry& registry, asio::io_c
   // resolved by the guard so connectors dial the same way in both cases.
   s.guard = r.egress && !r.egress->unrestricted() ? static_cast<const NetworkGuard*>(r.egress.get())
                                                   : &r.open_guard;
-  s.policy = policy;
-  s.sources = sources;
+  s.policy = files.policy;
+  s.sources = files.sources;
   s.audit = r.audit.get();
   s.faults = std::move(faults);
   wire_sources_and_secrets(s, r.log);

@@ -1,6 +1,7 @@
 #include "runtime/job_state.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 namespace outpost::runtime {
 

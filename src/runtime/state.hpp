@@ -10,7 +10,6 @@
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include "config/config.hpp"
 #include "control_plane/client.hpp"
@@ -27,6 +26,10 @@
 #include "runtime/rate_limiter.hpp"
 #include "security/audit_log.hpp"
 #include "security/sources_file.hpp"
+
+namespace boost::asio {
+class thread_pool;  // <boost/asio/thread_pool.hpp> only where a pool is used
+}
 
 // Private to src/runtime: the state shared by the agent's coroutines. Every
 // member is touched on the network thread only, except where noted.
