@@ -215,14 +215,17 @@ TEST_F(FaultScenarios, KillAndRestartUnderLoadWithTwoAgents) {
     EXPECT_EQ(view.value("status", ""), "succeeded") << id << " " << view.dump();
     ASSERT_EQ(view["rows"].size(), 1u) << id;
   }
-  // Every job's accepted result is one attempt's: no result was accepted twice.
-  std::set<std::string> finished_ok;
-  for (const auto* agent : {&b, &c}) {
+  // No result was accepted twice: no job has two accepted ("succeeded")
+  // results across the agents. (A's log is not complete: SIGKILL can land
+  // between the hub accepting a result and A logging it, so the test does
+  // not count on A's lines to cover every job; the hub's views above do.)
+  std::map<std::string, int> accepted;
+  for (const auto* agent : {&a, &b, &c}) {
     for (const auto& line : agent->lines("job finished")) {
-      if (line.value("status", "") == "succeeded") finished_ok.insert(line.value("job_id", ""));
+      if (line.value("status", "") == "succeeded") ++accepted[line.value("job_id", "")];
     }
   }
-  EXPECT_GE(finished_ok.size() + a.lines("job finished").size(), ids.size());
+  for (const auto& [id, count] : accepted) EXPECT_EQ(count, 1) << id << " accepted twice";
   expect_alive(b, "survivor");
   expect_alive(c, "replacement");
 }
