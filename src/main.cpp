@@ -1,21 +1,29 @@
-// outpost-agent: parse the configuration, set up logging and redaction, run.
+// outpost-agent: parse the configuration, set up logging and redaction,
+// assemble the Agent (connectors, signals) and run it.
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 
 #include "config/command_line.hpp"
 #include "config/validation.hpp"
 #include "observability/log.hpp"
+#include "outpost/connector.hpp"
 #include "runtime/agent.hpp"
 #include "security/audit_log.hpp"
 
 namespace {
 
+namespace asio = boost::asio;
 namespace config = outpost::config;
 namespace obs = outpost::obs;
 
@@ -45,6 +53,47 @@ void register_proxy_secret(const std::string& proxy) {
   if (!url || url->userinfo.empty()) return;
   const auto colon = url->userinfo.find(':');
   if (colon != std::string::npos) obs::add_secret(url->userinfo.substr(colon + 1));
+}
+
+// SIGTERM/SIGINT stop the agent (a second one ends the grace), SIGHUP
+// reloads the sources file. Re-arms until the agent exits and cancels it.
+void wait_for_signal(asio::signal_set& signals, outpost::runtime::Agent& agent) {
+  signals.async_wait([&signals, &agent](const boost::system::error_code& ec, int sig) {
+    if (ec) return;  // cancelled: the agent has stopped
+    if (sig == SIGHUP) {
+      agent.reload_sources();
+    } else {
+      agent.stop(sig == SIGINT ? "SIGINT" : "SIGTERM");
+    }
+    wait_for_signal(signals, agent);
+  });
+}
+
+// The connectors, the agent and its signals on one io_context thread.
+int run_agent(const config::AgentConfig& cfg) {
+  outpost::ConnectorRegistry registry;
+  try {
+    outpost::register_builtin_connectors(registry);
+  } catch (const std::exception& e) {
+    std::cerr << "outpost-agent: error: connector registration failed: " << e.what() << '\n';
+    return 1;
+  }
+  asio::io_context ioc(1);
+  std::unique_ptr<outpost::runtime::Agent> agent;
+  try {
+    agent = std::make_unique<outpost::runtime::Agent>(cfg, registry, ioc);
+  } catch (const outpost::runtime::StartError& e) {
+    std::cerr << "outpost-agent: error: " << obs::redact(e.what()) << '\n';
+    return e.exit_code();
+  }
+  asio::signal_set signals(ioc, SIGINT, SIGTERM, SIGHUP);
+  wait_for_signal(signals, *agent);
+  agent->start([&signals] {
+    boost::system::error_code ignored;
+    signals.cancel(ignored);
+  });
+  ioc.run();
+  return agent->finish();
 }
 
 int run(int argc, char** argv) {
@@ -83,7 +132,7 @@ int run(int argc, char** argv) {
                                      {"backoff_strategy", config::to_string(cfg.backoff)},
                                      {"log_level", config::to_string(cfg.log_level)},
                                      {"token_source", cfg.token_file.empty() ? "value" : "file"}});
-  return outpost::runtime::run_agent(cfg);
+  return run_agent(cfg);
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 namespace outpost::control_plane {
 namespace {
 
+using namespace outpost::protocol;  // NOLINT(google-build-using-namespace): the wire types
+
 namespace asio = boost::asio;
 
 template <typename T>
@@ -177,7 +179,7 @@ asio::awaitable<Call<Session>> Client::connect(ConnectRequest request) {
   Outgoing out{"POST",
                "/v1/agent/connect",
                "application/json",
-               to_json(request).dump(),
+               protocol::to_body(protocol::to_json(request)),
                options_.request_timeout,
                std::nullopt};
   auto raw = co_await send(std::move(out));
@@ -188,7 +190,7 @@ asio::awaitable<Call<ClaimResponse>> Client::claim(ClaimRequest request) {
   Outgoing out{"POST",
                "/v1/agent/jobs/claim",
                "application/json",
-               to_json(request).dump(),
+               protocol::to_body(protocol::to_json(request)),
                request.wait + options_.claim_margin,
                std::nullopt};
   auto raw = co_await send(std::move(out));
@@ -201,7 +203,7 @@ asio::awaitable<Call<JobHeartbeatResponse>> Client::job_heartbeat(std::string jo
   Outgoing out{"POST",
                job_target(job_id, "/heartbeat"),
                "application/json",
-               to_json(request).dump(),
+               protocol::to_body(protocol::to_json(request)),
                options_.request_timeout,
                std::nullopt};
   auto raw = co_await send(std::move(out));
@@ -213,7 +215,7 @@ asio::awaitable<Call<Ack>> Client::post_result(std::string job_id, ResultRequest
   Outgoing out{"POST",
                job_target(job_id, "/result"),
                "application/json",
-               to_json(request).dump(),
+               protocol::to_body(protocol::to_json(request)),
                options_.request_timeout,
                std::nullopt};
   auto raw = co_await send(std::move(out));
@@ -238,7 +240,7 @@ asio::awaitable<Call<Ack>> Client::release(std::string job_id, ReleaseRequest re
   Outgoing out{"POST",
                job_target(job_id, "/release"),
                "application/json",
-               to_json(request).dump(),
+               protocol::to_body(protocol::to_json(request)),
                options_.request_timeout,
                std::nullopt};
   auto raw = co_await send(std::move(out));
@@ -249,7 +251,7 @@ asio::awaitable<Call<Ack>> Client::agent_heartbeat(AgentHeartbeatRequest request
   Outgoing out{"POST",
                "/v1/agent/heartbeat",
                "application/json",
-               to_json(request).dump(),
+               protocol::to_body(protocol::to_json(request)),
                options_.request_timeout,
                std::nullopt};
   auto raw = co_await send(std::move(out));

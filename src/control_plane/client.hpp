@@ -11,10 +11,21 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
-#include "control_plane/messages.hpp"
 #include "http/client.hpp"
+#include "protocol/messages.hpp"
 
 namespace outpost::control_plane {
+
+// The wire types the client sends and receives (src/protocol).
+using protocol::AgentHeartbeatRequest;
+using protocol::ClaimRequest;
+using protocol::ClaimResponse;
+using protocol::ConnectRequest;
+using protocol::JobHeartbeatRequest;
+using protocol::JobHeartbeatResponse;
+using protocol::ReleaseRequest;
+using protocol::ResultRequest;
+using protocol::Session;
 
 /// How a control-plane call failed, as the runtime reacts to it (protocol §2).
 enum class ErrorKind {

@@ -4,8 +4,8 @@
 #include <limits>
 #include <utility>
 
-#include "control_plane/messages.hpp"
 #include "outpost/policy.hpp"
+#include "protocol/messages.hpp"
 
 namespace outpost::runtime {
 namespace {
@@ -139,7 +139,7 @@ ClaimedJob parse_claimed_job(const json& raw) {
     // The id becomes a path segment and the token a header value: anything
     // outside a safe charset cannot be answered at all (a result naming it
     // would be the injection), so the job is dropped, never posted to.
-    if (!control_plane::valid_job_id(out.id)) {
+    if (!protocol::valid_job_id(out.id)) {
       out.unsafe_fields = true;
       out.id = printable_prefix(out.id);
       out.job.id = out.id;
@@ -151,7 +151,7 @@ ClaimedJob parse_claimed_job(const json& raw) {
       out.error = invalid("field 'lease.token' is missing or not a string");
       return out;
     }
-    if (!control_plane::valid_lease_token(out.lease_token)) {
+    if (!protocol::valid_lease_token(out.lease_token)) {
       out.unsafe_fields = true;
       out.lease_token.clear();
       out.error =

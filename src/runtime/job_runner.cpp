@@ -1,16 +1,17 @@
 #include "runtime/job_runner.hpp"
 
-#include <future>
 #include <utility>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "control_plane/messages.hpp"
-#include "runtime/backoff.hpp"
-#include "runtime/job_calls.hpp"
+#include "protocol/messages.hpp"
+#include "runtime/agent_loops.hpp"
+#include "runtime/job_state.hpp"
+#include "runtime/job_uploads.hpp"
+#include "runtime/lease_keeper.hpp"
 #include "runtime/part_streamer.hpp"
 #include "security/audit_log.hpp"
 
@@ -98,171 +99,114 @@ asio::awaitable<WorkerOutcome> execute(std::shared_ptr<RuntimeState> state,
   co_return out;
 }
 
-void finish_job(RuntimeState& state, const std::shared_ptr<JobState>& job, std::string_view status,
-                const std::optional<JobError>& error) {
-  const auto now = Clock::now();
-  const bool started = job->started != Clock::time_point{};
-  const auto duration = started ? now - job->started : Clock::duration::zero();
-  const std::string connector = job->prepared.connector != nullptr
-                                    ? std::string(job->prepared.connector->type())
-                                    : job->claimed.job.source.type;
-  if (state.metrics) {
-    state.metrics->job_finished(job->claimed.type_name.empty() ? "unknown" : job->claimed.type_name,
-                                connector.empty() ? "unknown" : connector, status, duration);
-  }
-  const std::string err_text =
-      error ? std::string(to_string(error->code)) + ": " + error->message : std::string();
-  const auto level =
-      status == "succeeded" || status == "released" ? obs::LogLevel::kInfo : obs::LogLevel::kWarn;
-  if (err_text.empty()) {
-    state.log.log(level, "job finished",
-                  {{"job_id", job->id()},
-                   {"job_type", job->claimed.type_name},
-                   {"source", job->claimed.source_label},
-                   {"attempt", job->claimed.attempt},
-                   {"status", status},
-                   {"duration_ms", std::chrono::duration_cast<milliseconds>(duration).count()},
-                   {"rows", job->progress_rows.load()}});
-  } else {
-    state.log.log(level, "job finished",
-                  {{"job_id", job->id()},
-                   {"job_type", job->claimed.type_name},
-                   {"source", job->claimed.source_label},
-                   {"attempt", job->claimed.attempt},
-                   {"status", status},
-                   {"duration_ms", std::chrono::duration_cast<milliseconds>(duration).count()},
-                   {"rows", job->progress_rows.load()},
-                   {"error", err_text}});
-  }
-  job->finished = true;
-  job->wake.notify();
-  state.jobs.erase(job->id());
-  if (state.metrics) state.metrics->set_running(static_cast<int>(state.jobs.size()));
-  state.wake.notify();
-}
+/// The result to post for a job that ran (or was stopped before it could),
+/// or nullopt when nothing is to be posted: then `outcome` says why.
+struct Conclusion {
+  std::optional<protocol::ResultRequest> request;
+  std::optional<JobError> error;
+  JobOutcome outcome = JobOutcome::kFailed;
+};
 
-control_plane::ResultRequest failure_request(const JobError& error, const std::string& started_at) {
-  control_plane::ResultRequest req;
-  req.succeeded = false;
-  req.started_at = started_at.empty() ? control_plane::now_rfc3339() : started_at;
-  req.finished_at = control_plane::now_rfc3339();
-  req.error = JobError{error.code, obs::redact(error.message), error.retryable};
-  return req;
+Conclusion judge(const JobState& job, WorkerOutcome& outcome) {
+  const JobError cancelled{ErrorCode::kCancelled, "cancelled by the control plane", false};
+  if (job.fault) {
+    const JobError error{ErrorCode::kInternal, *job.fault, false};
+    return {failure_request(error, job.started_at), error, JobOutcome::kFailed};
+  }
+  switch (job.cancel_reason) {
+    case CancelReason::kRequested: return {std::nullopt, cancelled, JobOutcome::kCancelled};
+    case CancelReason::kLeaseLost:
+      return {std::nullopt, JobError{ErrorCode::kCancelled, "lease lost", false},
+              JobOutcome::kStale};
+    case CancelReason::kShutdown: return {std::nullopt, std::nullopt, JobOutcome::kReleased};
+    case CancelReason::kTimeout: {
+      const JobError error{ErrorCode::kTimeout,
+                           "the job exceeded its time limit of " +
+                               std::to_string(job.claimed.job.timeout.count()) + " ms",
+                           true};
+      return {failure_request(error, job.started_at), error, JobOutcome::kFailed};
+    }
+    case CancelReason::kNone: break;
+  }
+  if (outcome.finished.stopped) return {std::nullopt, cancelled, JobOutcome::kCancelled};
+  const auto& error = outcome.result.error ? outcome.result.error : outcome.finished.error;
+  if (error) return {failure_request(*error, job.started_at), error, JobOutcome::kFailed};
+  protocol::ResultRequest req;
+  req.succeeded = true;
+  req.started_at = job.started_at;
+  req.finished_at = protocol::now_rfc3339();
+  req.result = outcome.result.result.is_object() ? std::move(outcome.result.result)
+                                                 : nlohmann::json::object();
+  for (auto& [k, v] : outcome.finished.fields.items()) {
+    // A connector that stopped at max_rows itself says truncated; keep it.
+    if (k == "truncated" && req.result.value("truncated", false)) continue;
+    req.result[k] = v;
+  }
+  req.parts = outcome.finished.parts;
+  return {std::move(req), std::nullopt, JobOutcome::kSucceeded};
 }
 
 asio::awaitable<void> conclude(std::shared_ptr<RuntimeState> state, std::shared_ptr<JobState> job,
                                WorkerOutcome outcome) {
   if (job->released) {
-    finish_job(*state, job, "released", std::nullopt);
+    finish_job(*state, job, JobOutcome::kReleased, std::nullopt);
     co_return;
   }
-  const JobError cancelled{ErrorCode::kCancelled, "cancelled by the control plane", false};
-  switch (job->cancel_reason) {
-    case CancelReason::kRequested: finish_job(*state, job, "cancelled", cancelled); co_return;
-    case CancelReason::kLeaseLost:
-      if (state->metrics) state->metrics->stale_result();
-      finish_job(*state, job, "stale", JobError{ErrorCode::kCancelled, "lease lost", false});
-      co_return;
-    case CancelReason::kShutdown:
-      co_await release_job(state, job);
-      finish_job(*state, job, "released", std::nullopt);
-      co_return;
-    default: break;
+  Conclusion v = judge(*job, outcome);
+  if (v.outcome == JobOutcome::kReleased) co_await release_job(state, job);
+  if (v.outcome == JobOutcome::kStale && state->metrics) state->metrics->stale_result();
+  if (v.request) {
+    if (state->faults.job_run) state->faults.job_run(job->id());
+    v.outcome = co_await post_result(state, job, std::move(*v.request));
+    if (v.outcome == JobOutcome::kStale && state->metrics) state->metrics->stale_result();
   }
-  control_plane::ResultRequest req;
-  std::optional<JobError> error;
-  if (job->cancel_reason == CancelReason::kTimeout) {
-    error = JobError{ErrorCode::kTimeout,
-                     "the job exceeded its time limit of " +
-                         std::to_string(job->claimed.job.timeout.count()) + " ms",
-                     true};
-  } else if (outcome.finished.stopped) {
-    finish_job(*state, job, "cancelled", cancelled);
-    co_return;
-  } else if (outcome.result.error) {
-    error = outcome.result.error;
-  } else if (outcome.finished.error) {
-    error = outcome.finished.error;
+  finish_job(*state, job, v.outcome, v.error);
+}
+
+/// The job's task failed: finish it as `internal` (once).
+asio::awaitable<void> fail_job(std::shared_ptr<RuntimeState> state, std::shared_ptr<JobState> job,
+                               std::string message) {
+  const JobError error{ErrorCode::kInternal, std::move(message), false};
+  const JobOutcome outcome =
+      co_await post_result(state, job, failure_request(error, job->started_at));
+  finish_job(*state, job, outcome, error);
+}
+
+/// Holds one of --max-per-source's slots for a source while the job runs.
+class SourceSlot {
+ public:
+  SourceSlot(RuntimeState& state, std::string key) : state_(state), key_(std::move(key)) {
+    ++state_.running_per_source[key_];
   }
-  if (error) {
-    req = failure_request(*error, job->started_at);
-  } else {
-    req.succeeded = true;
-    req.started_at = job->started_at;
-    req.finished_at = control_plane::now_rfc3339();
-    req.result = outcome.result.result.is_object() ? std::move(outcome.result.result)
-                                                   : nlohmann::json::object();
-    for (auto& [k, v] : outcome.finished.fields.items()) {
-      // A connector that stopped at max_rows itself says truncated; keep it.
-      if (k == "truncated" && req.result.value("truncated", false)) continue;
-      req.result[k] = v;
+  ~SourceSlot() {
+    if (--state_.running_per_source[key_] <= 0) state_.running_per_source.erase(key_);
+    state_.wake.notify();
+  }
+  SourceSlot(const SourceSlot&) = delete;
+  SourceSlot& operator=(const SourceSlot&) = delete;
+
+ private:
+  RuntimeState& state_;
+  std::string key_;
+};
+
+/// Waits for a --max-per-source slot; false when the job must not start
+/// (cancelled, or the agent is stopping).
+asio::awaitable<bool> wait_for_source_slot(std::shared_ptr<RuntimeState> state,
+                                           std::shared_ptr<JobState> job, std::string key) {
+  const int cap = state->config.max_per_source;
+  bool logged_wait = false;
+  while (cap > 0 && state->running_per_source[key] >= cap &&
+         job->cancel_reason == CancelReason::kNone && !state->stopping()) {
+    if (!logged_wait) {
+      state->log.info(
+          "job waits for a per-source slot",
+          {{"job_id", job->id()}, {"source", job->claimed.source_label}, {"max_per_source", cap}});
+      logged_wait = true;
     }
-    req.parts = outcome.finished.parts;
+    co_await state->wake.wait();
   }
-  const std::string status = co_await post_result(state, job, std::move(req));
-  if (status == "stale" && state->metrics) state->metrics->stale_result();
-  finish_job(*state, job, status, error);
-}
-
-}  // namespace
-
-void cancel_job(RuntimeState& state, const std::shared_ptr<JobState>& job, CancelReason reason) {
-  if (job->cancel_reason != CancelReason::kNone) return;
-  job->cancel_reason = reason;
-  if (job->running) {
-    asio::post(*state.canceller, [job, reason] { job->cancel.cancel(reason); });
-  } else {
-    job->cancel.cancel(reason);  // no connector yet, so no hook can block
-  }
-  job->wake.notify();
-  state.wake.notify();
-}
-
-asio::awaitable<void> release_job(std::shared_ptr<RuntimeState> state,
-                                  std::shared_ptr<JobState> job) {
-  job->released = true;
-  job->wake.notify();
-  control_plane::ReleaseRequest request;
-  request.lease_token = job->lease_token;
-  request.reason = "shutdown";
-  std::string job_id = job->id();
-  auto call = co_await state->cp->release(std::move(job_id), std::move(request));
-  if (call.ok()) {
-    state->contact();
-    state->log.info("job released", {{"job_id", job->id()}, {"attempt", job->claimed.attempt}});
-  } else {
-    note_call_error(*state, "release", call.error, milliseconds(0), job->id());
-  }
-}
-
-void note_call_error(RuntimeState& state, std::string_view call,
-                     const control_plane::CallError& error, milliseconds backoff,
-                     std::string_view job_id) {
-  if (error.kind == ErrorKind::kCancelled && state.stopping) return;  // our own shutdown
-  if (state.metrics) state.metrics->control_plane_error(control_plane::to_string(error.kind));
-  const bool auth = error.kind == ErrorKind::kUnauthorized || error.kind == ErrorKind::kForbidden;
-  const std::string message = obs::redact(error.message);
-  state.log.warn("control plane call failed", {{"call", call},
-                                               {"kind", control_plane::to_string(error.kind)},
-                                               {"status", error.status},
-                                               {"code", error.code},
-                                               {"error", message},
-                                               {"backoff_ms", backoff.count()},
-                                               {"failures", state.consecutive_failures},
-                                               {"job_id", job_id}});
-  if (auth && state.authorized && state.connected_once) {
-    state.log.error(
-        "the control plane no longer accepts the access token; claiming stopped until it does",
-        {{"status", error.status}});
-  }
-  if (auth) {
-    state.authorized = false;
-    state.connected = false;
-    state.wake.notify();
-  } else if (error.unknown_instance()) {
-    state.connected = false;
-    state.wake.notify();
-  }
+  co_return job->cancel_reason == CancelReason::kNone && !state->stopping();
 }
 
 asio::awaitable<void> run_job(std::shared_ptr<RuntimeState> state, std::shared_ptr<JobState> job) {
@@ -276,58 +220,64 @@ asio::awaitable<void> run_job(std::shared_ptr<RuntimeState> state, std::shared_p
   job->prepared = prepare_job(job->claimed, state->prepare);
   if (job->prepared.error) {
     const JobError err = *job->prepared.error;
-    control_plane::ResultRequest request = failure_request(err, std::string());
-    const std::string status = co_await post_result(state, job, std::move(request));
-    finish_job(*state, job, status, err);
+    const JobOutcome outcome =
+        co_await post_result(state, job, failure_request(err, std::string()));
+    finish_job(*state, job, outcome, err);
     co_return;
   }
-  asio::co_spawn(state->executor, lease_keeper(state, job), asio::detached);
-
+  spawn_lease_keeper(state, job);
   const std::string source_key = !c.job.source.id.empty()   ? c.job.source.id
                                  : c.job.source.ref.empty() ? c.source_label
                                                             : "ref:" + c.job.source.ref;
-  const int cap = state->config.max_per_source;
-  bool logged_wait = false;
-  while (cap > 0 && state->running_per_source[source_key] >= cap &&
-         job->cancel_reason == CancelReason::kNone && !state->stopping) {
-    if (!logged_wait) {
-      state->log.info("job waits for a per-source slot",
-                      {{"job_id", c.id}, {"source", c.source_label}, {"max_per_source", cap}});
-      logged_wait = true;
-    }
-    co_await state->wake.wait();
-  }
-  if (state->stopping && job->cancel_reason == CancelReason::kNone) {
-    co_await release_job(state, job);
-    finish_job(*state, job, "released", std::nullopt);
+  if (!co_await wait_for_source_slot(state, job, source_key)) {
+    // Stopping before it started: hand it back (cancel_job makes conclude release it).
+    if (job->cancel_reason == CancelReason::kNone) cancel_job(*state, job, CancelReason::kShutdown);
+    co_await conclude(state, job, WorkerOutcome{});
     co_return;
   }
-  if (job->cancel_reason != CancelReason::kNone) {
-    WorkerOutcome nothing;
-    co_await conclude(state, job, std::move(nothing));
-    co_return;
+  WorkerOutcome outcome;
+  {
+    const SourceSlot slot(*state, source_key);
+    job->running = true;
+    job->started = Clock::now();
+    job->started_at = protocol::now_rfc3339();
+    job->deadline = job->started + job->claimed.job.timeout;
+    job->wake.notify();  // the keeper now also watches the deadline
+    const StreamLimits limits{
+        state->session.max_part_bytes,
+        std::min<std::uint64_t>(
+            state->config.max_result_rows,
+            c.job.params.contains("max_rows") && c.job.params["max_rows"].is_number_unsigned()
+                ? c.job.params["max_rows"].get<std::uint64_t>()
+                : state->config.max_result_rows),
+        state->config.max_result_bytes};
+    outcome = co_await asio::co_spawn(state->workers->get_executor(), execute(state, job, limits),
+                                      asio::use_awaitable);
+    job->running = false;
   }
-
-  ++state->running_per_source[source_key];
-  job->running = true;
-  job->started = Clock::now();
-  job->started_at = control_plane::now_rfc3339();
-  job->deadline = job->started + job->claimed.job.timeout;
-  job->wake.notify();  // the keeper now also watches the deadline
-  const StreamLimits limits{
-      state->session.max_part_bytes,
-      std::min<std::uint64_t>(
-          state->config.max_result_rows,
-          c.job.params.contains("max_rows") && c.job.params["max_rows"].is_number_unsigned()
-              ? c.job.params["max_rows"].get<std::uint64_t>()
-              : state->config.max_result_rows),
-      state->config.max_result_bytes};
-  WorkerOutcome outcome = co_await asio::co_spawn(state->workers->get_executor(),
-                                                  execute(state, job, limits), asio::use_awaitable);
-  job->running = false;
-  if (--state->running_per_source[source_key] <= 0) state->running_per_source.erase(source_key);
-  state->wake.notify();
   co_await conclude(state, job, std::move(outcome));
+}
+
+}  // namespace
+
+void spawn_job(const std::shared_ptr<RuntimeState>& state, const std::shared_ptr<JobState>& job) {
+  state->job_group.spawn(
+      run_job(state, job),
+      [state, job](asio::cancellation_type) { cancel_job(*state, job, CancelReason::kShutdown); },
+      [state, job](std::exception_ptr error) {
+        if (!error || job->finished) return;
+        const std::string what = describe(error);
+        state->log.error("job task failed unexpectedly; the job fails as internal",
+                         {{"job_id", job->id()}, {"error", what}});
+        job->running = false;
+        if (!job->fault) job->fault = "the agent failed while handling the job: " + what;
+        asio::co_spawn(state->executor, fail_job(state, job, *job->fault),
+                       [state, job](std::exception_ptr again) {
+                         if (!again || job->finished) return;
+                         fatal(*state, 1,
+                               "job " + job->id() + " could not be finished: " + describe(again));
+                       });
+      });
 }
 
 }  // namespace outpost::runtime

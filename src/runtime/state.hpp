@@ -10,7 +10,6 @@
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include "config/config.hpp"
 #include "control_plane/client.hpp"
@@ -20,11 +19,17 @@
 #include "outpost/connector.hpp"
 #include "outpost/network_guard.hpp"
 #include "outpost/policy.hpp"
+#include "runtime/agent.hpp"
+#include "runtime/job_group.hpp"
 #include "runtime/job_prep.hpp"
 #include "runtime/notifier.hpp"
 #include "runtime/rate_limiter.hpp"
 #include "security/audit_log.hpp"
 #include "security/sources_file.hpp"
+
+namespace boost::asio {
+class thread_pool;  // <boost/asio/thread_pool.hpp> only where a pool is used
+}
 
 // Private to src/runtime: the state shared by the agent's coroutines. Every
 // member is touched on the network thread only, except where noted.
@@ -32,6 +37,25 @@
 namespace outpost::runtime {
 
 using Clock = std::chrono::steady_clock;
+
+/// Where the agent is in its life. Moves forward only.
+enum class AgentPhase {
+  kConnecting,  ///< before the first successful connect: a refusal is fatal (exit 3)
+  kRunning,     ///< claiming jobs
+  kStopping,    ///< SIGTERM/SIGINT or stop(): no new claims, grace for running jobs
+  kDone,        ///< exit code set, the io_context is being stopped
+};
+
+/// How one job ended, for its `job finished` line and the jobs_total metric.
+enum class JobOutcome {
+  kSucceeded,  ///< result posted and accepted
+  kFailed,     ///< a failure result posted and accepted
+  kCancelled,  ///< the control plane cancelled it (or 410): nothing posted
+  kStale,      ///< the lease went to another attempt (409): result dropped
+  kLost,       ///< the result could not be delivered before the lease expired
+  kReleased,   ///< handed back at shutdown
+};
+std::string_view to_string(JobOutcome outcome) noexcept;
 
 /// One claimed job from claim to result (or release).
 struct JobState {
@@ -45,6 +69,9 @@ struct JobState {
   bool running = false;                                   ///< on a worker now
   bool finished = false;  ///< result posted, job released or given up
   bool released = false;  ///< released at shutdown: post nothing
+  /// Set when one of the job's own activities failed unexpectedly (a throw
+  /// in the lease keeper): the job is cancelled and finished as `internal`.
+  std::optional<std::string> fault;
   /// Why the job is being stopped (first reason wins); the CancelToken below
   /// gets the same reason on the canceller thread, where the connector's hook
   /// may block (PQcancel dials the server).
@@ -59,7 +86,7 @@ struct JobState {
 /// Everything the agent's coroutines share.
 struct RuntimeState {
   RuntimeState(const config::AgentConfig& cfg, boost::asio::any_io_executor ex)
-      : config(cfg), executor(std::move(ex)), limiter(cfg.max_rate, Clock::now()) {}
+      : config(cfg), executor(ex), limiter(cfg.max_rate, Clock::now()), job_group(ex) {}
 
   config::AgentConfig config;
   boost::asio::any_io_executor executor;
@@ -70,7 +97,7 @@ struct RuntimeState {
   Clock::time_point process_start = Clock::now();
   int capacity = 1;
 
-  control_plane::Session session;
+  protocol::Session session;
   std::unique_ptr<control_plane::Client> cp;      ///< every call but claim
   std::unique_ptr<control_plane::Client> claims;  ///< long polls; closed at shutdown
   obs::Metrics* metrics = nullptr;
@@ -97,14 +124,17 @@ struct RuntimeState {
   bool authorized = true;  ///< false after 401/403 until a connect succeeds
   Clock::time_point last_contact{};
   int consecutive_failures = 0;
-  bool claim_loop_alive = false;
-  bool heartbeat_loop_alive = false;
+  bool claim_loop_alive = false;      ///< cleared by the loop's RAII guard, however it ends
+  bool heartbeat_loop_alive = false;  ///< likewise
 
   // Lifecycle.
-  bool stopping = false;
+  AgentPhase phase = AgentPhase::kConnecting;
   Clock::time_point grace_deadline = Clock::time_point::max();
   std::optional<int> exit_code;
-  bool connected_once = false;
+  /// Every running job's task: shutdown emits one cancellation through it.
+  JobGroup job_group;
+  /// Test-only throw points (inert when empty).
+  FaultPoints faults;
   /// Stops the io_context (and the health server) once the agent is done.
   std::function<void()> stop_io;
   /// SIGHUP: reloads the sources file (empty without --sources-file).
@@ -117,8 +147,11 @@ struct RuntimeState {
     consecutive_failures = 0;
     if (metrics) metrics->contact();
   }
+  [[nodiscard]] bool stopping() const { return phase >= AgentPhase::kStopping; }
+  /// Neither stopping nor ended by a fatal error: loops go on.
+  [[nodiscard]] bool active() const { return !stopping() && !exit_code; }
   [[nodiscard]] bool ready() const {
-    if (!connected || !authorized || stopping) return false;
+    if (!connected || !authorized || stopping()) return false;
     return Clock::now() - last_contact < 3 * config.health_interval;
   }
   [[nodiscard]] int free_slots() const { return capacity - static_cast<int>(jobs.size()); }

@@ -1,6 +1,6 @@
 #pragma once
 
-// A real outpost-hub process on a free loopback port, real outpost-agent
+// A real outpost-hub process on a loopback port it chose (port 0), real outpost-agent
 // processes pointed at it, and helpers for the admin API, the agents' health
 // endpoints, their JSON log lines and the SQLite databases the jobs read.
 
@@ -38,7 +38,9 @@ inline constexpr long long kEndless = 100'000'000'000LL;
 
 struct Agent {
   std::shared_ptr<Process> process;
-  std::uint16_t health_port = 0;
+  /// The health server's port; 0 = the agent bound 127.0.0.1:0 and the port
+  /// is read from its `agent starting` line on first use.
+  mutable std::uint16_t health_port = 0;
 
   /// The JSON log lines whose msg is `msg`.
   [[nodiscard]] std::vector<Json> lines(const std::string& msg) const {
@@ -54,10 +56,19 @@ struct Agent {
   bool wait_for_msg(const std::string& msg, std::chrono::milliseconds timeout) const {
     return process->wait_for_output("\"msg\":\"" + msg + "\"", timeout);
   }
+  /// The health server's port (waits up to 10 s for the agent to report it).
+  [[nodiscard]] std::uint16_t port() const {
+    if (health_port != 0 || !wait_for_msg("agent starting", 10s)) return health_port;
+    for (const auto& line : lines("agent starting")) {
+      health_port = line.value("health_port", std::uint16_t{0});
+    }
+    return health_port;
+  }
   /// GET on the health server; status 0 when it does not answer.
   [[nodiscard]] HttpResponse health(const std::string& path) const {
     try {
-      HttpTestClient c("127.0.0.1", health_port);
+      if (port() == 0) return {};
+      HttpTestClient c("127.0.0.1", port());
       return c.request("GET", path, {}, {}, 2s);
     } catch (const std::exception&) {
       return {};
@@ -94,33 +105,43 @@ class AgentE2E : public ::testing::Test {
   }
 
   /// Starts the hub with short leases and heartbeats so the tests run fast.
-  void start_hub(std::vector<std::string> extra = {}) {
-    if (hub_port_ == 0) hub_port_ = free_port();
-    std::vector<std::string> args{hub_binary(),
-                                  "--listen",
-                                  "127.0.0.1:" + std::to_string(hub_port_),
-                                  "--admin-token",
-                                  kAdminToken,
-                                  "--lease-ttl",
-                                  "3s",
-                                  "--heartbeat-interval",
-                                  "500ms",
-                                  "--poll-wait",
-                                  "5s"};
+  void start_hub(std::vector<std::string> extra = {}) { launch_hub(std::move(extra)); }
+
+  /// Starts outpost-hub on 127.0.0.1:0 and reads its port back from its
+  /// `hub started` line (a restart reuses that port, so agents pointed at it
+  /// find it again). The fixture's short --lease-ttl, --heartbeat-interval and
+  /// --poll-wait apply unless `extra` gives them (the hub refuses a repeated
+  /// option). `tls`: the hub serves HTTPS and the admin client verifies it.
+  void launch_hub(std::vector<std::string> extra, std::optional<TlsClientOptions> tls = {}) {
+    std::vector<std::string> args{hub_binary(), "--listen",
+                                  "127.0.0.1:" + std::to_string(hub_port_), "--admin-token",
+                                  kAdminToken};
+    for (const auto& [flag, value] : {std::pair<std::string, std::string>{"--lease-ttl", "3s"},
+                                      {"--heartbeat-interval", "500ms"},
+                                      {"--poll-wait", "5s"}}) {
+      if (std::find(extra.begin(), extra.end(), flag) == extra.end()) {
+        args.insert(args.end(), {flag, value});
+      }
+    }
     args.insert(args.end(), extra.begin(), extra.end());
     hub_ = std::make_unique<Process>(Process::Options{args, {}, std::nullopt, {}});
     admin_.reset();
-    const bool up = eventually(
-        [&] {
-          try {
-            return admin().get("/api/v1/admin/agents").status == 200;
-          } catch (const std::exception&) {
-            admin_.reset();
-            return false;
-          }
-        },
-        20s);
-    ASSERT_TRUE(up) << "hub did not start: " << hub_->stderr_text();
+    admin_tls_ = std::move(tls);
+    ASSERT_TRUE(hub_->wait_for_output("\"msg\":\"hub started\"", 20s))
+        << "hub did not start: " << hub_->stderr_text() << hub_->stdout_text();
+    if (hub_port_ == 0) {
+      std::istringstream in(hub_->stdout_text());
+      std::string line;
+      while (std::getline(in, line)) {
+        const Json j = Json::parse(line, nullptr, false);
+        if (j.is_object() && j.value("msg", "") == "hub started") {
+          hub_port_ = j.value("port", std::uint16_t{0});
+        }
+      }
+      ASSERT_NE(hub_port_, 0) << "no port in the hub's start line: " << hub_->stdout_text();
+    }
+    // Listening already; this only proves the admin API answers.
+    ASSERT_EQ(admin().get("/api/v1/admin/agents").status, 200) << hub_->stderr_text();
   }
 
   [[nodiscard]] std::string hub_url() const {
@@ -129,7 +150,7 @@ class AgentE2E : public ::testing::Test {
 
   HttpTestClient& admin() {
     if (!admin_) {
-      admin_ = std::make_unique<HttpTestClient>("127.0.0.1", hub_port_);
+      admin_ = std::make_unique<HttpTestClient>("127.0.0.1", hub_port_, admin_tls_);
       admin_->set_header("Authorization", std::string("Bearer ") + kAdminToken);
     }
     return *admin_;
@@ -183,13 +204,8 @@ class AgentE2E : public ::testing::Test {
   Agent start_agent(const std::string& token, std::vector<std::string> extra = {},
                     std::optional<std::string> url = std::nullopt) {
     Agent a;
-    a.health_port = free_port();
-    std::vector<std::string> args{agent_binary(),
-                                  "-u",
-                                  url.value_or(hub_url()),
-                                  "--health-addr",
-                                  "127.0.0.1:" + std::to_string(a.health_port),
-                                  "--backoff-strategy",
+    std::vector<std::string> args{agent_binary(),  "-u",          url.value_or(hub_url()),
+                                  "--health-addr", "127.0.0.1:0", "--backoff-strategy",
                                   "fallback"};
     if (std::find(extra.begin(), extra.end(), "--max-concurrency") == extra.end()) {
       args.insert(args.end(), {"--max-concurrency", "4"});
@@ -234,9 +250,10 @@ class AgentE2E : public ::testing::Test {
   }
 
   TempDir dir_;
-  std::uint16_t hub_port_ = 0;
+  std::uint16_t hub_port_ = 0;  ///< 0 until the hub reported the port it bound
   std::unique_ptr<Process> hub_;
   std::unique_ptr<HttpTestClient> admin_;
+  std::optional<TlsClientOptions> admin_tls_;
   std::vector<std::shared_ptr<Process>> dump_;
 };
 

@@ -145,32 +145,14 @@ class ConnectorStreamE2E : public AgentE2E {
   /// pass a production-like lease (`lease_ttl`): with the fixture's 3 s lease
   /// a heartbeat delayed on a busy 2-core test machine once cost a
   /// 1,000,000-row job its lease (409, "lease lost") mid-stream, and the lease
-  /// is not what they test. The hub refuses a repeated option, so a longer
-  /// lease means starting it here rather than through the fixture.
+  /// is not what they test.
   void start_all(const std::string& lease_ttl = {}) {
     if (lease_ttl.empty()) {
       start_hub();
     } else {
-      hub_port_ = free_port();
-      hub_ = std::make_unique<Process>(
-          Process::Options{{hub_binary(), "--listen", "127.0.0.1:" + std::to_string(hub_port_),
-                            "--admin-token", kAdminToken, "--lease-ttl", lease_ttl,
-                            "--heartbeat-interval", "500ms", "--poll-wait", "5s"},
-                           {},
-                           std::nullopt,
-                           {}});
-      const bool up = eventually(
-          [&] {
-            try {
-              return admin().get("/api/v1/admin/agents").status == 200;
-            } catch (const std::exception&) {
-              admin_.reset();
-              return false;
-            }
-          },
-          20s);
-      ASSERT_TRUE(up) << "hub did not start: " << hub_->stderr_text();
+      start_hub({"--lease-ttl", lease_ttl});
     }
+    if (HasFatalFailure()) return;
     agent_ = start_agent(create_token());
     keep_logs(agent_);
     ASSERT_TRUE(agent_.wait_for_msg("agent started", 20s));

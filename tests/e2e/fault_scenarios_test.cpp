@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+#include <map>
 #include <set>
 #include <thread>
 
@@ -137,6 +138,13 @@ TEST_F(FaultScenarios, BlackHoledPostgresTimesOutAndFreesTheWorker) {
   EXPECT_EQ(next.value("status", ""), "succeeded") << next.dump();
 }
 
+// SIGTERM while jobs are in flight: the agent lets every job it started
+// finish within the grace, hands back what it had not started, exits 0, and
+// every job ends exactly once. How many of the 50 run at the same moment is
+// up to the machine (under contention the first finish before the last
+// start), so the test does not wait for all 50 at once: it signals as soon
+// as jobs are running, and a second agent runs whatever the first handed
+// back or never claimed.
 TEST_F(FaultScenarios, FiftyJobsInFlightFinishOnSigterm) {
   start_hub();
   const auto token = create_token();
@@ -152,17 +160,32 @@ TEST_F(FaultScenarios, FiftyJobsInFlightFinishOnSigterm) {
         return pg_->query_column(
                       "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(2), "
                       "%'")
-                   .at(0) == "50";
+                   .at(0) != "0";
       },
       30s));
   agent.process->signal(SIGTERM);
   EXPECT_EQ(agent.process->wait(40s), std::optional<int>(0));
-  for (const auto& id : ids) {
-    const auto view = job(id);
-    EXPECT_EQ(view.value("status", ""), "succeeded") << id << " " << view.dump();
-    EXPECT_EQ(view.value("attempt", 0), 1) << id;
-  }
   EXPECT_FALSE(agent.lines("agent stopped").empty());
+  // Within the 30 s grace nothing the agent started was cut short.
+  for (const auto& line : agent.lines("job finished")) {
+    EXPECT_TRUE(line.value("status", "") == "succeeded" || line.value("status", "") == "released")
+        << line.dump();
+  }
+
+  auto second = start_agent(token, {"--max-concurrency", "50"});
+  keep_logs(second);
+  std::map<std::string, int> succeeded;
+  for (const auto& id : ids) {
+    const auto view = wait_finished(id, 60s);
+    EXPECT_EQ(view.value("status", ""), "succeeded") << id << " " << view.dump();
+    ASSERT_EQ(view["rows"].size(), 1u) << id;
+  }
+  for (const auto* a : {&agent, &second}) {
+    for (const auto& line : a->lines("job finished")) {
+      if (line.value("status", "") == "succeeded") ++succeeded[line.value("job_id", "")];
+    }
+  }
+  for (const auto& id : ids) EXPECT_EQ(succeeded[id], 1) << id << " did not succeed exactly once";
 }
 
 TEST_F(FaultScenarios, KillAndRestartUnderLoadWithTwoAgents) {
@@ -192,14 +215,17 @@ TEST_F(FaultScenarios, KillAndRestartUnderLoadWithTwoAgents) {
     EXPECT_EQ(view.value("status", ""), "succeeded") << id << " " << view.dump();
     ASSERT_EQ(view["rows"].size(), 1u) << id;
   }
-  // Every job's accepted result is one attempt's: no result was accepted twice.
-  std::set<std::string> finished_ok;
-  for (const auto* agent : {&b, &c}) {
+  // No result was accepted twice: no job has two accepted ("succeeded")
+  // results across the agents. (A's log is not complete: SIGKILL can land
+  // between the hub accepting a result and A logging it, so the test does
+  // not count on A's lines to cover every job; the hub's views above do.)
+  std::map<std::string, int> accepted;
+  for (const auto* agent : {&a, &b, &c}) {
     for (const auto& line : agent->lines("job finished")) {
-      if (line.value("status", "") == "succeeded") finished_ok.insert(line.value("job_id", ""));
+      if (line.value("status", "") == "succeeded") ++accepted[line.value("job_id", "")];
     }
   }
-  EXPECT_GE(finished_ok.size() + a.lines("job finished").size(), ids.size());
+  for (const auto& [id, count] : accepted) EXPECT_EQ(count, 1) << id << " accepted twice";
   expect_alive(b, "survivor");
   expect_alive(c, "replacement");
 }

@@ -150,40 +150,9 @@ class SecurityE2E : public AgentE2E {
                      const std::string& client_ca = {}, const std::string& admin_cert = {},
                      const std::string& admin_key = {},
                      const std::string& admin_server_name = "localhost") {
-    hub_port_ = free_port();
-    std::vector<std::string> args{hub_binary(),
-                                  "--listen",
-                                  "127.0.0.1:" + std::to_string(hub_port_),
-                                  "--admin-token",
-                                  kAdminToken,
-                                  "--lease-ttl",
-                                  "3s",
-                                  "--heartbeat-interval",
-                                  "500ms",
-                                  "--poll-wait",
-                                  "5s",
-                                  "--tls-cert",
-                                  cert,
-                                  "--tls-key",
-                                  key};
+    std::vector<std::string> args{"--tls-cert", cert, "--tls-key", key};
     if (!client_ca.empty()) args.insert(args.end(), {"--tls-client-ca", client_ca});
-    hub_ = std::make_unique<Process>(Process::Options{args, {}, std::nullopt, {}});
-    TlsClientOptions tls{ca, admin_cert, admin_key, admin_server_name};
-    const bool up = eventually(
-        [&] {
-          try {
-            if (!admin_) {
-              admin_ = std::make_unique<HttpTestClient>("127.0.0.1", hub_port_, tls);
-              admin_->set_header("Authorization", std::string("Bearer ") + kAdminToken);
-            }
-            return admin_->get("/api/v1/admin/agents").status == 200;
-          } catch (const std::exception&) {
-            admin_.reset();
-            return false;
-          }
-        },
-        20s);
-    ASSERT_TRUE(up) << "TLS hub did not start: " << hub_->stderr_text();
+    launch_hub(args, TlsClientOptions{ca, admin_cert, admin_key, admin_server_name});
   }
 
   [[nodiscard]] std::string https_url() const {
@@ -196,12 +165,11 @@ class SecurityE2E : public AgentE2E {
               std::vector<std::pair<std::string, std::string>> env = {},
               std::optional<std::string> url = std::nullopt) {
     Agent a;
-    a.health_port = free_port();
     std::vector<std::string> args{agent_binary(),
                                   "-u",
                                   url.value_or(hub_url()),
                                   "--health-addr",
-                                  "127.0.0.1:" + std::to_string(a.health_port),
+                                  "127.0.0.1:0",
                                   "--backoff-strategy",
                                   "fallback",
                                   "--max-concurrency",

@@ -1,5 +1,5 @@
 // Fuzzes the claim (long-poll) response path with the agent's real parsers:
-// the body goes through control_plane::parse_claim_response, every element of
+// the body goes through protocol::parse_claim_response, every element of
 // `jobs` through runtime::parse_claimed_job and prepare_job, as the claim loop
 // does. The input is also read as one bare job. Any body must parse or fail
 // with ProtocolError; any job must come out valid or carry an invalid_job /
@@ -23,8 +23,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "control_plane/messages.hpp"
 #include "outpost/connector.hpp"
+#include "protocol/messages.hpp"
 #include "runtime/job_prep.hpp"
 #include "security/secret_policy.hpp"
 
@@ -146,8 +146,8 @@ void check_job(const json& raw) {
   auto claimed = outpost::runtime::parse_claimed_job(raw);
   if (claimed.job.id != claimed.id) std::abort();
   // An answerable job's id and token are safe in a request path and header.
-  if (claimed.answerable() && (!outpost::control_plane::valid_job_id(claimed.id) ||
-                               !outpost::control_plane::valid_lease_token(claimed.lease_token))) {
+  if (claimed.answerable() && (!outpost::protocol::valid_job_id(claimed.id) ||
+                               !outpost::protocol::valid_lease_token(claimed.lease_token))) {
     std::abort();
   }
   if (claimed.unsafe_fields) {
@@ -204,12 +204,12 @@ void check_job(const json& raw) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
-  std::optional<outpost::control_plane::ClaimResponse> response;
+  std::optional<outpost::protocol::ClaimResponse> response;
   const bool too_deep =
-      outpost::control_plane::nests_deeper_than(body, outpost::control_plane::kMaxJsonDepth);
+      outpost::protocol::nests_deeper_than(body, outpost::protocol::kMaxJsonDepth);
   try {
-    response = outpost::control_plane::parse_claim_response(body);
-  } catch (const outpost::control_plane::ProtocolError& e) {
+    response = outpost::protocol::parse_claim_response(body);
+  } catch (const outpost::protocol::ProtocolError& e) {
     if (std::string_view(e.what()).find("claim response") == std::string_view::npos) std::abort();
   }  // any other exception escapes and libFuzzer reports it as a crash
   // The depth bound: a body nesting deeper than 64 levels is refused whole,
@@ -217,7 +217,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (too_deep && response) std::abort();
   if (response) {
     for (const auto& raw : response->jobs) {
-      if (depth_of(raw) > outpost::control_plane::kMaxJsonDepth - 2) std::abort();
+      if (depth_of(raw) > outpost::protocol::kMaxJsonDepth - 2) std::abort();
     }
     // Every element is checked on its own, whatever the others hold (the
     // claim loop fails a bad job without losing its neighbours).

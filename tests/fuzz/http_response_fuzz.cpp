@@ -14,8 +14,8 @@
 #include <string_view>
 
 #include "control_plane/client.hpp"
-#include "control_plane/messages.hpp"
 #include "http/client.hpp"
+#include "protocol/messages.hpp"
 
 namespace {
 
@@ -59,7 +59,7 @@ template <typename Parse>
 void parse_body(const std::string& body, Parse parse) {
   try {
     (void)parse(body);
-  } catch (const cp::ProtocolError& e) {
+  } catch (const outpost::protocol::ProtocolError& e) {
     if (std::string_view(e.what()).find("response") == std::string_view::npos) std::abort();
   }
 }
@@ -92,9 +92,11 @@ void check(std::string_view raw, std::size_t limit, bool head) {
   if (!copy.ok() || copy.response->status < 200 || copy.response->status >= 300) std::abort();
   if (*call.value != copy.response->body) std::abort();
   const std::string& body = *call.value;
-  parse_body(body, [](const std::string& b) { return cp::parse_session(b); });
-  parse_body(body, [](const std::string& b) { return cp::parse_claim_response(b); });
-  parse_body(body, [](const std::string& b) { return cp::parse_job_heartbeat_response(b); });
+  parse_body(body, [](const std::string& b) { return outpost::protocol::parse_session(b); });
+  parse_body(body, [](const std::string& b) { return outpost::protocol::parse_claim_response(b); });
+  parse_body(body, [](const std::string& b) {
+    return outpost::protocol::parse_job_heartbeat_response(b);
+  });
 }
 
 }  // namespace

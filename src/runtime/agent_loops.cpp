@@ -1,16 +1,14 @@
-#include "runtime/loops.hpp"
+#include "runtime/agent_loops.hpp"
 
-#include <csignal>
 #include <cstdio>
 #include <vector>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include "runtime/backoff.hpp"
 #include "runtime/job_runner.hpp"
+#include "runtime/job_state.hpp"
+#include "runtime/job_uploads.hpp"
 
 namespace outpost::runtime {
 namespace {
@@ -19,14 +17,14 @@ namespace asio = boost::asio;
 using control_plane::ErrorKind;
 using std::chrono::milliseconds;
 
-control_plane::ConnectRequest connect_request(const RuntimeState& state) {
-  control_plane::ConnectRequest req;
+protocol::ConnectRequest connect_request(const RuntimeState& state) {
+  protocol::ConnectRequest req;
   req.instance_id = state.instance_id;
   req.version = state.version;
   req.hostname = state.hostname;
   req.capacity = state.capacity;
   for (Connector* c : state.registry->all()) {
-    control_plane::ConnectorInfo info{std::string(c->type()), {}};
+    protocol::ConnectorInfo info{std::string(c->type()), {}};
     for (JobType t : c->job_types()) info.job_types.emplace_back(to_string(t));
     req.connectors.push_back(std::move(info));
   }
@@ -61,18 +59,39 @@ std::string refusal_line(const RuntimeState& state, const control_plane::CallErr
 /// Sleeps `delay` unless shutdown starts first.
 asio::awaitable<void> backoff_sleep(std::shared_ptr<RuntimeState> state, milliseconds delay) {
   const auto until = Clock::now() + delay;
-  while (!state->stopping && !state->exit_code && Clock::now() < until) {
-    co_await state->wake.wait_until(until);
-  }
+  while (state->active() && Clock::now() < until) co_await state->wake.wait_until(until);
 }
 
-/// Counts a failed attempt to reach the control plane; true when --max-retries is exhausted.
-bool count_failure(RuntimeState& state, const control_plane::CallError& err) {
-  ++state.consecutive_failures;
-  if (state.config.max_retries > 0 && state.consecutive_failures >= state.config.max_retries &&
-      !state.stopping) {
+/// Clears a loop's alive flag however the loop ends (return or throw), so
+/// /healthz fails when a loop died.
+class AliveFlag {
+ public:
+  explicit AliveFlag(bool& flag) : flag_(flag) { flag_ = true; }
+  ~AliveFlag() { flag_ = false; }
+  AliveFlag(const AliveFlag&) = delete;
+  AliveFlag& operator=(const AliveFlag&) = delete;
+
+ private:
+  bool& flag_;
+};
+
+/// A completion handler for a long-lived coroutine: an exception ends the
+/// agent with a logged fatal error (exit 1).
+auto fatal_on_error(std::shared_ptr<RuntimeState> state, std::string activity) {
+  return [state = std::move(state), activity = std::move(activity)](std::exception_ptr error) {
+    if (error) fatal(*state, 1, "the " + activity + " failed: " + describe(error));
+  };
+}
+
+/// Counts a failed attempt to reach the control plane and logs it; true
+/// when --max-retries is exhausted (the agent is then ending).
+bool count_failure(RuntimeState& state, std::string_view call, const control_plane::CallError& err,
+                   milliseconds delay) {
+  const int failures = ++state.consecutive_failures;
+  note_call_error(state, call, err, delay, failures);
+  if (state.config.max_retries > 0 && failures >= state.config.max_retries && !state.stopping()) {
     fatal(state, 1,
-          "giving up after " + std::to_string(state.consecutive_failures) +
+          "giving up after " + std::to_string(failures) +
               " consecutive failed attempts to reach the control plane (--max-retries): " +
               std::string(control_plane::to_string(err.kind)) +
               (err.message.empty() ? "" : ": " + obs::redact(err.message)));
@@ -84,8 +103,8 @@ bool count_failure(RuntimeState& state, const control_plane::CallError& err) {
 /// Connects until it succeeds. At start-up a refusal is fatal (exit 3);
 /// later (after a 401 or unknown_instance) everything is retried.
 asio::awaitable<bool> connect_loop(std::shared_ptr<RuntimeState> state, Backoff& backoff) {
-  while (!state->stopping && !state->exit_code) {
-    control_plane::ConnectRequest request = connect_request(*state);
+  while (state->active()) {
+    protocol::ConnectRequest request = connect_request(*state);
     auto call = co_await state->cp->connect(std::move(request));
     if (call.ok()) {
       state->session = *call.value;
@@ -99,39 +118,39 @@ asio::awaitable<bool> connect_loop(std::shared_ptr<RuntimeState> state, Backoff&
       co_return true;
     }
     const auto& err = call.error;
-    if (!state->connected_once && !err.transient() && err.kind != ErrorKind::kCancelled) {
+    if (state->phase == AgentPhase::kConnecting && !err.transient() &&
+        err.kind != ErrorKind::kCancelled) {
       const std::string line = refusal_line(*state, err);
       state->log.error("control plane refused the agent",
                        {{"status", err.status}, {"error", line}});
       std::fprintf(stderr, "outpost-agent: error: %s\n", obs::redact(line).c_str());
       std::fflush(stderr);
       state->exit_code = 3;
+      state->phase = AgentPhase::kDone;
       if (state->stop_io) state->stop_io();
       co_return false;
     }
     if (err.kind == ErrorKind::kCancelled) co_return false;
     const auto delay = backoff.fail(err.retry_after);
-    note_call_error(*state, "connect", err, delay);
-    if (count_failure(*state, err)) co_return false;
+    if (count_failure(*state, "connect", err, delay)) co_return false;
     co_await backoff_sleep(state, delay);
   }
   co_return false;
 }
 
 asio::awaitable<void> heartbeat_loop(std::shared_ptr<RuntimeState> state) {
-  state->heartbeat_loop_alive = true;
-  while (!state->stopping && !state->exit_code) {
+  const AliveFlag alive(state->heartbeat_loop_alive);
+  while (state->active()) {
     // Sending at the health interval too keeps /readyz honest when the
     // health interval is shorter than the control plane's heartbeat interval.
     const auto period =
         std::min<Clock::duration>(state->session.heartbeat_interval, state->config.health_interval);
     const auto until = Clock::now() + period;
-    while (!state->stopping && !state->exit_code && Clock::now() < until) {
-      co_await state->wake.wait_until(until);
-    }
-    if (state->stopping || state->exit_code) break;
+    while (state->active() && Clock::now() < until) co_await state->wake.wait_until(until);
+    if (!state->active()) break;
     if (!state->connected) continue;  // the claim loop is reconnecting
-    control_plane::AgentHeartbeatRequest req{
+    if (state->faults.heartbeat_loop) state->faults.heartbeat_loop();
+    protocol::AgentHeartbeatRequest req{
         state->instance_id, static_cast<int>(state->jobs.size()), state->capacity,
         std::chrono::duration_cast<milliseconds>(Clock::now() - state->process_start).count(),
         state->version};
@@ -141,17 +160,17 @@ asio::awaitable<void> heartbeat_loop(std::shared_ptr<RuntimeState> state) {
       continue;
     }
     if (call.error.kind == ErrorKind::kCancelled) break;
-    note_call_error(*state, "heartbeat", call.error,
-                    std::chrono::duration_cast<milliseconds>(period));
-    if (count_failure(*state, call.error)) break;
+    if (count_failure(*state, "heartbeat", call.error,
+                      std::chrono::duration_cast<milliseconds>(period))) {
+      break;
+    }
   }
-  state->heartbeat_loop_alive = false;
 }
 
 /// Every --health-interval: publishes readiness and logs its transitions.
 asio::awaitable<void> health_loop(std::shared_ptr<RuntimeState> state) {
   bool was_ready = true;
-  while (!state->stopping && !state->exit_code) {
+  while (state->active()) {
     const bool ready = state->ready();
     if (state->metrics) state->metrics->set_ready(ready);
     if (ready != was_ready) {
@@ -191,12 +210,13 @@ void start_job(const std::shared_ptr<RuntimeState>& state, const nlohmann::json&
   }
   state->jobs.emplace(job->id(), job);
   if (state->metrics) state->metrics->set_running(static_cast<int>(state->jobs.size()));
-  asio::co_spawn(state->executor, run_job(state, job), asio::detached);
+  spawn_job(state, job);
 }
 
 asio::awaitable<void> claim_loop(std::shared_ptr<RuntimeState> state, Backoff& backoff) {
-  state->claim_loop_alive = true;
-  while (!state->stopping && !state->exit_code) {
+  const AliveFlag alive(state->claim_loop_alive);
+  while (state->active()) {
+    if (state->faults.claim_loop) state->faults.claim_loop();
     if (!state->connected) {
       if (!co_await connect_loop(state, backoff)) break;
       state->log.info("reconnected to the control plane", {{"agent_id", state->session.agent_id}});
@@ -213,8 +233,8 @@ asio::awaitable<void> claim_loop(std::shared_ptr<RuntimeState> state, Backoff& b
       co_await state->wake.wait_until(now + state->limiter.time_until_token(now));
       continue;
     }
-    control_plane::ClaimRequest req{state->instance_id, std::min(free, tokens),
-                                    state->session.poll_wait};
+    protocol::ClaimRequest req{state->instance_id, std::min(free, tokens),
+                               state->session.poll_wait};
     auto call = co_await state->claims->claim(std::move(req));
     if (call.ok()) {
       state->contact();
@@ -229,17 +249,16 @@ asio::awaitable<void> claim_loop(std::shared_ptr<RuntimeState> state, Backoff& b
       continue;
     }
     const auto& err = call.error;
-    if (err.kind == ErrorKind::kCancelled && state->stopping) break;
+    if (err.kind == ErrorKind::kCancelled && state->stopping()) break;
     if (state->metrics) state->metrics->claim("error");
     const auto delay = backoff.fail(err.retry_after);
-    note_call_error(*state, "claim", err, delay);
-    if (count_failure(*state, err)) break;
+    if (count_failure(*state, "claim", err, delay)) break;
     co_await backoff_sleep(state, delay);
   }
-  state->claim_loop_alive = false;
 }
 
-/// Waits for running jobs up to the grace, releases the rest, and stops.
+/// Waits for running jobs up to the grace, then cancels the rest through the
+/// job group (one signal) and releases them, and stops.
 asio::awaitable<void> shutdown(std::shared_ptr<RuntimeState> state) {
   state->claims->close();
   state->wake.notify();
@@ -250,20 +269,37 @@ asio::awaitable<void> shutdown(std::shared_ptr<RuntimeState> state) {
   for (auto& [id, job] : state->jobs) {
     if (job->running && !job->released) left.push_back(job);
   }
-  for (auto& job : left) {
-    cancel_job(*state, job, CancelReason::kShutdown);
-    co_await release_job(state, job);
-  }
+  state->job_group.emit();
+  // Released at once, not after the connector returns: one that ignores its
+  // cancellation must not hold the job past the grace.
+  for (auto& job : left) co_await release_job(state, job);
   // Results being posted and connectors returning from their cancel get a
   // short while more; then the agent stops regardless.
-  const auto final_deadline = Clock::now() + std::chrono::seconds(5);
-  while (!state->jobs.empty() && Clock::now() < final_deadline) {
-    co_await state->wake.wait_until(final_deadline);
-  }
+  co_await state->job_group.wait_until(Clock::now() + std::chrono::seconds(5));
   state->log.info("agent stopped",
                   {{"unfinished_jobs", static_cast<std::int64_t>(state->jobs.size())}});
   if (!state->exit_code) state->exit_code = 0;
+  state->phase = AgentPhase::kDone;
   if (state->stop_io) state->stop_io();
+}
+
+asio::awaitable<void> agent_main(std::shared_ptr<RuntimeState> state) {
+  Backoff backoff(state->config.backoff, state->config.backoff_cap);
+  if (!co_await connect_loop(state, backoff)) co_return;
+  if (state->phase != AgentPhase::kConnecting) co_return;  // stopped meanwhile
+  state->phase = AgentPhase::kRunning;
+  state->log.info("agent started",
+                  {{"agent_id", state->session.agent_id},
+                   {"agent_name", state->session.agent_name},
+                   {"instance_id", state->instance_id},
+                   {"capacity", state->capacity},
+                   {"version", state->version},
+                   {"heartbeat_interval_ms", state->session.heartbeat_interval.count()},
+                   {"lease_ttl_ms", state->session.lease_ttl.count()}});
+  asio::co_spawn(state->executor, heartbeat_loop(state),
+                 fatal_on_error(state, "agent heartbeat loop"));
+  asio::co_spawn(state->executor, health_loop(state), fatal_on_error(state, "readiness loop"));
+  co_await claim_loop(state, backoff);
 }
 
 }  // namespace
@@ -274,62 +310,40 @@ void fatal(RuntimeState& state, int code, const std::string& message) {
   std::fprintf(stderr, "outpost-agent: error: %s\n", obs::redact(message).c_str());
   std::fflush(stderr);
   state.exit_code = code;
-  for (auto& [id, job] : state.jobs) cancel_job(state, job, CancelReason::kShutdown);
+  state.phase = AgentPhase::kDone;
+  state.job_group.emit();
   state.wake.notify();
   if (state.stop_io) state.stop_io();
 }
 
-asio::awaitable<void> agent_main(std::shared_ptr<RuntimeState> state) {
-  Backoff backoff(state->config.backoff, state->config.backoff_cap);
-  if (!co_await connect_loop(state, backoff)) co_return;
-  state->connected_once = true;
-  state->log.info("agent started",
-                  {{"agent_id", state->session.agent_id},
-                   {"agent_name", state->session.agent_name},
-                   {"instance_id", state->instance_id},
-                   {"capacity", state->capacity},
-                   {"version", state->version},
-                   {"heartbeat_interval_ms", state->session.heartbeat_interval.count()},
-                   {"lease_ttl_ms", state->session.lease_ttl.count()}});
-  asio::co_spawn(state->executor, heartbeat_loop(state), asio::detached);
-  asio::co_spawn(state->executor, health_loop(state), asio::detached);
-  co_await claim_loop(state, backoff);
+void spawn_agent_main(const std::shared_ptr<RuntimeState>& state) {
+  asio::co_spawn(state->executor, agent_main(state),
+                 fatal_on_error(state, "connect and claim loop"));
 }
 
-asio::awaitable<void> signal_loop(std::shared_ptr<RuntimeState> state,
-                                  std::shared_ptr<asio::signal_set> signals) {
-  for (;;) {
-    auto [ec, sig] = co_await signals->async_wait(asio::as_tuple(asio::use_awaitable));
-    if (ec || state->exit_code) co_return;
-    if (sig == SIGHUP) {
-      if (state->reload_sources) {
-        state->reload_sources();
-      } else {
-        state->log.info("SIGHUP ignored: no --sources-file to reload");
-      }
-      continue;
-    }
-    if (!state->stopping) {
-      state->stopping = true;
-      state->grace_deadline = Clock::now() + state->config.shutdown_grace;
-      state->log.info("shutting down",
-                      {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"},
-                       {"running_jobs", static_cast<std::int64_t>(state->jobs.size())},
-                       {"grace_ms", state->config.shutdown_grace.count()}});
-      if (!state->connected_once) {
-        // Still connecting: nothing was claimed, so stop at once.
-        state->log.info("agent stopped");
-        state->exit_code = 0;
-        if (state->stop_io) state->stop_io();
-        co_return;
-      }
-      asio::co_spawn(state->executor, shutdown(state), asio::detached);
-    } else {
-      state->log.info("second signal: shutdown grace ends now");
-      state->grace_deadline = Clock::now();
-      state->wake.notify();
-    }
+void begin_shutdown(const std::shared_ptr<RuntimeState>& state, std::string_view why) {
+  if (state->exit_code) return;
+  if (state->stopping()) {
+    state->log.info("second signal: shutdown grace ends now");
+    state->grace_deadline = Clock::now();
+    state->wake.notify();
+    return;
   }
+  const bool connecting = state->phase == AgentPhase::kConnecting;
+  state->phase = AgentPhase::kStopping;
+  state->grace_deadline = Clock::now() + state->config.shutdown_grace;
+  state->log.info("shutting down", {{"signal", why},
+                                    {"running_jobs", static_cast<std::int64_t>(state->jobs.size())},
+                                    {"grace_ms", state->config.shutdown_grace.count()}});
+  if (connecting) {
+    // Still connecting: nothing was claimed, so stop at once.
+    state->log.info("agent stopped");
+    state->exit_code = 0;
+    state->phase = AgentPhase::kDone;
+    if (state->stop_io) state->stop_io();
+    return;
+  }
+  asio::co_spawn(state->executor, shutdown(state), fatal_on_error(state, "shutdown"));
 }
 
 }  // namespace outpost::runtime

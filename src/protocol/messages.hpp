@@ -1,5 +1,9 @@
 #pragma once
 
+// Agent protocol v1 as the agent sees it: the requests it writes and the
+// answers it reads. The other direction (what a control plane reads and
+// writes) is in protocol/agent_requests.hpp.
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -12,7 +16,7 @@
 
 #include "outpost/errors.hpp"
 
-namespace outpost::control_plane {
+namespace outpost::protocol {
 
 /// A response body that is not protocol v1 (not JSON, a required field
 /// missing, a field of the wrong type). The message names the call and field.
@@ -112,6 +116,10 @@ nlohmann::json to_json(const ResultRequest& request);
 nlohmann::json to_json(const ReleaseRequest& request);
 nlohmann::json to_json(const AgentHeartbeatRequest& request);
 
+/// A JSON body as sent: compact, with bytes that are not UTF-8 (a driver's
+/// error message in Latin-1, say) replaced by U+FFFD instead of throwing.
+std::string to_body(const nlohmann::json& value);
+
 /// Parsers: unknown fields are ignored; throw ProtocolError otherwise.
 Session parse_session(std::string_view body);
 ClaimResponse parse_claim_response(std::string_view body);
@@ -148,4 +156,4 @@ bool nests_deeper_than(std::string_view body, int max_depth) noexcept;
 /// Current UTC time as RFC 3339 with milliseconds ("2026-11-22T10:00:00.123Z").
 std::string now_rfc3339();
 
-}  // namespace outpost::control_plane
+}  // namespace outpost::protocol

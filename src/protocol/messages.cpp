@@ -1,11 +1,11 @@
-#include "control_plane/messages.hpp"
+#include "protocol/messages.hpp"
 
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <limits>
 
-namespace outpost::control_plane {
+namespace outpost::protocol {
 namespace {
 
 using nlohmann::json;
@@ -265,4 +265,8 @@ std::string now_rfc3339() {
   return buf;
 }
 
-}  // namespace outpost::control_plane
+std::string to_body(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace outpost::protocol
