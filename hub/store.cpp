@@ -10,17 +10,6 @@ namespace outpost::hub {
 namespace asio = boost::asio;
 using std::chrono::steady_clock;
 
-const char* to_string(JobStatus s) noexcept {
-  switch (s) {
-    case JobStatus::kScheduled: return "scheduled";
-    case JobStatus::kRunning: return "running";
-    case JobStatus::kSucceeded: return "succeeded";
-    case JobStatus::kFailed: return "failed";
-    case JobStatus::kCancelled: return "cancelled";
-  }
-  return "unknown";
-}
-
 Store::Store(asio::any_io_executor executor, StoreOptions options)
     : executor_(std::move(executor)), options_(options), lease_timer_(executor_) {}
 

@@ -19,6 +19,7 @@
 
 #include "http/server.hpp"
 #include "observability/log.hpp"
+#include "store/records.hpp"
 #include "util.hpp"
 
 namespace outpost::hub {
@@ -32,8 +33,6 @@ struct StoreOptions {
   std::chrono::milliseconds max_wait{120'000};  ///< cap on a claim's wait_ms
 };
 
-enum class JobStatus { kScheduled, kRunning, kSucceeded, kFailed, kCancelled };
-const char* to_string(JobStatus s) noexcept;
 
 /// The hub's in-memory state and every rule of the protocol: tokens,
 /// sources, jobs, leases, long-poll waiters and agent instances.
