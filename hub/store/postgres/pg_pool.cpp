@@ -1,8 +1,24 @@
 #include "store/postgres/pg_pool.hpp"
 
+#include <poll.h>
+
 #include "store/job_store.hpp"  // StoreUnavailable
 
 namespace outpost::hub::pg {
+
+namespace {
+
+// An idle connection has nothing to read unless the server said something
+// on its own: typically "terminating connection due to administrator
+// command" followed by EOF. Read it without blocking and see.
+bool still_open(Connection& conn) {
+  pollfd fd{PQsocket(conn.raw()), POLLIN, 0};
+  if (fd.fd < 0) return false;
+  if (poll(&fd, 1, 0) > 0 && PQconsumeInput(conn.raw()) == 0) return false;
+  return !conn.broken();
+}
+
+}  // namespace
 
 Pool::Pool(ConnParams params, std::size_t size, std::chrono::milliseconds acquire_timeout)
     : params_(std::move(params)), size_(size == 0 ? 1 : size), acquire_timeout_(acquire_timeout) {}
@@ -20,10 +36,12 @@ Pool::Handle Pool::acquire() {
       throw StoreUnavailable("PostgreSQL store: every connection stayed busy for " +
                              std::to_string(acquire_timeout_.count()) + " ms");
     }
-    if (!idle_.empty()) {
+    while (!idle_.empty()) {
       auto conn = std::move(idle_.back());
       idle_.pop_back();
-      return Handle(this, std::move(conn));
+      if (still_open(*conn)) return Handle(this, std::move(conn));
+      backend_pids_.erase(PQbackendPID(conn->raw()));
+      --open_;  // the server closed it while idle (restart, failover): open a fresh one
     }
     ++open_;  // reserve the slot, connect without the lock
   }
