@@ -18,17 +18,25 @@ bool unavailable_state(std::string_view state) {
          state == "25006";
 }
 
-// libpq messages end in a newline and may span lines; one line for logs.
-std::string one_line(const char* message) {
-  std::string out = message == nullptr ? "" : message;
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  for (char& c : out) {
-    if (c == '\n' || c == '\t') c = ' ';
-  }
-  return out;
-}
+// Server notices (e.g. "terminating connection due to administrator
+// command" before a shutdown) would go to stderr by default; the error that
+// follows is reported through the store's exceptions instead.
+void ignore_notice(void*, const char*) {}
 
 }  // namespace
+
+std::string one_line(const char* message) {
+  std::string out;
+  bool space = false;
+  for (const char* p = message == nullptr ? "" : message; *p != '\0'; ++p) {
+    const bool blank = *p == '\n' || *p == '\t' || *p == ' ';
+    if (blank && space) continue;
+    out.push_back(blank ? ' ' : *p);
+    space = blank;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
 
 Connection::Connection(const ConnParams& params) : display_(params.display) {
   std::vector<const char*> keys, values;
@@ -48,6 +56,7 @@ Connection::Connection(const ConnParams& params) : display_(params.display) {
     conn_ = nullptr;
     throw StoreUnavailable(message);
   }
+  PQsetNoticeProcessor(conn_, ignore_notice, nullptr);
 }
 
 Connection::~Connection() {

@@ -94,6 +94,9 @@ class Connection {
 /// one, which libpq returns when it could not even send the query).
 [[noreturn]] void raise(PGconn* conn, const PGresult* result, std::string_view what);
 
+/// A libpq message on one line (newlines and runs of blanks → one space).
+[[nodiscard]] std::string one_line(const char* message);
+
 /// Field helpers over a result row (text format).
 [[nodiscard]] inline bool is_null(const PGresult* r, int row, int col) {
   return PQgetisnull(r, row, col) != 0;

@@ -74,9 +74,7 @@ bool Listener::serve(Connection& conn) {
     }
     if (stop_ || (fds[1].revents & POLLIN) != 0) return false;
     if (PQconsumeInput(raw) == 0 || PQstatus(raw) != CONNECTION_OK) {
-      std::string message = PQerrorMessage(raw);
-      while (!message.empty() && message.back() == '\n') message.pop_back();
-      throw std::runtime_error(message);
+      throw std::runtime_error(one_line(PQerrorMessage(raw)));
     }
     while (PGnotify* n = PQnotifies(raw)) {
       std::string pool = n->extra != nullptr ? n->extra : "";
