@@ -49,52 +49,45 @@ std::optional<std::uint64_t> first_missing_part(Connection& conn, std::int64_t j
 }  // namespace
 
 FinishOutcome PostgresStore::finish(const FinishRequest& req) {
-  // Parts above the announced count belong to nothing and are dropped; the
-  // attempt row of this lease ends with the job's status.
+  // One statement in the common case: it locks the job only if the token is
+  // its live lease and accepts only if every announced part is stored; then
+  // drops parts above the announced count, ends the lease and the attempt.
+  // Anything else (no such job, another lease, a duplicate, a missing part)
+  // is sorted out by the transaction below.
   static const Statement st{
       "job_finish",
-      "WITH dropped AS (DELETE FROM job_parts WHERE job_seq = $1 AND seq >= $2), "
+      "WITH j AS (SELECT seq FROM jobs WHERE id = $1 AND status = 'running' AND lease_token = $8 "
+      "FOR UPDATE), "
+      "ok AS (SELECT j.seq FROM j WHERE (SELECT count(*) FROM job_parts p "
+      "WHERE p.job_seq = j.seq AND p.seq < $2::bigint) = $2::bigint), "
+      "dropped AS (DELETE FROM job_parts WHERE job_seq = (SELECT seq FROM ok) AND seq >= $2), "
       "upd AS (UPDATE jobs SET status = $3, result = $4::json, error = $5::json, "
       "started_at = coalesce(" +
           ts(6) + ", started_at), finished_at = " + ts(7) +
           ", "
           "final_token = lease_token, lease_token = NULL, lease_expires_at = NULL, "
-          "lease_instance = NULL, part_count = $2 WHERE seq = $1 RETURNING *), "
+          "lease_instance = NULL, part_count = $2 WHERE seq = (SELECT seq FROM ok) RETURNING *), "
           "att AS (UPDATE job_attempts SET status = $3, finished_at = " +
           ts(7) +
           ", "
-          "error = $5::json WHERE id = (SELECT max(id) FROM job_attempts WHERE job_seq = $1)) "
+          "error = $5::json WHERE id = (SELECT max(id) FROM job_attempts "
+          "WHERE job_seq = (SELECT seq FROM ok))) "
           "SELECT " +
           job_columns("upd") + " FROM upd"};
-  return pool_.transaction([&](Connection& conn) {
+  auto dump = [](const std::optional<Json>& j) {
+    return j ? std::optional<std::string>(j->dump()) : std::nullopt;
+  };
+  const Params params{
+      req.job_id,
+      std::to_string(req.parts),
+      to_string(req.status),
+      dump(req.result),
+      req.status == JobStatus::kFailed ? dump(req.error) : std::nullopt,
+      req.started_at ? std::optional<std::string>(ms(*req.started_at)) : std::nullopt,
+      ms(req.finished_at),
+      req.lease_token};
+  auto accepted = [&](const Result& r) {
     FinishOutcome out;
-    const auto job = lock_job(conn, req.job_id, req.lease_token);
-    if (!job) return out;  // kNotFound
-    if (job->status == "cancelled") {
-      out.kind = FinishOutcome::Kind::kGone;
-      return out;
-    }
-    if (job->status == "succeeded" || job->status == "failed") {
-      out.kind = job->finisher ? FinishOutcome::Kind::kDuplicate : FinishOutcome::Kind::kConflict;
-      return out;
-    }
-    if (job->status != "running" || !job->live) {
-      out.kind = FinishOutcome::Kind::kConflict;
-      return out;
-    }
-    if (auto missing = first_missing_part(conn, job->seq, req.parts)) {
-      out.kind = FinishOutcome::Kind::kMissingPart;
-      out.missing_part = *missing;
-      return out;
-    }
-    auto dump = [](const std::optional<Json>& j) {
-      return j ? std::optional<std::string>(j->dump()) : std::nullopt;
-    };
-    auto r = conn.run(
-        st, {std::to_string(job->seq), std::to_string(req.parts), to_string(req.status),
-             dump(req.result), req.status == JobStatus::kFailed ? dump(req.error) : std::nullopt,
-             req.started_at ? std::optional<std::string>(ms(*req.started_at)) : std::nullopt,
-             ms(req.finished_at)});
     JobRecord rec = job_from_row(r.get(), 0);
     // The attempts subquery saw the rows before this statement's update.
     if (!rec.attempts.empty()) {
@@ -105,6 +98,32 @@ FinishOutcome PostgresStore::finish(const FinishRequest& req) {
     }
     out.kind = FinishOutcome::Kind::kAccepted;
     out.job = std::move(rec);
+    return out;
+  };
+  {
+    auto conn = pool_.acquire();
+    auto r = conn->run(st, params);
+    if (PQntuples(r.get()) == 1) return accepted(r);
+  }
+  return pool_.transaction([&](Connection& conn) {
+    FinishOutcome out;
+    const auto job = lock_job(conn, req.job_id, req.lease_token);
+    if (!job) return out;  // kNotFound
+    if (job->status == "cancelled") {
+      out.kind = FinishOutcome::Kind::kGone;
+    } else if (job->status == "succeeded" || job->status == "failed") {
+      out.kind = job->finisher ? FinishOutcome::Kind::kDuplicate : FinishOutcome::Kind::kConflict;
+    } else if (job->status != "running" || !job->live) {
+      out.kind = FinishOutcome::Kind::kConflict;
+    } else if (auto missing = first_missing_part(conn, job->seq, req.parts)) {
+      out.kind = FinishOutcome::Kind::kMissingPart;
+      out.missing_part = *missing;
+    } else {
+      // The last part committed after the statement above took its snapshot.
+      auto r = conn.run(st, params);
+      if (PQntuples(r.get()) == 1) return accepted(r);
+      out.kind = FinishOutcome::Kind::kConflict;
+    }
     return out;
   });
 }
