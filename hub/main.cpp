@@ -71,14 +71,32 @@ void parse_listen(const std::string& text, outpost::http::ServerOptions& server)
   server.port = static_cast<std::uint16_t>(p);
 }
 
-std::string read_secret_file(const std::string& path) {
+std::string read_secret_file(const std::string& flag, const std::string& path) {
   std::ifstream in(path);
-  if (!in) usage_error("--admin-token-file: cannot read '" + path + "'");
+  if (!in) usage_error(flag + ": cannot read '" + path + "'");
   std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
     token.pop_back();
   }
   return token;
+}
+
+/// outpost-hub migrate: creates or migrates the store's schema and exits.
+int run_migrate(const outpost::hub::StoreConfig& store) {
+  outpost::obs::Logger log("hub");
+  try {
+    outpost::hub::migrate_store(store);
+  } catch (const outpost::hub::StoreUnavailable& e) {
+    std::cerr << "outpost-hub migrate: store unavailable: " << outpost::obs::redact(e.what())
+              << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "outpost-hub migrate: " << outpost::obs::redact(e.what()) << "\n";
+    return 1;
+  }
+  log.info("store schema up to date",
+           {{"store", outpost::hub::is_memory_store(store) ? "memory" : "postgres"}});
+  return 0;
 }
 
 }  // namespace
@@ -91,7 +109,9 @@ int main(int argc, char** argv) {
   std::string admin_token, admin_token_file;
   std::string lease_ttl = "30s", poll_wait = "20s", heartbeat = "10s";
   std::string header_timeout = "10s", body_timeout = "30s", idle_timeout = "75s";
-  std::string max_body = "64MiB", max_part = "4MiB";
+  std::string max_body = "64MiB", max_part = "4MiB", retain = "7d";
+  std::string store_password_file;
+  std::size_t store_connections = 4;
   std::string log_level = "info", log_format = "json";
   int max_attempts = 3;
   unsigned threads = 1;
@@ -117,6 +137,22 @@ int main(int argc, char** argv) {
   app.add_option("--body-timeout", body_timeout, "time allowed to send a request body");
   app.add_option("--idle-timeout", idle_timeout, "keep-alive connection idle time");
   app.add_option("--threads", threads, "I/O threads")->check(CLI::Range(1u, 64u));
+  auto add_store_options = [&](CLI::App& cmd) {
+    cmd.add_option("--store", options.backend.url,
+                   "memory (default) or postgres://USER@HOST:PORT/DB")
+        ->envname("OUTPOST_HUB_STORE");
+    cmd.add_option("--store-password-file", store_password_file,
+                   "file holding the store's password (never on the command line)")
+        ->envname("OUTPOST_HUB_STORE_PASSWORD_FILE");
+    cmd.add_option("--store-connections", store_connections,
+                   "connections to a shared store (and store threads of the hub)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
+  };
+  add_store_options(app);
+  app.add_option("--retain", retain, "keep finished jobs this long (e.g. 7d, 12h)");
+  CLI::App* migrate =
+      app.add_subcommand("migrate", "create or migrate the store's schema, then exit");
+  add_store_options(*migrate);
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   app.add_option("--log-format", log_format, "json or text")
@@ -133,9 +169,15 @@ int main(int argc, char** argv) {
                                                 : LogLevel::kInfo;
   outpost::obs::init_logging({level, log_format == "text" ? outpost::config::LogFormat::kText
                                                           : outpost::config::LogFormat::kJson});
+  options.backend.connections = store_connections;
+  if (!store_password_file.empty()) {
+    options.backend.password = read_secret_file("--store-password-file", store_password_file);
+    outpost::obs::add_secret(options.backend.password);
+  }
+  if (migrate->parsed()) return run_migrate(options.backend);
 
   if (admin_token.empty() && !admin_token_file.empty())
-    admin_token = read_secret_file(admin_token_file);
+    admin_token = read_secret_file("--admin-token-file", admin_token_file);
   if (admin_token.empty()) {
     if (const char* env = std::getenv("OUTPOST_HUB_ADMIN_TOKEN")) admin_token = env;
   }
@@ -166,25 +208,32 @@ int main(int argc, char** argv) {
   options.server.body_timeout = duration_flag("--body-timeout", body_timeout);
   options.server.idle_timeout = duration_flag("--idle-timeout", idle_timeout);
   options.store.max_wait = std::max(options.store.max_wait, options.store.poll_wait);
+  options.store.retain = duration_flag("--retain", retain);
 
   outpost::obs::Logger log("hub");
   boost::asio::io_context io(static_cast<int>(threads));
   std::unique_ptr<outpost::hub::Hub> hub;
   try {
     hub = std::make_unique<outpost::hub::Hub>(io.get_executor(), options);
+  } catch (const outpost::hub::StoreUnavailable& e) {
+    std::cerr << "outpost-hub: store unavailable: " << outpost::obs::redact(e.what()) << "\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "outpost-hub: " << outpost::obs::redact(e.what()) << "\n";
     return 1;
   }
   hub->start();
   const std::string scheme = options.server.tls_cert.empty() ? "http" : "https";
-  log.info("hub started", {{"url", scheme + "://" + options.server.host + ":" +
-                                       std::to_string(hub->port()) + "/api"},
-                           {"port", hub->port()},
-                           {"tls", !options.server.tls_cert.empty()},
-                           {"mutual_tls", !options.server.tls_client_ca.empty()},
-                           {"lease_ttl_ms", options.store.lease_ttl.count()},
-                           {"max_attempts", options.store.max_attempts}});
+  log.info(
+      "hub started",
+      {{"url", scheme + "://" + options.server.host + ":" + std::to_string(hub->port()) + "/api"},
+       {"port", hub->port()},
+       {"tls", !options.server.tls_cert.empty()},
+       {"mutual_tls", !options.server.tls_client_ca.empty()},
+       {"lease_ttl_ms", options.store.lease_ttl.count()},
+       {"store", outpost::hub::is_memory_store(options.backend) ? "memory" : "postgres"},
+       {"retain_ms", options.store.retain.count()},
+       {"max_attempts", options.store.max_attempts}});
 
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
