@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "store/memory_store.hpp"
+#include "store/postgres/postgres_store.hpp"
 
 namespace outpost::hub {
 
@@ -28,8 +29,7 @@ bool is_memory_store(const StoreConfig& config) noexcept {
 std::unique_ptr<JobStore> open_store(const StoreConfig& config) {
   if (is_memory_store(config)) return std::make_unique<MemoryStore>();
   if (is_postgres_url(config.url)) {
-    // hub-pg: return postgres::open_postgres_store(config);
-    throw std::invalid_argument("this outpost-hub was built without the PostgreSQL store");
+    return postgres::open_postgres_store(config);
   }
   unknown_store(config);
 }
@@ -37,8 +37,8 @@ std::unique_ptr<JobStore> open_store(const StoreConfig& config) {
 void migrate_store(const StoreConfig& config) {
   if (is_memory_store(config)) return;  // nothing to migrate
   if (is_postgres_url(config.url)) {
-    // hub-pg: postgres::migrate_postgres_store(config); return;
-    throw std::invalid_argument("this outpost-hub was built without the PostgreSQL store");
+    postgres::migrate_postgres_store(config);
+    return;
   }
   unknown_store(config);
 }

@@ -7,10 +7,6 @@
 
 namespace outpost::hub::postgres {
 
-bool is_postgres_url(std::string_view url) noexcept {
-  return url.starts_with("postgres://") || url.starts_with("postgresql://");
-}
-
 std::unique_ptr<JobStore> open_postgres_store(const StoreConfig& config) {
   auto params = pg::parse_store_url(config.url, config.password);
   // Belt and braces: should any message ever carry it, the log redacts it.

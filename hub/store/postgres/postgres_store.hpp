@@ -8,9 +8,6 @@
 
 namespace outpost::hub::postgres {
 
-/// True for a postgres:// or postgresql:// URL.
-[[nodiscard]] bool is_postgres_url(std::string_view url) noexcept;
-
 /// Connects to the store of `config.url` with `config.password`, migrates
 /// its schema (under an advisory lock: hubs starting together migrate once)
 /// and starts its LISTEN thread. Throws std::invalid_argument for a
