@@ -20,9 +20,13 @@ std::unique_ptr<JobStore> make_postgres_store() {
   return postgres::open_postgres_store(c);
 }
 
+std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& param) {
+  return param.param.name;
+}
+
 INSTANTIATE_TEST_SUITE_P(Postgres, StoreConformance,
                          ::testing::Values(StoreFactory{"postgres", make_postgres_store}),
-                         [](const auto& info) { return info.param.name; });
+                         factory_name);
 
 }  // namespace
 }  // namespace outpost::hub::testing
