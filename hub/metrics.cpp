@@ -60,6 +60,9 @@ HubMetrics::HubMetrics() : impl_(std::make_unique<Impl>()) {
   impl_->queue_depth.Add({{"pool", "pool_default"}});
   impl_->agents_online.Add({{"pool", "pool_default"}});
   impl_->pools_seen.insert("pool_default");
+  // The family is on the page before the first request (a family without a
+  // series is not serialised).
+  impl_->http.Add({{"route", "/healthz"}, {"code", "200"}});
 }
 
 HubMetrics::~HubMetrics() = default;

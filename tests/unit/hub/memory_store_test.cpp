@@ -9,7 +9,7 @@ namespace {
 INSTANTIATE_TEST_SUITE_P(Memory, StoreConformance,
                          ::testing::Values(StoreFactory{
                              "memory", [] { return std::make_unique<MemoryStore>(); }}),
-                         [](const auto& info) { return info.param.name; });
+                         store_name);
 
 }  // namespace
 }  // namespace outpost::hub::testing

@@ -5,7 +5,7 @@
 //
 //   INSTANTIATE_TEST_SUITE_P(Memory, StoreConformance,
 //       ::testing::Values(StoreFactory{"memory", [] { return std::make_unique<MemoryStore>(); }}),
-//       [](const auto& info) { return info.param.name; });
+//       store_name);
 //
 // `make` must return an empty store each time. Times are whole milliseconds
 // (what the hub's clocks produce), so stores keeping microseconds compare equal.
@@ -33,6 +33,12 @@ struct StoreFactory {
   std::string name;
   std::function<std::unique_ptr<JobStore>()> make;
 };
+
+/// Names instances after StoreFactory::name (pass as the last argument of
+/// INSTANTIATE_TEST_SUITE_P).
+inline std::string store_name(const ::testing::TestParamInfo<StoreFactory>& param) {
+  return param.param.name;
+}
 
 class StoreConformance : public ::testing::TestWithParam<StoreFactory> {
  protected:
