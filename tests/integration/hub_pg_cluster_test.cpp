@@ -262,8 +262,9 @@ TEST(HubPgClusterTest, AnUnreachableStoreAtStartExitsOneWithOneClearLine) {
   StoreEnv env;
   const auto url = "postgres://nobody@127.0.0.1:" + std::to_string(free_port()) + "/none";
   Process::Options o;
-  o.args = {hub_binary(), "--listen", "127.0.0.1:0",           "--admin-token",    kAdminToken,
-            "--store",    url,        "--store-password-file", env.password_file()};
+  o.args = {hub_binary(),        "--listen", "127.0.0.1:0", "--admin-token",
+            kAdminToken,         "--store",  url,           "--store-password-file",
+            env.password_file(), "--retain", "168h"};
   Process hub(std::move(o));
   const auto status = hub.wait(30s);
   ASSERT_TRUE(status.has_value());

@@ -81,16 +81,35 @@ class HubProcess {
  public:
   HubProcess(const StoreEnv& env, std::vector<std::string> extra = {}) {
     Process::Options o;
-    o.args = {hub_binary(),        "--listen",    "127.0.0.1:0", "--admin-token",
-              kAdminToken,         "--store",     env.url(),     "--store-password-file",
-              env.password_file(), "--lease-ttl", "30s"};
+    o.args = {hub_binary(),
+              "--listen",
+              "127.0.0.1:0",
+              "--admin-token",
+              kAdminToken,
+              "--store",
+              env.url(),
+              "--store-password-file",
+              env.password_file(),
+              "--lease-ttl",
+              "30s",
+              "--retain",
+              "168h"};
     o.args.insert(o.args.end(), extra.begin(), extra.end());
     process_ = std::make_unique<Process>(std::move(o));
   }
 
   /// Waits for "hub started" and reads the port from that log line.
   bool wait_started(std::chrono::milliseconds timeout = 30s) {
-    if (!process_->wait_for_output("\"hub started\"", timeout)) return false;
+    // Give up at once if the hub exits instead (bad flag, store unreachable).
+    const bool started = eventually(
+        [&] {
+          return process_->stdout_text().find("\"hub started\"") != std::string::npos ||
+                 !process_->running();
+        },
+        timeout);
+    if (!started || process_->stdout_text().find("\"hub started\"") == std::string::npos) {
+      return false;
+    }
     std::istringstream lines(process_->stdout_text());
     for (std::string line; std::getline(lines, line);) {
       if (line.find("\"hub started\"") == std::string::npos) continue;

@@ -32,7 +32,14 @@ PostgresStore::PostgresStore(ConnParams params, std::size_t connections)
     }
   }
   listener_ = std::make_unique<Listener>(
-      std::move(params), [this](const std::string& pool) { notify(pool); },
+      std::move(params),
+      [this](const std::string& pool) {
+        if (pool.empty()) {
+          resync();
+        } else {
+          notify(pool);
+        }
+      },
       [this](int backend_pid) { return pool_.owns_backend(backend_pid); },
       [this](bool error, const std::string& message) {
         if (error) {
@@ -59,6 +66,19 @@ void PostgresStore::notify(const std::string& pool_id) {
     cb = callback_;
   }
   if (cb) cb(pool_id);
+}
+
+void PostgresStore::resync() {
+  // The LISTEN connection was (re)established: notifications sent while it
+  // was away are lost, so wake every pool that has claimable jobs now.
+  notify("");
+  try {
+    auto conn = pool_.acquire();
+    auto r = conn->exec("SELECT DISTINCT pool_id FROM jobs WHERE status = 'scheduled'");
+    for (int i = 0; i < PQntuples(r.get()); ++i) notify(text(r.get(), i, 0));
+  } catch (const std::exception& e) {
+    log_.warn("could not list pools with queued jobs after reconnecting", {{"error", e.what()}});
+  }
 }
 
 std::optional<std::int64_t> PostgresStore::job_seq(Connection& conn, const std::string& id) {

@@ -68,6 +68,8 @@ class PostgresStore final : public JobStore {
  private:
   /// Calls the wake-up callback (if set) for `pool_id` ("" = every pool).
   void notify(const std::string& pool_id);
+  /// After the LISTEN connection (re)connects: "" and every pool with queued jobs.
+  void resync();
   /// The job's seq, or nullopt when there is no such job.
   std::optional<std::int64_t> job_seq(Connection& conn, const std::string& id);
 
