@@ -46,14 +46,12 @@ std::optional<std::uint64_t> first_missing_part(Connection& conn, std::int64_t j
   return static_cast<std::uint64_t>(int64(missing.get(), 0, 0));
 }
 
-}  // namespace
-
-FinishOutcome PostgresStore::finish(const FinishRequest& req) {
+const Statement& finish_statement() {
   // One statement in the common case: it locks the job only if the token is
   // its live lease and accepts only if every announced part is stored; then
   // drops parts above the announced count, ends the lease and the attempt.
   // Anything else (no such job, another lease, a duplicate, a missing part)
-  // is sorted out by the transaction below.
+  // is sorted out by the transaction in finish().
   static const Statement st{
       "job_finish",
       "WITH j AS (SELECT seq FROM jobs WHERE id = $1 AND status = 'running' AND lease_token = $8 "
@@ -74,6 +72,28 @@ FinishOutcome PostgresStore::finish(const FinishRequest& req) {
           "WHERE job_seq = (SELECT seq FROM ok))) "
           "SELECT " +
           job_columns("upd") + " FROM upd"};
+  return st;
+}
+
+// The outcome of an accepted finish from the statement's row.
+FinishOutcome accepted(const FinishRequest& req, const Result& r) {
+  FinishOutcome out;
+  JobRecord rec = job_from_row(r.get(), 0);
+  // The attempts subquery saw the rows before this statement's update.
+  if (!rec.attempts.empty()) {
+    auto& last = rec.attempts.back();
+    last.status = to_string(req.status);
+    last.finished_at = req.finished_at;
+    last.error = rec.error;
+  }
+  out.kind = FinishOutcome::Kind::kAccepted;
+  out.job = std::move(rec);
+  return out;
+}
+
+}  // namespace
+
+FinishOutcome PostgresStore::finish(const FinishRequest& req) {
   auto dump = [](const std::optional<Json>& j) {
     return j ? std::optional<std::string>(j->dump()) : std::nullopt;
   };
@@ -86,24 +106,10 @@ FinishOutcome PostgresStore::finish(const FinishRequest& req) {
       req.started_at ? std::optional<std::string>(ms(*req.started_at)) : std::nullopt,
       ms(req.finished_at),
       req.lease_token};
-  auto accepted = [&](const Result& r) {
-    FinishOutcome out;
-    JobRecord rec = job_from_row(r.get(), 0);
-    // The attempts subquery saw the rows before this statement's update.
-    if (!rec.attempts.empty()) {
-      auto& last = rec.attempts.back();
-      last.status = to_string(req.status);
-      last.finished_at = req.finished_at;
-      last.error = rec.error;
-    }
-    out.kind = FinishOutcome::Kind::kAccepted;
-    out.job = std::move(rec);
-    return out;
-  };
   {
     auto conn = pool_.acquire();
-    auto r = conn->run(st, params);
-    if (PQntuples(r.get()) == 1) return accepted(r);
+    auto r = conn->run(finish_statement(), params);
+    if (PQntuples(r.get()) == 1) return accepted(req, r);
   }
   return pool_.transaction([&](Connection& conn) {
     FinishOutcome out;
@@ -120,8 +126,8 @@ FinishOutcome PostgresStore::finish(const FinishRequest& req) {
       out.missing_part = *missing;
     } else {
       // The last part committed after the statement above took its snapshot.
-      auto r = conn.run(st, params);
-      if (PQntuples(r.get()) == 1) return accepted(r);
+      auto r = conn.run(finish_statement(), params);
+      if (PQntuples(r.get()) == 1) return accepted(req, r);
       out.kind = FinishOutcome::Kind::kConflict;
     }
     return out;
