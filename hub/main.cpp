@@ -1,6 +1,7 @@
 // outpost-hub: the reference control plane. The only hub file with CLI11.
 #include <CLI/CLI.hpp>
 
+#include <cctype>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -34,6 +35,28 @@ std::chrono::milliseconds duration_flag(const std::string& flag, const std::stri
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
   if (!allow_zero && ms.count() <= 0) usage_error(flag + ": must be at least 1ms");
   return ms;
+}
+
+/// Like duration_flag, plus a leading number of days: "7d", "1d12h" (the
+/// shared duration syntax stops at hours; retention is counted in days).
+std::chrono::milliseconds days_flag(const std::string& flag, const std::string& text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 6 || digits >= text.size() || text[digits] != 'd') {
+    return duration_flag(flag, text);
+  }
+  const std::chrono::milliseconds days = std::chrono::hours(24) * std::stol(text.substr(0, digits));
+  const std::string rest = text.substr(digits + 1);
+  std::chrono::milliseconds more{0};
+  if (!rest.empty()) {
+    std::string error;
+    auto d = outpost::config::parse_duration(rest, &error);
+    if (!d) usage_error(flag + ": invalid duration '" + text + "': expected e.g. 7d, 1d12h or 36h");
+    more = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+  }
+  const auto total = days + more;
+  if (total.count() <= 0) usage_error(flag + ": must be at least 1ms");
+  return total;
 }
 
 std::uint64_t size_flag(const std::string& flag, const std::string& text) {
@@ -210,7 +233,7 @@ void apply_serving(Flags& f, HubOptions& options) {
   options.server.body_timeout = duration_flag("--body-timeout", f.body_timeout);
   options.server.idle_timeout = duration_flag("--idle-timeout", f.idle_timeout);
   options.store.max_wait = std::max(options.store.max_wait, options.store.poll_wait);
-  options.store.retain = duration_flag("--retain", f.retain);
+  options.store.retain = days_flag("--retain", f.retain);
 }
 
 int run_hub(const Flags& f, const HubOptions& options) {
