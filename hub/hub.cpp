@@ -1,11 +1,18 @@
+// The hub's transport: construction, the store thread pool, request
+// dispatch, authentication and health. Routing is in routes.cpp.
 #include "hub.hpp"
 
-#include <charconv>
 #include <stdexcept>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
 #include "observability/log.hpp"
+#include "store/memory_store.hpp"
 
 namespace outpost::hub {
+
+namespace asio = boost::asio;
 
 namespace {
 
@@ -17,42 +24,27 @@ http::Response method_not_allowed(std::string_view method, std::string_view path
                         std::string(method) + " is not allowed on " + std::string(path));
 }
 
-http::Response not_found(std::string_view path) {
-  return error_response(404, "not_found", "no such endpoint: " + std::string(path));
-}
-
-/// "jobs/42/result" → {"jobs", "42", "result"}.
-std::vector<std::string_view> split_path(std::string_view path) {
-  std::vector<std::string_view> out;
-  while (!path.empty()) {
-    auto slash = path.find('/');
-    auto seg = path.substr(0, slash);
-    if (!seg.empty()) out.push_back(seg);
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
-  return out;
-}
-
-std::string_view query_param(std::string_view query, std::string_view key) {
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    auto pair = query.substr(0, amp);
-    if (auto eq = pair.find('='); eq != std::string_view::npos && pair.substr(0, eq) == key) {
-      return pair.substr(eq + 1);
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return {};
-}
-
 }  // namespace
 
-Hub::Hub(boost::asio::any_io_executor executor, HubOptions options) : options_(std::move(options)) {
+struct Hub::Pool {
+  explicit Pool(std::size_t threads) : pool(threads) {}
+  asio::thread_pool pool;
+};
+
+Hub::Hub(asio::any_io_executor executor, HubOptions options) : options_(std::move(options)) {
   if (options_.admin_token.empty()) throw std::runtime_error("an admin token is required");
   admin_hash_ = sha256(options_.admin_token);
-  store_ = std::make_shared<Store>(executor, options_.store);
+  store_ = options_.store_instance ? options_.store_instance
+                                   : std::shared_ptr<JobStore>(open_store(options_.backend));
+  // The memory store never blocks: it runs inline on the I/O threads.
+  if (dynamic_cast<MemoryStore*>(store_.get()) == nullptr) {
+    pool_ = std::make_unique<Pool>(std::max<std::size_t>(1, options_.backend.connections));
+    pool_exec_ = pool_->pool.get_executor();
+  }
+  asio::any_io_executor store_exec = pool_exec_ ? *pool_exec_ : executor;
+  metrics_ = std::make_shared<HubMetrics>();
+  service_ = std::make_shared<HubService>(executor, store_exec, store_, options_.store,
+                                          options_.clock, metrics_);
   obs::Logger log("hub");
   auto server_options = options_.server;
   server_options.server_name = "outpost-hub";
@@ -65,6 +57,7 @@ Hub::Hub(boost::asio::any_io_executor executor, HubOptions options) : options_(s
 
 Hub::~Hub() {
   stop();
+  if (pool_) pool_->pool.join();  // store calls under way finish before the store goes
 }
 
 std::uint16_t Hub::port() const noexcept {
@@ -72,130 +65,97 @@ std::uint16_t Hub::port() const noexcept {
 }
 
 void Hub::start() {
+  service_->start();
   server_->start();
 }
 
 void Hub::stop() {
-  store_->shutdown();
+  service_->shutdown();
   server_->stop();
 }
 
 void Hub::handle(http::Request request, http::Responder respond) {
-  std::string_view target = request.target;
-  std::string_view path = target.substr(0, target.find('?'));
+  const std::string_view target = request.target;
+  const std::string_view path = target.substr(0, target.find('?'));
+  std::string route = route_pattern(path);
+  // Count every answer by route pattern and status. Long polls keep the
+  // original responder's peer-gone signals (see route_agent).
+  http::Responder counted([respond, metrics = metrics_, route](http::Response r) {
+    metrics->http_request(route, r.status);
+    respond(std::move(r));
+  });
+  if (path == "/healthz") {
+    // The process is alive: no store call, answered on the I/O thread.
+    counted(request.method == "GET" ? json_reply(200, Json{{"status", "ok"}})
+                                    : method_not_allowed(request.method, path));
+    return;
+  }
+  auto run = [this, request = std::move(request), route, counted, respond] {
+    handle_blocking(request, route, counted, respond);
+  };
+  if (pool_exec_) {
+    asio::post(*pool_exec_, std::move(run));
+  } else {
+    run();
+  }
+}
+
+void Hub::handle_blocking(const http::Request& request, const std::string& route,
+                          const http::Responder& respond, const http::Responder& watch) {
+  const std::string_view target = request.target;
+  const std::string_view path = target.substr(0, target.find('?'));
   try {
-    if (path == "/healthz") {
-      respond(request.method == "GET" ? json_reply(200, Json{{"status", "ok"}})
-                                      : method_not_allowed(request.method, path));
-      return;
+    if (path == "/readyz" || path == "/metrics") {
+      if (request.method != "GET") return respond(method_not_allowed(request.method, path));
+      if (path == "/readyz") {
+        service_->store().ping();
+        return respond(json_reply(200, Json{{"status", "ready"}}));
+      }
+      http::Response r;
+      r.status = 200;
+      r.headers.push_back({"Content-Type", "text/plain; version=0.0.4; charset=utf-8"});
+      r.body = service_->metrics_text();
+      return respond(std::move(r));
     }
     const bool agent = path.starts_with(kAgentPrefix);
     const bool admin = path.starts_with(kAdminPrefix) || path == "/api/v1/admin";
     if (!agent && !admin) {
-      respond(not_found(path));
-      return;
+      return respond(error_response(404, "not_found", "no such endpoint: " + std::string(path)));
     }
     auto token = bearer_token(request);
     if (!token) {
-      respond(error_response(401, "unauthorized", "missing 'Authorization: Bearer <token>'"));
-      return;
+      return respond(
+          error_response(401, "unauthorized", "missing 'Authorization: Bearer <token>'"));
     }
     const bool is_admin = constant_time_equal(sha256(*token), admin_hash_);
     if (admin) {
       if (is_admin) {
-        respond(route_admin(path.substr(std::min(path.size(), kAdminPrefix.size())), request));
-      } else if (store_->authenticate_agent(*token)) {
-        respond(error_response(403, "forbidden", "an agent token cannot use the admin API"));
-      } else {
-        respond(error_response(401, "unauthorized", "invalid admin token"));
+        return respond(
+            route_admin(path.substr(std::min(path.size(), kAdminPrefix.size())), request));
       }
-      return;
+      if (service_->authenticate_agent(*token)) {
+        return respond(error_response(403, "forbidden", "an agent token cannot use the admin API"));
+      }
+      return respond(error_response(401, "unauthorized", "invalid admin token"));
     }
-    auto token_id = store_->authenticate_agent(*token);
-    if (!token_id) {
-      respond(is_admin ? error_response(403, "forbidden", "the admin token lacks the agent role")
-                       : error_response(401, "unauthorized", "invalid or revoked access token"));
-      return;
+    auto agent_token = service_->authenticate_agent(*token);
+    if (!agent_token) {
+      return respond(is_admin
+                         ? error_response(403, "forbidden", "the admin token lacks the agent role")
+                         : error_response(401, "unauthorized", "invalid or revoked access token"));
     }
-    route_agent(path.substr(kAgentPrefix.size()), request, *token_id, respond);
+    route_agent(path.substr(kAgentPrefix.size()), request, *agent_token, respond, watch);
   } catch (const BadRequest& e) {
     respond(error_response(400, e.code, e.message));
+  } catch (const StoreUnavailable& e) {
+    metrics_->store_error();
+    obs::Logger("hub").warn("store unavailable", {{"route", route}, {"error", e.what()}});
+    respond(error_response(503, "store_unavailable",
+                           "the hub's store is unavailable; retry with backoff"));
   } catch (const std::exception& e) {
-    obs::Logger("hub").error("request failed", {{"path", path}, {"error", e.what()}});
+    obs::Logger("hub").error("request failed", {{"route", route}, {"error", e.what()}});
     respond(error_response(500, "internal", "internal error"));
   }
-}
-
-void Hub::route_agent(std::string_view path, const http::Request& req, const std::string& token_id,
-                      http::Responder& respond) {
-  const auto seg = split_path(path);
-  const auto instance = req.header("X-Outpost-Instance").value_or("");
-  const bool post = req.method == "POST";
-  if (seg.size() == 1 && seg[0] == "connect") {
-    respond(post ? store_->connect(token_id, parse_object(req.body), instance)
-                 : method_not_allowed(req.method, path));
-  } else if (seg.size() == 1 && seg[0] == "heartbeat") {
-    respond(post ? store_->agent_heartbeat(token_id, parse_object(req.body), instance)
-                 : method_not_allowed(req.method, path));
-  } else if (seg.size() == 2 && seg[0] == "jobs" && seg[1] == "claim") {
-    if (!post) return respond(method_not_allowed(req.method, path));
-    store_->claim(token_id, parse_object(req.body), instance, respond);
-  } else if (seg.size() == 3 && seg[0] == "jobs") {
-    const std::string id(seg[1]);
-    if (!post) return respond(method_not_allowed(req.method, path));
-    if (seg[2] == "heartbeat") {
-      respond(store_->job_heartbeat(id, parse_object(req.body)));
-    } else if (seg[2] == "result") {
-      respond(store_->result(id, parse_object(req.body)));
-    } else if (seg[2] == "release") {
-      respond(store_->release(id, parse_object(req.body)));
-    } else {
-      respond(not_found(path));
-    }
-  } else if (seg.size() == 4 && seg[0] == "jobs" && seg[2] == "parts") {
-    if (req.method != "PUT") return respond(method_not_allowed(req.method, path));
-    std::uint64_t seq = 0;
-    auto [ptr, ec] = std::from_chars(seg[3].data(), seg[3].data() + seg[3].size(), seq);
-    if (ec != std::errc() || ptr != seg[3].data() + seg[3].size()) {
-      throw BadRequest{"invalid_seq", "the part number must be a non-negative integer"};
-    }
-    respond(store_->put_part(std::string(seg[1]), req.header("X-Lease-Token").value_or(""), seq,
-                             req.body));
-  } else {
-    respond(not_found(path));
-  }
-}
-
-http::Response Hub::route_admin(std::string_view path, const http::Request& req) {
-  const auto seg = split_path(path);
-  const std::string_view m = req.method;
-  if (seg.size() == 1 && seg[0] == "tokens") {
-    if (m == "POST") return store_->create_token(parse_object(req.body));
-    if (m == "GET") return store_->list_tokens();
-  } else if (seg.size() == 2 && seg[0] == "tokens") {
-    if (m == "DELETE") return store_->revoke_token(std::string(seg[1]));
-  } else if (seg.size() == 1 && seg[0] == "sources") {
-    if (m == "POST") return store_->create_source(parse_object(req.body));
-    if (m == "GET") return store_->list_sources();
-  } else if (seg.size() == 1 && seg[0] == "jobs") {
-    if (m == "POST") return store_->create_job(parse_object(req.body));
-    if (m == "GET") {
-      auto q = req.target.find('?');
-      return store_->list_jobs(
-          q == std::string::npos
-              ? ""
-              : query_param(std::string_view(req.target).substr(q + 1), "status"));
-    }
-  } else if (seg.size() == 2 && seg[0] == "jobs") {
-    if (m == "GET") return store_->get_job(std::string(seg[1]));
-  } else if (seg.size() == 3 && seg[0] == "jobs" && seg[2] == "cancel") {
-    if (m == "POST") return store_->cancel_job(std::string(seg[1]));
-  } else if (seg.size() == 1 && seg[0] == "agents") {
-    if (m == "GET") return store_->list_agents();
-  } else {
-    return not_found(req.target.substr(0, req.target.find('?')));
-  }
-  return method_not_allowed(m, req.target.substr(0, req.target.find('?')));
 }
 
 }  // namespace outpost::hub

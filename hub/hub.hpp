@@ -1,29 +1,45 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "clock.hpp"
 #include "http/server.hpp"
-#include "store.hpp"
+#include "service.hpp"
+#include "store/open_store.hpp"
 
 namespace outpost::hub {
 
 struct HubOptions {
   http::ServerOptions server;  ///< listen address, TLS, timeouts, max body
   std::string admin_token;     ///< required; compared in constant time
-  StoreOptions store;
+  StoreOptions store;          ///< protocol rules and timings, retention
+  StoreConfig backend;         ///< which store (--store); opened by the Hub
+  /// Tests: use this store instead of opening `backend`.
+  std::shared_ptr<JobStore> store_instance;
+  /// Defaults to SystemClock; tests give a ManualClock.
+  std::shared_ptr<const Clock> clock;
 };
 
-/// outpost-hub: the agent protocol under /api/v1/agent/*, the admin API
-/// under /api/v1/admin/* and GET /healthz, on one HTTP(S) server.
-/// Run the executor's io_context on one thread or several.
+/// outpost-hub's transport: the agent protocol under /api/v1/agent/*, the
+/// admin API under /api/v1/admin/*, and GET /healthz, /readyz, /metrics, on
+/// one HTTP(S) server. It parses requests, authenticates, routes to the
+/// rules (HubService) and maps their answers to HTTP.
+///
+/// Store calls may block (a PostgreSQL store): requests that need the store
+/// run on a thread pool of the hub's (backend.connections threads), never on
+/// the I/O threads; with the memory store they run inline. Run the
+/// executor's io_context on one thread or several.
 class Hub {
  public:
-  /// Binds at once; throws std::runtime_error (bad address, port in use,
-  /// unreadable certificate, missing admin token).
+  /// Opens the store and binds at once; throws StoreUnavailable (store
+  /// unreachable) or std::runtime_error (bad address, port in use,
+  /// unreadable certificate, missing admin token, bad store URL).
   Hub(boost::asio::any_io_executor executor, HubOptions options);
   ~Hub();
   Hub(const Hub&) = delete;
@@ -35,18 +51,37 @@ class Hub {
   /// stops accepting and closes its connections once their answers are out.
   void stop();
 
-  [[nodiscard]] Store& store() noexcept { return *store_; }
+  [[nodiscard]] HubService& service() noexcept { return *service_; }
+  /// Waiting claims of this hub and jobs by status (blocks on the store).
+  [[nodiscard]] HubService::Stats stats() { return service_->stats(); }
 
  private:
+  struct Pool;
   void handle(http::Request request, http::Responder respond);
-  void route_agent(std::string_view path, const http::Request& request, const std::string& token_id,
-                   http::Responder& respond);
+  /// `respond` answers (and counts); `watch` is the connection's own
+  /// responder, whose peer-gone signals a long poll follows.
+  void handle_blocking(const http::Request& request, const std::string& route,
+                       const http::Responder& respond, const http::Responder& watch);
+  void route_agent(std::string_view path, const http::Request& request, const TokenRecord& token,
+                   const http::Responder& respond, const http::Responder& watch);
   http::Response route_admin(std::string_view path, const http::Request& request);
+  http::Response rows_response(const std::string& job_id, std::string_view query);
 
   HubOptions options_;
   std::string admin_hash_;
-  std::shared_ptr<Store> store_;
+  std::shared_ptr<JobStore> store_;
+  std::unique_ptr<Pool> pool_;                             // null: store calls run inline
+  std::optional<boost::asio::any_io_executor> pool_exec_;  // pool_'s executor
+  std::shared_ptr<HubMetrics> metrics_;
+  std::shared_ptr<HubService> service_;
   std::unique_ptr<http::Server> server_;
 };
+
+/// The metrics label of a request path: its pattern ("/api/v1/agent/jobs/{id}/result"),
+/// "other" for paths the hub does not serve.
+std::string route_pattern(std::string_view path);
+
+/// The HTTP response of a rules-layer answer.
+http::Response to_http(const Answer& answer);
 
 }  // namespace outpost::hub

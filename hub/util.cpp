@@ -24,6 +24,73 @@ std::string rfc3339(SystemTime t) {
   return buf;
 }
 
+namespace {
+
+// Reads exactly `n` digits at `pos` (advancing it); -1 when they are not there.
+int digits(std::string_view text, std::size_t& pos, std::size_t n) {
+  if (pos + n > text.size()) return -1;
+  int v = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const char c = text[pos + i];
+    if (c < '0' || c > '9') return -1;
+    v = v * 10 + (c - '0');
+  }
+  pos += n;
+  return v;
+}
+
+bool expect(std::string_view text, std::size_t& pos, std::string_view chars) {
+  if (pos >= text.size() || chars.find(text[pos]) == std::string_view::npos) return false;
+  ++pos;
+  return true;
+}
+
+}  // namespace
+
+std::optional<SystemTime> parse_rfc3339(std::string_view text) {
+  std::size_t pos = 0;
+  std::tm tm{};
+  const int year = digits(text, pos, 4);
+  const bool date_ok = year >= 1970 && expect(text, pos, "-") &&
+                       (tm.tm_mon = digits(text, pos, 2) - 1) >= 0 && tm.tm_mon < 12 &&
+                       expect(text, pos, "-") && (tm.tm_mday = digits(text, pos, 2)) >= 1 &&
+                       tm.tm_mday <= 31 && expect(text, pos, "Tt ");
+  const bool time_ok = date_ok && (tm.tm_hour = digits(text, pos, 2)) >= 0 && tm.tm_hour < 24 &&
+                       expect(text, pos, ":") && (tm.tm_min = digits(text, pos, 2)) >= 0 &&
+                       tm.tm_min < 60 && expect(text, pos, ":") &&
+                       (tm.tm_sec = digits(text, pos, 2)) >= 0 && tm.tm_sec <= 60;
+  if (!time_ok) return std::nullopt;
+  tm.tm_year = year - 1900;
+  long long ms = 0;
+  if (pos < text.size() && text[pos] == '.') {
+    ++pos;
+    int scale = 100;
+    const std::size_t start = pos;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      ms += (text[pos] - '0') * scale;
+      scale /= 10;
+      ++pos;
+    }
+    if (pos == start) return std::nullopt;
+  }
+  long long offset_s = 0;
+  if (expect(text, pos, "Zz")) {
+  } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
+    const int sign = text[pos++] == '-' ? -1 : 1;
+    const int h = digits(text, pos, 2);
+    if (h < 0 || h > 23 || !expect(text, pos, ":")) return std::nullopt;
+    const int m = digits(text, pos, 2);
+    if (m < 0 || m > 59) return std::nullopt;
+    offset_s = sign * (h * 3600LL + m * 60LL);
+  } else {
+    return std::nullopt;
+  }
+  if (pos != text.size()) return std::nullopt;
+  const std::time_t secs = timegm(&tm);
+  if (secs == static_cast<std::time_t>(-1)) return std::nullopt;
+  return SystemTime(std::chrono::milliseconds((secs - offset_s) * 1000LL + ms));
+}
+
 std::string random_hex(std::size_t bytes) {
   std::vector<unsigned char> raw(bytes);
   if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) {
@@ -65,6 +132,44 @@ std::optional<std::string_view> bearer_token(const http::Request& request) {
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
   if (v.empty()) return std::nullopt;
   return v;
+}
+
+std::optional<std::string> query_param(std::string_view query, std::string_view key) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto pair = query.substr(0, amp);
+    const auto eq = pair.find('=');
+    if (pair.substr(0, eq) == key) {
+      const auto raw = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+      std::string out;
+      out.reserve(raw.size());
+      for (std::size_t i = 0; i < raw.size(); ++i) {
+        if (raw[i] == '+') {
+          out.push_back(' ');
+        } else if (raw[i] != '%') {
+          out.push_back(raw[i]);
+        } else {
+          auto hex = [](char c) {
+            return c >= '0' && c <= '9'   ? c - '0'
+                   : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                   : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                          : -1;
+          };
+          const int hi = i + 2 < raw.size() ? hex(raw[i + 1]) : -1;
+          const int lo = i + 2 < raw.size() ? hex(raw[i + 2]) : -1;
+          if (hi < 0 || lo < 0) {
+            throw BadRequest{"invalid_query", "bad percent escape in the query string"};
+          }
+          out.push_back(static_cast<char>(hi * 16 + lo));
+          i += 2;
+        }
+      }
+      return out;
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
 }
 
 http::Response error_response(int status, std::string_view code, std::string_view message) {

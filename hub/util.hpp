@@ -19,6 +19,10 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 /// RFC 3339 UTC with milliseconds, e.g. "2026-11-22T10:00:30.123Z".
 std::string rfc3339(SystemTime t);
 
+/// Parses RFC 3339 ("2026-11-22T10:00:30.123Z", "…+02:00", fraction
+/// optional, 't'/'z' accepted) to milliseconds; nullopt when malformed.
+std::optional<SystemTime> parse_rfc3339(std::string_view text);
+
 /// `bytes` random bytes from the OpenSSL CSPRNG, hex encoded.
 std::string random_hex(std::size_t bytes);
 
@@ -32,6 +36,10 @@ bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
 
 /// The token of an `Authorization: Bearer …` header, if any.
 std::optional<std::string_view> bearer_token(const http::Request& request);
+
+/// The percent-decoded value of `key` in a query string ("a=1&b=x%20y"),
+/// '+' read as a space; nullopt when absent. Throws BadRequest for a bad escape.
+std::optional<std::string> query_param(std::string_view query, std::string_view key);
 
 /// A JSON error response {"error": {"code", "message"}}.
 http::Response error_response(int status, std::string_view code, std::string_view message);

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,10 +27,26 @@ struct Request {
   [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;
 };
 
+/// A response body produced piece by piece, for bodies too large to hold
+/// (the server sends it with chunked transfer encoding).
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  /// Asks for the next piece; at most one request is outstanding. `deliver`
+  /// must be called exactly once, from any thread, with the next bytes
+  /// (non-empty), an empty string at the end of the body, or nullopt when
+  /// the body cannot be completed: the connection is then closed without the
+  /// final chunk, so the client sees a truncated body rather than a short one.
+  virtual void next(std::function<void(std::optional<std::string>)> deliver) = 0;
+};
+
 struct Response {
   int status = 0;
   std::vector<Header> headers;
   std::string body;  ///< already gunzipped when the peer sent Content-Encoding: gzip
+  /// Server responses only: when set, the body comes from here (chunked) and
+  /// `body` is ignored.
+  std::shared_ptr<BodySource> stream;
 
   [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;
 };

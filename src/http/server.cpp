@@ -515,6 +515,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   asio::awaitable<bool> write(Response response, bool keep_alive) {
+    if (response.stream) co_return co_await write_stream(std::move(response), keep_alive);
     bhttp::response<bhttp::string_body> res;
     res.version(11);
     res.result(static_cast<unsigned>(response.status > 0 ? response.status : 500));
@@ -534,6 +535,64 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     auto [ec, n] = co_await bhttp::async_write(stream_, res, asio::as_tuple(asio::use_awaitable));
     (void)n;
     co_return !ec;
+  }
+
+  /// Sends a BodySource's pieces as chunks, asking for the next piece only
+  /// once the previous one is written, so a slow client holds one piece.
+  asio::awaitable<bool> write_stream(Response response, bool keep_alive) {
+    bhttp::response<bhttp::empty_body> res;
+    res.version(11);
+    res.result(static_cast<unsigned>(response.status > 0 ? response.status : 200));
+    for (auto& h : response.headers) {
+      if (iequals(h.name, "Content-Length") || iequals(h.name, "Connection") ||
+          iequals(h.name, "Transfer-Encoding")) {
+        continue;
+      }
+      res.insert(h.name, h.value);
+    }
+    res.set(bhttp::field::server, options().server_name);
+    res.keep_alive(keep_alive);
+    res.chunked(true);
+    auto& lowest = beast::get_lowest_layer(stream_);
+    bhttp::response_serializer<bhttp::empty_body> sr{res};
+    lowest.expires_after(options().body_timeout);
+    auto [hec, hn] =
+        co_await bhttp::async_write_header(stream_, sr, asio::as_tuple(asio::use_awaitable));
+    (void)hn;
+    if (hec) co_return false;
+    struct Slot {
+      bool ready = false;
+      std::optional<std::string> piece;
+    };
+    for (;;) {
+      auto slot = std::make_shared<Slot>();
+      std::weak_ptr<Session> weak = this->shared_from_this();
+      response.stream->next(
+          [slot, weak, ex = stream_.get_executor()](std::optional<std::string> piece) {
+            asio::post(ex, [slot, weak, piece = std::move(piece)]() mutable {
+              slot->piece = std::move(piece);
+              slot->ready = true;
+              if (auto self = weak.lock()) self->wake_.cancel();
+            });
+          });
+      while (!slot->ready && !forced_) {
+        wake_.expires_at(asio::steady_timer::time_point::max());
+        co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+      }
+      if (!slot->ready || !slot->piece) co_return false;  // forced stop, or the source failed
+      lowest.expires_after(options().body_timeout);
+      if (slot->piece->empty()) {
+        auto [ec, n] = co_await asio::async_write(stream_, bhttp::make_chunk_last(),
+                                                  asio::as_tuple(asio::use_awaitable));
+        (void)n;
+        co_return !ec;
+      }
+      auto [ec, n] =
+          co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(*slot->piece)),
+                                     asio::as_tuple(asio::use_awaitable));
+      (void)n;
+      if (ec) co_return false;
+    }
   }
 
   /// Answers a request we refuse and closes, draining what the client is

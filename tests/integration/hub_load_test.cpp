@@ -70,7 +70,7 @@ TEST_F(HubTest, TenThousandJobsEachSucceedExactlyOnce) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   if (failed.load()) {
-    auto s = hub_->store().stats();
+    auto s = hub_->stats();
     ADD_FAILURE() << "scheduled " << s.scheduled << " running " << s.running << " succeeded "
                   << s.succeeded << " waiters " << s.waiters << "\n"
                   << admin().get("/api/v1/admin/jobs?status=running").body.substr(0, 2000)
@@ -82,7 +82,7 @@ TEST_F(HubTest, TenThousandJobsEachSucceedExactlyOnce) {
   EXPECT_EQ(std::set<std::string>(claimed.begin(), claimed.end()).size(),
             static_cast<std::size_t>(kJobs))
       << "a job was handed out twice while its lease was live";
-  auto stats = hub_->store().stats();
+  auto stats = hub_->stats();
   EXPECT_EQ(stats.succeeded, static_cast<std::size_t>(kJobs));
   EXPECT_EQ(stats.scheduled + stats.running + stats.failed, 0u);
   EXPECT_EQ(get_job(ids.back())["attempt"], 1);

@@ -101,7 +101,7 @@ TEST_F(HubTest, StopAnswersWaitingClaimsWithAnEmptyList) {
   auto agent = client(create_token());
   auto waiting =
       std::async(std::launch::async, [&] { return claim_raw(*agent, "i-1", 1, 20'000); });
-  ASSERT_TRUE(eventually([&] { return hub_->store().stats().waiters == 1; }, 5s));
+  ASSERT_TRUE(eventually([&] { return hub_->stats().waiters == 1; }, 5s));
   hub_->stop();
   auto r = waiting.get();
   EXPECT_EQ(r.status, 200);

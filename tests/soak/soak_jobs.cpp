@@ -166,11 +166,18 @@ void Ledger::send_due_cancels(double t) {
 }
 
 std::vector<std::string> Ledger::ids_with_status(const std::string& status) {
-  const auto resp = admin_.get("/api/v1/admin/jobs?status=" + status);
-  if (resp.status != 200)
-    throw std::runtime_error("job list answered " + std::to_string(resp.status));
+  // hub-v2 §2: pages of {"jobs": [...], "next_cursor": C|null}, newest first.
   std::vector<std::string> ids;
-  for (const auto& j : json::parse(resp.body)) ids.push_back(j.value("id", ""));
+  std::string cursor;
+  do {
+    const auto resp = admin_.get("/api/v1/admin/jobs?limit=1000&status=" + status +
+                                 (cursor.empty() ? "" : "&cursor=" + cursor));
+    if (resp.status != 200)
+      throw std::runtime_error("job list answered " + std::to_string(resp.status));
+    const auto page = json::parse(resp.body);
+    for (const auto& j : page.at("jobs")) ids.push_back(j.value("id", ""));
+    cursor = page.at("next_cursor").is_string() ? page["next_cursor"].get<std::string>() : "";
+  } while (!cursor.empty());
   return ids;
 }
 

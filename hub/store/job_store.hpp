@@ -1,0 +1,223 @@
+#pragma once
+
+// The storage interface of outpost-hub (hub-v2.md §1, §2). The rules layer
+// (hub/service.*) calls it; the memory store (hub/store/memory_store.*) and
+// the PostgreSQL store (hub/store/postgres/) implement it.
+//
+// Each operation is one atomic unit: a PostgreSQL store does it in one
+// transaction, the memory store under one lock. Operations take the time
+// (`now`) from the caller's clock, so lease and retention rules are tested
+// with a manual clock. No operation returns or knows about HTTP.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/records.hpp"
+
+namespace outpost::hub {
+
+/// The store cannot be reached or failed mid-operation (connection lost,
+/// server shut down, serialization retries exhausted). The caller answers 503
+/// `store_unavailable`; the operation had no effect or its effect is durable
+/// and repeating it is safe (every agent call is idempotent per lease).
+/// The message never holds a password.
+class StoreUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// ---- outcomes: expected results are values, never exceptions ----------------
+
+struct ClaimRequest {
+  std::string pool_id{kDefaultPool};  ///< only jobs of this pool
+  std::string instance_id;
+  int max_jobs = 1;  ///< >= 1
+  std::chrono::milliseconds lease_ttl{30'000};
+  SystemTime now;
+};
+
+/// Heartbeat of a job's lease.
+struct RenewOutcome {
+  enum class Kind {
+    kRenewed,          ///< lease extended to now + ttl; `lease` is the new one
+    kCancelRequested,  ///< job cancelled, lease still live: `lease` unchanged, tell the agent to
+                       ///< stop
+    kConflict,         ///< not the job's live lease (expired / handed to another agent) → 409
+    kGone,             ///< job cancelled and this lease no longer live → 410
+    kNotFound,         ///< → 404
+  };
+  Kind kind = Kind::kNotFound;
+  std::optional<Lease> lease;
+};
+
+/// Upload of one result part.
+struct PartOutcome {
+  enum class Kind {
+    kAccepted,   ///< stored (the same seq again replaces: idempotent)
+    kDuplicate,  ///< the job already finished with this lease → 200 duplicate
+    kConflict,   ///< → 409
+    kGone,       ///< cancelled → 410
+    kNotFound,   ///< → 404
+  };
+  Kind kind = Kind::kNotFound;
+};
+
+struct FinishRequest {
+  std::string job_id;
+  std::string lease_token;
+  JobStatus status = JobStatus::kSucceeded;  ///< kSucceeded or kFailed
+  std::optional<Json> result;
+  std::optional<Json> error;             ///< required by the rules when status is kFailed
+  std::uint64_t parts = 0;               ///< parts 0..parts-1 must all be stored
+  std::optional<SystemTime> started_at;  ///< as reported by the agent (else kept)
+  SystemTime finished_at;                ///< reported by the agent or `now`, never after `now`
+  SystemTime now;
+};
+
+struct FinishOutcome {
+  enum class Kind {
+    kAccepted,     ///< result stored; parts above `parts` dropped; lease ended
+    kDuplicate,    ///< this lease's result was already accepted → 200 duplicate
+    kConflict,     ///< → 409 (another lease, or finished with another lease)
+    kGone,         ///< cancelled → 410
+    kNotFound,     ///< → 404
+    kMissingPart,  ///< `missing_part` names the first absent part → 400
+  };
+  Kind kind = Kind::kNotFound;
+  std::uint64_t missing_part = 0;
+  std::optional<JobRecord> job;  ///< the finished job on kAccepted
+};
+
+/// Release of a lease without a result (agent shutting down): the job is
+/// scheduled again and the hand-out does not count as an attempt.
+struct ReleaseOutcome {
+  enum class Kind { kReleased, kConflict, kGone, kNotFound };
+  Kind kind = Kind::kNotFound;
+};
+
+struct CancelOutcome {
+  enum class Kind {
+    kCancelled,  ///< now cancelled, or already was (idempotent) → 202
+    kFinished,   ///< succeeded or failed earlier → 409 job_finished; `status` says which
+    kNotFound,
+  };
+  Kind kind = Kind::kNotFound;
+  JobStatus status = JobStatus::kCancelled;
+};
+
+/// One lease that expire_leases ended (for the log and metrics).
+struct ExpiredLease {
+  std::string job_id;
+  int attempt = 0;
+  std::string instance_id;
+  /// kScheduled (claimable again), kFailed (agent_lost: expiries reached
+  /// max_attempts) or kCancelled (a cancelled job's lease just ended).
+  JobStatus new_status = JobStatus::kScheduled;
+};
+
+/// Receives stored NDJSON in order. Return false to stop early.
+using PartSink = std::function<bool(std::uint64_t seq, std::string_view ndjson)>;
+/// Receives one line (a row or a metadata table) without its '\n'. Return false to stop.
+using LineSink = std::function<bool(std::string_view line)>;
+
+/// Called with a pool id when jobs may have become claimable there.
+using JobsAvailable = std::function<void(const std::string& pool_id)>;
+
+/// Storage of tokens, sources, agent instances, jobs, leases and result parts.
+///
+/// Thread safety: every member may be called from any thread concurrently.
+/// Calls may block (network round trips): the rules layer runs them off the
+/// I/O threads. Every member may throw StoreUnavailable.
+class JobStore {
+ public:
+  virtual ~JobStore() = default;
+
+  // ---- tokens (only hashes are stored) ----
+  virtual TokenRecord create_token(const NewToken& token, SystemTime now) = 0;
+  /// Marks revoked; false when there is no such token. Revoking twice is true.
+  virtual bool revoke_token(const std::string& id) = 0;
+  /// The token whose hash is `hash` (revoked ones included: the caller checks).
+  virtual std::optional<TokenRecord> find_token_by_hash(std::string_view hash) = 0;
+  virtual std::vector<TokenRecord> list_tokens() = 0;  ///< by creation, oldest first
+  /// Sets last_used_at = now (the rules throttle how often they call it).
+  virtual void touch_token(const std::string& id, SystemTime now) = 0;
+
+  // ---- sources ----
+  virtual SourceRecord create_source(const NewSource& source, SystemTime now) = 0;
+  virtual std::optional<SourceRecord> get_source(const std::string& id) = 0;
+  virtual std::vector<SourceRecord> list_sources() = 0;  ///< by creation, oldest first
+
+  // ---- agent instances ----
+  virtual InstanceRecord upsert_instance(const InstanceUpdate& update, SystemTime now) = 0;
+  /// Every instance with `leased` filled in, by instance id.
+  virtual std::vector<InstanceRecord> list_instances() = 0;
+  /// Forgets instances not seen since `cutoff`; returns how many.
+  virtual std::size_t purge_instances_before(SystemTime cutoff) = 0;
+
+  // ---- jobs ----
+  /// Stores a scheduled job, then reports its pool through on_jobs_available.
+  virtual JobRecord create_job(const NewJob& job, SystemTime now) = 0;
+  virtual std::optional<JobRecord> get_job(const std::string& id) = 0;
+  /// Jobs matching `filter`, newest first, at most `limit`, only those with
+  /// seq < *before_seq when given (the cursor of the previous page).
+  virtual JobPage list_jobs(const JobFilter& filter, std::size_t limit,
+                            std::optional<std::uint64_t> before_seq) = 0;
+
+  /// Leases up to max_jobs scheduled jobs of the pool, oldest first (FIFO by
+  /// seq), each exactly once across every hub: status running, attempt + 1,
+  /// a new lease token expiring at now + lease_ttl, parts of an earlier
+  /// attempt dropped, an AttemptRecord appended. Returns them as leased.
+  virtual std::vector<JobRecord> claim(const ClaimRequest& request) = 0;
+  virtual RenewOutcome renew(const std::string& job_id, std::string_view lease_token,
+                             std::chrono::milliseconds ttl, SystemTime now,
+                             std::optional<Json> progress) = 0;
+  /// `ndjson`: validated lines, each ending in '\n'.
+  virtual PartOutcome put_part(const std::string& job_id, std::string_view lease_token,
+                               std::uint64_t seq, std::string ndjson) = 0;
+  virtual FinishOutcome finish(const FinishRequest& request) = 0;
+  /// On kReleased, reports the pool through on_jobs_available.
+  virtual ReleaseOutcome release(const std::string& job_id, std::string_view lease_token,
+                                 SystemTime now) = 0;
+  /// A scheduled job ends at once; a running one keeps its lease until it
+  /// expires. Sets finished_at = now and error {"code": "cancelled", …}.
+  virtual CancelOutcome cancel(const std::string& job_id, SystemTime now) = 0;
+  /// Ends up to `batch` leases with expires_at <= now (see ExpiredLease);
+  /// reports pools with requeued jobs through on_jobs_available.
+  virtual std::vector<ExpiredLease> expire_leases(SystemTime now, int max_attempts,
+                                                  std::size_t batch) = 0;
+  /// The earliest expires_at of any lease, if any.
+  virtual std::optional<SystemTime> next_lease_expiry() = 0;
+
+  // ---- results ----
+  /// Streams the stored parts of a job in seq order; false when no such job.
+  virtual bool read_parts(const std::string& job_id, const PartSink& sink) = 0;
+  /// Streams lines offset..offset+limit-1 of the stored parts (in seq order,
+  /// line by line, never the whole result in memory). nullopt when no such
+  /// job, else the number of lines given to `sink`.
+  virtual std::optional<std::uint64_t> read_rows(const std::string& job_id, std::uint64_t offset,
+                                                 std::uint64_t limit, const LineSink& sink) = 0;
+
+  // ---- retention, health, metrics, wake-ups ----
+  /// Deletes up to `batch` finished jobs with finished_at < cutoff, with
+  /// their parts; returns how many (0 = nothing left to do).
+  virtual std::size_t purge_finished_before(SystemTime cutoff, std::size_t batch) = 0;
+  /// Throws StoreUnavailable when the store cannot answer.
+  virtual void ping() = 0;
+  /// Jobs by status, queue depth by pool, and instances with last_seen >=
+  /// online_since by pool.
+  virtual StoreCounts counts(SystemTime online_since) = 0;
+  /// Sets the one wake-up callback (replacing any earlier one). The memory
+  /// store calls it inline from the operation, after releasing its locks; a
+  /// shared store also calls it from its own thread when another process
+  /// made jobs claimable. The callback must not block.
+  virtual void on_jobs_available(JobsAvailable callback) = 0;
+};
+
+}  // namespace outpost::hub

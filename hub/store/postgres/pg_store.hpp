@@ -1,0 +1,83 @@
+#pragma once
+
+// The PostgreSQL JobStore (hub-v2.md §1, §2): every operation is one
+// statement or one transaction on a pooled libpq connection; wake-ups from
+// other hubs arrive through LISTEN outpost_jobs on a thread of its own.
+// Split over pg_store_*.cpp by area (agent calls, admin calls, results).
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "observability/log.hpp"
+#include "store/job_store.hpp"
+#include "store/postgres/pg_listener.hpp"
+#include "store/postgres/pg_pool.hpp"
+
+namespace outpost::hub::pg {
+
+class PostgresStore final : public JobStore {
+ public:
+  /// Connects (one connection at once, so an unreachable store fails here
+  /// with StoreUnavailable), migrates the schema and starts the listener.
+  PostgresStore(ConnParams params, std::size_t connections);
+  ~PostgresStore() override;
+
+  TokenRecord create_token(const NewToken& token, SystemTime now) override;
+  bool revoke_token(const std::string& id) override;
+  std::optional<TokenRecord> find_token_by_hash(std::string_view hash) override;
+  std::vector<TokenRecord> list_tokens() override;
+  void touch_token(const std::string& id, SystemTime now) override;
+
+  SourceRecord create_source(const NewSource& source, SystemTime now) override;
+  std::optional<SourceRecord> get_source(const std::string& id) override;
+  std::vector<SourceRecord> list_sources() override;
+
+  InstanceRecord upsert_instance(const InstanceUpdate& update, SystemTime now) override;
+  std::vector<InstanceRecord> list_instances() override;
+  std::size_t purge_instances_before(SystemTime cutoff) override;
+
+  JobRecord create_job(const NewJob& job, SystemTime now) override;
+  std::optional<JobRecord> get_job(const std::string& id) override;
+  JobPage list_jobs(const JobFilter& filter, std::size_t limit,
+                    std::optional<std::uint64_t> before_seq) override;
+
+  std::vector<JobRecord> claim(const ClaimRequest& request) override;
+  RenewOutcome renew(const std::string& job_id, std::string_view lease_token,
+                     std::chrono::milliseconds ttl, SystemTime now,
+                     std::optional<Json> progress) override;
+  PartOutcome put_part(const std::string& job_id, std::string_view lease_token, std::uint64_t seq,
+                       std::string ndjson) override;
+  FinishOutcome finish(const FinishRequest& request) override;
+  ReleaseOutcome release(const std::string& job_id, std::string_view lease_token,
+                         SystemTime now) override;
+  CancelOutcome cancel(const std::string& job_id, SystemTime now) override;
+  std::vector<ExpiredLease> expire_leases(SystemTime now, int max_attempts,
+                                          std::size_t batch) override;
+  std::optional<SystemTime> next_lease_expiry() override;
+
+  bool read_parts(const std::string& job_id, const PartSink& sink) override;
+  std::optional<std::uint64_t> read_rows(const std::string& job_id, std::uint64_t offset,
+                                         std::uint64_t limit, const LineSink& sink) override;
+
+  std::size_t purge_finished_before(SystemTime cutoff, std::size_t batch) override;
+  void ping() override;
+  StoreCounts counts(SystemTime online_since) override;
+  void on_jobs_available(JobsAvailable callback) override;
+
+ private:
+  /// Calls the wake-up callback (if set) for `pool_id` ("" = every pool).
+  void notify(const std::string& pool_id);
+  /// After the LISTEN connection (re)connects: "" and every pool with queued jobs.
+  void resync();
+  /// The job's seq, or nullopt when there is no such job.
+  std::optional<std::int64_t> job_seq(Connection& conn, const std::string& id);
+
+  obs::Logger log_{"hub.store"};
+  Pool pool_;
+  std::mutex callback_mu_;
+  JobsAvailable callback_;
+  std::unique_ptr<Listener> listener_;  // last: its thread calls notify()
+};
+
+}  // namespace outpost::hub::pg
