@@ -93,7 +93,7 @@ ForwardProxy::~ForwardProxy() {
 }
 
 std::string ForwardProxy::url() const {
-  return "http://127.0.0.1:" + std::to_string(port_);
+  return "http://127.0.0.1:" + std::to_string(port());
 }
 
 std::vector<std::string> ForwardProxy::targets() const {

@@ -96,7 +96,7 @@ HostileServer::~HostileServer() {
 }
 
 std::string HostileServer::base_url() const {
-  return "http://127.0.0.1:" + std::to_string(port_) + "/api";
+  return "http://127.0.0.1:" + std::to_string(port()) + "/api";
 }
 
 std::vector<HostileServer::Request> HostileServer::requests() const {
