@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/url.hpp"
+
 namespace outpost::config {
 
 enum class BackoffStrategy { kLinear, kLinearJitter, kExponential, kExponentialJitter, kFallback };
@@ -18,7 +20,11 @@ enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
 /// every module reads what it needs from here and nothing re-parses options.
 struct AgentConfig {
   // Control plane.
-  std::string url;    ///< validated http(s) URL, as given (trailing slash tolerated)
+  std::string url;  ///< validated http(s) URL, as given (trailing slash tolerated)
+  /// `url` parsed (set by validate_config): scheme, host, port, path without
+  /// a trailing slash. Code that dials the control plane reads this, never
+  /// re-parses `url`.
+  common::Url control_plane;
   std::string token;  ///< never logged: registered with the log redactor at start
   std::string token_file;
   std::string ca_file;

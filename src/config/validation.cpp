@@ -7,16 +7,12 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "common/text.hpp"
+#include "common/url.hpp"
 #include "security/allowlist.hpp"
 
 namespace outpost::config {
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool is_ipv4(const std::string& text) {
   in_addr addr{};
@@ -28,23 +24,6 @@ bool is_ipv6(const std::string& text) {
   return ::inet_pton(AF_INET6, text.c_str(), &addr) == 1;
 }
 
-// RFC 1123 host name (underscores tolerated: they occur in internal DNS).
-bool is_host_name(std::string_view name) {
-  if (name.empty() || name.size() > 253) return false;
-  std::size_t label = 0;
-  for (std::size_t i = 0; i <= name.size(); ++i) {
-    if (i == name.size() || name[i] == '.') {
-      if (label == 0 || label > 63) return false;
-      label = 0;
-      continue;
-    }
-    const char c = name[i];
-    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '-' && c != '_') return false;
-    ++label;
-  }
-  return true;
-}
-
 std::optional<std::uint16_t> parse_port(std::string_view text) {
   unsigned port = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
@@ -52,11 +31,6 @@ std::optional<std::uint16_t> parse_port(std::string_view text) {
     return std::nullopt;
   }
   return static_cast<std::uint16_t>(port);
-}
-
-bool fail(std::string* error, std::string message) {
-  if (error != nullptr) *error = std::move(message);
-  return false;
 }
 
 void check_readable(const Environment& env, std::string_view option, const std::string& path) {
@@ -70,96 +44,9 @@ void check_readable(const Environment& env, std::string_view option, const std::
 
 }  // namespace
 
-std::optional<HttpUrl> parse_http_url(std::string_view text, std::string* error) {
-  HttpUrl url;
-  const auto scheme_end = text.find("://");
-  if (scheme_end == std::string_view::npos) {
-    fail(error, "it is not an absolute URL; write it as https://HOST[:PORT]/PATH");
-    return std::nullopt;
-  }
-  url.scheme = lower(text.substr(0, scheme_end));
-  if (url.scheme != "http" && url.scheme != "https") {
-    fail(error, "the scheme '" + url.scheme + "' is not supported; use https:// (or http://)");
-    return std::nullopt;
-  }
-  std::string_view rest = text.substr(scheme_end + 3);
-  if (rest.find_first_of("?#") != std::string_view::npos) {
-    fail(error, "a query (?) or fragment (#) is not allowed; give the base URL only");
-    return std::nullopt;
-  }
-  const auto slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  url.path = slash == std::string_view::npos ? "" : std::string(rest.substr(slash));
-  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-    url.userinfo = std::string(authority.substr(0, at));
-    authority.remove_prefix(at + 1);
-  }
-  std::string_view port_text;
-  if (!authority.empty() && authority.front() == '[') {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) {
-      fail(error, "the IPv6 address is missing its closing ']'");
-      return std::nullopt;
-    }
-    url.host = std::string(authority.substr(1, close - 1));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty() && after.front() != ':') {
-      fail(error, "unexpected text after the IPv6 address");
-      return std::nullopt;
-    }
-    if (!after.empty()) port_text = after.substr(1);
-    if (!is_ipv6(url.host)) {
-      fail(error, "'" + url.host + "' is not a valid IPv6 address");
-      return std::nullopt;
-    }
-  } else {
-    const auto colon = authority.rfind(':');
-    url.host = lower(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
-    if (url.host.empty()) {
-      fail(error, "the host name is missing");
-      return std::nullopt;
-    }
-    if (!is_host_name(url.host)) {
-      fail(error, "'" + url.host + "' is not a valid host name");
-      return std::nullopt;
-    }
-  }
-  if (port_text.empty()) {
-    url.port = url.scheme == "https" ? 443 : 80;
-  } else {
-    const auto port = parse_port(port_text);
-    if (!port || *port == 0) {
-      fail(error, "the port '" + std::string(port_text) + "' is not a number from 1 to 65535");
-      return std::nullopt;
-    }
-    url.port = *port;
-  }
-  return url;
-}
-
-std::string redact_userinfo(std::string_view url) {
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return std::string(url);
-  const auto authority_start = scheme_end + 3;
-  const auto authority_end = url.find('/', authority_start);
-  const auto at = url.substr(0, authority_end).rfind('@');
-  if (at == std::string_view::npos || at < authority_start) return std::string(url);
-  return std::string(url.substr(0, authority_start)) + "***" + std::string(url.substr(at));
-}
-
-bool is_loopback_host(std::string_view host) {
-  const std::string name = lower(host);
-  if (name == "localhost" || (name.size() > 10 && name.ends_with(".localhost"))) return true;
-  if (name == "::1") return true;
-  in_addr v4{};
-  if (::inet_pton(AF_INET, name.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  return false;
-}
-
 std::string normalize_health_addr(const RawValue& value) {
   const std::string& text = value.text;
-  if (lower(text) == "off") return "off";
+  if (common::ascii_lower(text) == "off") return "off";
   const auto hint = "; write HOST:PORT (e.g. 0.0.0.0:8080 or [::]:8080) or off";
   const auto colon = text.rfind(':');
   if (colon == std::string::npos) {
@@ -173,8 +60,8 @@ std::string normalize_health_addr(const RawValue& value) {
   }
   if (host.empty()) return "0.0.0.0:" + std::to_string(*port);
   const bool bracketed = host.size() > 2 && host.front() == '[' && host.back() == ']';
-  const bool valid =
-      bracketed ? is_ipv6(host.substr(1, host.size() - 2)) : (is_ipv4(host) || is_host_name(host));
+  const bool valid = bracketed ? is_ipv6(host.substr(1, host.size() - 2))
+                               : (is_ipv4(host) || common::is_host_name(host));
   if (!valid) {
     throw ConfigError("invalid value for " + value.origin + ": '" + host +
                       "' is not an IP address or host name" + hint);
@@ -263,18 +150,18 @@ std::vector<std::string> parse_env_name_list(const RawValue& value) {
 
 std::string validate_proxy_url(const RawValue& value) {
   std::string error;
-  if (!parse_http_url(value.text, &error)) {
+  if (!common::parse_url(value.text, &error)) {
     throw ConfigError("invalid value for " + value.origin + " '" + redact_userinfo(value.text) +
                       "': " + error);
   }
   return value.text;
 }
 
-std::vector<std::string> validate_config(const AgentConfig& config, const Environment& env) {
+std::vector<std::string> validate_config(AgentConfig& config, const Environment& env) {
   std::vector<std::string> warnings;
   const std::string shown = redact_userinfo(config.url);
   std::string error;
-  const auto url = parse_http_url(config.url, &error);
+  const auto url = common::parse_url(config.url, &error);
   if (!url) {
     throw ConfigError("invalid control plane URL '" + shown + "': " + error +
                       " (--url / AGENT_URL)");
@@ -289,9 +176,7 @@ std::vector<std::string> validate_config(const AgentConfig& config, const Enviro
                       "': the access token would cross the network unencrypted; use https://, "
                       "or pass --allow-insecure-http if this network is trusted");
   }
-  std::string_view path = url->path;
-  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
-  if (!path.ends_with("/api")) {
+  if (!url->path.ends_with("/api")) {
     warnings.push_back("the control plane URL " + shown +
                        " does not end in /api; if start-up fails with 404, add the /api suffix");
   }
@@ -304,6 +189,7 @@ std::vector<std::string> validate_config(const AgentConfig& config, const Enviro
   check_readable(env, "--client-cert", config.client_cert);
   check_readable(env, "--client-key", config.client_key);
   check_readable(env, "--sources-file", config.sources_file);
+  config.control_plane = *url;
   return warnings;
 }
 

@@ -6,30 +6,21 @@
 #include <string_view>
 #include <vector>
 
+#include "common/url.hpp"
 #include "config/config.hpp"
 #include "config/environment.hpp"
 #include "config/options.hpp"
 
 namespace outpost::config {
 
-/// An absolute http(s) URL, split for validation.
-struct HttpUrl {
-  std::string scheme;    ///< lower case: "http" or "https"
-  std::string userinfo;  ///< "user:password" or empty
-  std::string host;      ///< without brackets for IPv6
-  std::uint16_t port = 0;
-  std::string path;  ///< "" or starting with '/'
-};
-
-/// Parses an absolute http(s) URL without query or fragment; nullopt with
-/// `error` set (never echoing user info) when it is not one.
-std::optional<HttpUrl> parse_http_url(std::string_view text, std::string* error);
-
-/// The URL as text with any user info replaced by "***" (safe for messages).
-std::string redact_userinfo(std::string_view url);
-
-/// True for "localhost" (and *.localhost), 127.0.0.0/8 and ::1.
-bool is_loopback_host(std::string_view host);
+/// The URL helpers live one floor down (common/url.hpp), shared with http.
+/// These names stay for callers written against config (src/main.cpp).
+using HttpUrl = common::Url;
+using common::is_loopback_host;
+using common::redact_userinfo;
+inline std::optional<HttpUrl> parse_http_url(std::string_view text, std::string* error) {
+  return common::parse_url(text, error);
+}
 
 /// "HOST:PORT", ":PORT" (all interfaces) or "off"; returns the normalised
 /// form ("0.0.0.0:PORT" for ":PORT"). Throws ConfigError.
@@ -57,8 +48,9 @@ std::vector<std::string> parse_env_name_list(const RawValue& value);
 std::string validate_proxy_url(const RawValue& value);
 
 /// Checks what single options cannot: the control plane URL's scheme against
-/// --allow-insecure-http, certificate/key pairs, readable files. Throws
-/// ConfigError; returns warnings (e.g. a URL without the /api suffix).
-std::vector<std::string> validate_config(const AgentConfig& config, const Environment& env);
+/// --allow-insecure-http, certificate/key pairs, readable files, and stores
+/// the parsed URL in `config.control_plane`. Throws ConfigError; returns
+/// warnings (e.g. a URL without the /api suffix).
+std::vector<std::string> validate_config(AgentConfig& config, const Environment& env);
 
 }  // namespace outpost::config

@@ -5,6 +5,8 @@
 #include <array>
 #include <stdexcept>
 
+#include "common/text.hpp"
+
 namespace outpost::http {
 namespace {
 
@@ -14,10 +16,6 @@ std::optional<std::string_view> find_header(const std::vector<Header>& headers,
     if (iequals(h.name, name)) return std::string_view(h.value);
   }
   return std::nullopt;
-}
-
-char lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
 // RFC 9110 tchar.
@@ -78,11 +76,7 @@ std::optional<std::string_view> Response::header(std::string_view name) const {
 }
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
+  return common::ascii_iequals(a, b);
 }
 
 Inflated gunzip(std::string_view data, std::size_t max_bytes) {

@@ -9,15 +9,12 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/text.hpp"
+
 namespace outpost::http {
 namespace {
 
-std::string to_lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+using common::ascii_lower;
 
 std::string env_value(const char* lower, const char* upper) {
   if (const char* v = std::getenv(lower); v != nullptr && *v != '\0') return v;
@@ -58,7 +55,7 @@ std::string strip_brackets(std::string_view host) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
-  std::string out = to_lower(host);
+  std::string out = ascii_lower(host);
   if (!out.empty() && out.back() == '.') out.pop_back();  // FQDN form "example.com."
   return out;
 }
@@ -92,7 +89,7 @@ std::optional<Entry> split_entry(std::string_view raw) {
     if (port <= 0 || port > 65535) return std::nullopt;
     entry.port = static_cast<std::uint16_t>(port);
   }
-  entry.pattern = to_lower(entry.pattern);
+  entry.pattern = ascii_lower(entry.pattern);
   if (!entry.pattern.empty() && entry.pattern.back() == '.') entry.pattern.pop_back();
   return entry;
 }

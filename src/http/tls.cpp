@@ -100,6 +100,30 @@ void configure_client_context(SSL_CTX* context, const TlsClientFiles& files) {
   }
 }
 
+void configure_server_context(SSL_CTX* context, const TlsServerFiles& files) {
+  SSL_CTX_set_options(context, SSL_OP_ALL | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 |
+                                   SSL_OP_SINGLE_DH_USE);
+  SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
+  if (SSL_CTX_use_certificate_chain_file(context, files.cert.c_str()) != 1) {
+    throw std::runtime_error("cannot load TLS certificate '" + files.cert +
+                             "': " + last_openssl_error());
+  }
+  if (SSL_CTX_use_PrivateKey_file(context, files.key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    throw std::runtime_error("cannot load TLS key '" + files.key + "': " + last_openssl_error());
+  }
+  if (SSL_CTX_check_private_key(context) != 1) {
+    ERR_clear_error();
+    throw std::runtime_error("TLS key '" + files.key + "' does not match certificate '" +
+                             files.cert + "'");
+  }
+  if (files.client_ca.empty()) return;
+  if (SSL_CTX_load_verify_locations(context, files.client_ca.c_str(), nullptr) != 1) {
+    throw std::runtime_error("cannot load TLS client CA '" + files.client_ca +
+                             "': " + last_openssl_error());
+  }
+  SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+}
+
 void prepare_client_session(SSL* session, const std::string& host) {
   X509_VERIFY_PARAM* param = SSL_get0_param(session);
   if (is_ip_literal(host)) {

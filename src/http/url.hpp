@@ -1,29 +1,13 @@
 #pragma once
 
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <string_view>
+#include "common/url.hpp"
 
 namespace outpost::http {
 
-/// An absolute http(s) URL split into the parts the client needs.
-struct Url {
-  std::string scheme;    ///< "http" or "https"
-  std::string host;      ///< without brackets for IPv6
-  std::uint16_t port = 0;
-  std::string path;      ///< without a trailing slash ("" or "/api")
-  std::string userinfo;  ///< "user:password" (proxies only); never logged
-
-  /// scheme://host:port/path without user info: safe to log.
-  [[nodiscard]] std::string redacted() const;
-  [[nodiscard]] bool is_https() const noexcept { return scheme == "https"; }
-};
-
-/// Parses an absolute URL; nullopt with `error` set when it is not http(s) or malformed.
-std::optional<Url> parse_url(std::string_view text, std::string* error = nullptr);
-
-/// True for 127.0.0.0/8, ::1 and "localhost".
-bool is_loopback_host(std::string_view host) noexcept;
+/// The HTTP facade's URL is the one URL type of the tree (common/url.hpp):
+/// the client, proxy selection and configuration all parse with it.
+using Url = common::Url;
+using common::is_loopback_host;
+using common::parse_url;
 
 }  // namespace outpost::http

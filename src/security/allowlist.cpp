@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "security/text.hpp"
+#include "common/text.hpp"
 
 namespace outpost::security {
 namespace {
@@ -155,7 +155,7 @@ AllowEntry parse_dsn(std::string_view name) {
   }
   AllowEntry entry;
   entry.kind = AllowEntry::Kind::kDsn;
-  entry.value = ascii_lower(name);
+  entry.value = common::ascii_lower(name);
   return entry;
 }
 
@@ -248,7 +248,7 @@ std::optional<IpBlock> parse_numeric_host(std::string_view host) {
 
 AllowEntry parse_allow_entry(std::string_view text) {
   const std::string written(text);
-  const std::string lowered = ascii_lower(written);
+  const std::string lowered = common::ascii_lower(written);
   if (lowered.starts_with("unix:")) return parse_socket(std::string_view(written).substr(5));
   if (lowered.starts_with("dsn:")) return parse_dsn(std::string_view(written).substr(4));
 

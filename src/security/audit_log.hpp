@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/sha256.hpp"
+
 namespace outpost::security {
 
 /// One executed statement, as the runtime reports it.
@@ -63,8 +65,8 @@ class AuditLog {
 inline constexpr std::string_view kAuditGenesis =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// SHA-256 of `data`, lower-case hex.
-std::string sha256_hex(std::string_view data);
+/// SHA-256 of `data`, lower-case hex (common/sha256.hpp).
+using common::sha256_hex;
 
 /// `outpost-agent audit-verify PATH`: checks every line's fields, hash and
 /// link to the line before. Prints "ok: N lines" and returns 0 for an intact

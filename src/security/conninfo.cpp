@@ -5,9 +5,9 @@
 #include <cctype>
 #include <memory>
 
+#include "common/text.hpp"
 #include "outpost/conn_string.hpp"
 #include "security/secret_policy.hpp"
-#include "security/text.hpp"
 
 namespace outpost::security {
 namespace {
@@ -39,7 +39,7 @@ std::string percent_decode(std::string_view text, bool plus_space) {
 }
 
 bool credential_keyword(std::string_view key) {
-  const std::string lower = ascii_lower(key);
+  const std::string lower = common::ascii_lower(key);
   return lower == "pwd" || lower == "password" || is_secret_key(lower);
 }
 
@@ -107,7 +107,7 @@ std::optional<std::vector<ConnPair>> parse_generic_uri(std::string_view text) {
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     if (pair.empty()) continue;
     const auto eq = pair.find('=');
-    std::string key = ascii_lower(percent_decode(pair.substr(0, eq), true));
+    std::string key = common::ascii_lower(percent_decode(pair.substr(0, eq), true));
     std::string value =
         eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true);
     const bool credential = credential_keyword(key);

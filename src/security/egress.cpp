@@ -10,7 +10,7 @@
 #include <system_error>
 #include <utility>
 
-#include "security/text.hpp"
+#include "common/text.hpp"
 
 namespace outpost::security {
 namespace {
@@ -25,7 +25,7 @@ std::string trim(std::string_view text) {
 
 // "[::1]" -> "::1"; "db.corp." -> "db.corp"; lower case.
 std::string normalize_host(std::string_view host) {
-  std::string out = ascii_lower(trim(host));
+  std::string out = common::ascii_lower(trim(host));
   if (out.size() >= 2 && out.front() == '[' && out.back() == ']')
     out = out.substr(1, out.size() - 2);
   if (out.size() > 1 && out.back() == '.') out.pop_back();
@@ -301,7 +301,8 @@ std::optional<outpost::JobError> EgressGuard::check_local_socket(std::string_vie
 
 std::optional<outpost::JobError> EgressGuard::check_dsn(std::string_view name) const {
   if (unrestricted_) return std::nullopt;
-  if (std::find(dsns_.begin(), dsns_.end(), ascii_lower(name)) != dsns_.end()) return std::nullopt;
+  if (std::find(dsns_.begin(), dsns_.end(), common::ascii_lower(name)) != dsns_.end())
+    return std::nullopt;
   return denied("ODBC data source name '" + std::string(name) +
                 "' is not allowed: its host cannot be checked against --allow-hosts; list it as "
                 "dsn:NAME to allow it");

@@ -4,10 +4,10 @@
 #include <array>
 #include <cctype>
 
+#include "common/text.hpp"
 #include "outpost/conn_string.hpp"
 #include "security/conninfo.hpp"
 #include "security/secrets.hpp"
-#include "security/text.hpp"
 
 namespace outpost::security {
 namespace {
@@ -133,7 +133,7 @@ std::string_view pair_value(std::string_view s, std::size_t i) {
 }
 
 bool has_pair_password(std::string_view s) {
-  const std::string lower = ascii_lower(s);
+  const std::string lower = common::ascii_lower(s);
   for (const std::string_view keyword : kPairKeywords) {
     for (std::size_t at = lower.find(keyword); at != std::string::npos;
          at = lower.find(keyword, at + 1)) {
@@ -154,7 +154,7 @@ bool has_pair_password(std::string_view s) {
 // An ODBC key that holds a password: PWD, Password, their numbered variants
 // (PASSWORD1, PWD2: MySQL Connector/ODBC's factors) and any secret-looking key.
 bool is_odbc_secret_key(std::string_view key) {
-  const std::string k = ascii_lower(key);
+  const std::string k = common::ascii_lower(key);
   return k.starts_with("pwd") || k.starts_with("password") || is_secret_key(key);
 }
 

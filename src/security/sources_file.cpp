@@ -188,21 +188,23 @@ std::shared_ptr<SourcesFile> SourcesFile::parse(std::string_view text, const std
   }
 }
 
-std::shared_ptr<SourcesFile> SourcesFile::parse_yaml(std::string_view text,
-                                                     const std::string& origin) {
+namespace {
+
+YAML::Node load_yaml(std::string_view text, const std::string& origin) {
   if (text.size() > kMaxFileBytes) {
     throw std::runtime_error("sources file " + origin + ": larger than 4 MiB");
   }
-  YAML::Node loaded;
   try {
-    loaded = YAML::Load(std::string(text));
+    return YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     throw std::runtime_error("sources file " + origin + ": line " +
                              std::to_string(e.mark.line + 1) + ", column " +
                              std::to_string(e.mark.column + 1) + ": " + e.msg);
   }
-  const YAML::Node& root = loaded;  // const: operator[] must not insert keys
-  Converter converter(origin);
+}
+
+// Checks the top level (version 1, a 'sources' mapping) and returns 'sources'.
+YAML::Node sources_node(Converter& converter, const YAML::Node& root) {
   if (!root.IsMap()) {
     converter.fail(root, "expected a mapping with a 'sources' key at the top");
   }
@@ -216,6 +218,17 @@ std::shared_ptr<SourcesFile> SourcesFile::parse_yaml(std::string_view text,
   if (!sources.IsMap() && !sources.IsNull()) {
     converter.fail(sources, "'sources' must be a mapping of source name to definition");
   }
+  return sources;
+}
+
+}  // namespace
+
+std::shared_ptr<SourcesFile> SourcesFile::parse_yaml(std::string_view text,
+                                                     const std::string& origin) {
+  const YAML::Node loaded = load_yaml(text, origin);
+  const YAML::Node& root = loaded;  // const: operator[] must not insert keys
+  Converter converter(origin);
+  const YAML::Node sources = sources_node(converter, root);
 
   auto file = std::shared_ptr<SourcesFile>(new SourcesFile());
   file->origin_ = origin;

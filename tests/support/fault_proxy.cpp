@@ -1,7 +1,6 @@
 #include "support/fault_proxy.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -13,6 +12,8 @@
 
 namespace outpost::test {
 
+// The client side is the base's accepted descriptor (closed by the base);
+// the server side is ours.
 struct FaultProxy::Connection {
   int client = -1;
   int server = -1;
@@ -24,7 +25,6 @@ struct FaultProxy::Connection {
     ::shutdown(server, SHUT_RDWR);
   }
   ~Connection() {
-    if (client >= 0) ::close(client);
     if (server >= 0) ::close(server);
   }
 };
@@ -52,39 +52,13 @@ void sleep_ms(std::int64_t ms) {
 
 }  // namespace
 
-FaultProxy::FaultProxy(std::uint16_t target_port) : target_port_(target_port) {
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  const int one = 1;
-  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listen_fd_, 128) != 0) {
-    ::close(listen_fd_);
-    throw std::runtime_error("FaultProxy: cannot listen on loopback");
-  }
-  socklen_t len = sizeof addr;
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
-  if (::pipe2(wake_pipe_, O_CLOEXEC) != 0) throw std::runtime_error("FaultProxy: pipe failed");
-  acceptor_ = std::thread([this] { accept_loop(); });
+FaultProxy::FaultProxy(std::uint16_t target_port)
+    : LoopbackServer("FaultProxy"), target_port_(target_port) {
+  start();
 }
 
 FaultProxy::~FaultProxy() {
-  stopping_ = true;
-  (void)::write(wake_pipe_[1], "x", 1);
-  acceptor_.join();
-  cut_all();
-  std::vector<std::thread> threads;
-  {
-    std::lock_guard lock(mutex_);
-    threads.swap(threads_);
-  }
-  for (auto& t : threads) t.join();
-  ::close(listen_fd_);
-  ::close(wake_pipe_[0]);
-  ::close(wake_pipe_[1]);
+  stop();  // connection threads first: they use this object
 }
 
 void FaultProxy::cut_all() {
@@ -93,37 +67,43 @@ void FaultProxy::cut_all() {
   connections_.clear();
 }
 
-void FaultProxy::accept_loop() {
-  while (!stopping_) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) continue;
-    if (fds[1].revents != 0) return;
-    const int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (client < 0) continue;
-    ++accepted_;
-    if (refuse_) {
-      linger lg{1, 0};  // RST instead of FIN
-      ::setsockopt(client, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-      ::close(client);
-      continue;
-    }
-    auto conn = std::make_shared<Connection>();
-    conn->client = client;
-    conn->server = connect_loopback(target_port_);
-    if (conn->server < 0) continue;  // conn's destructor closes the client
-    std::lock_guard lock(mutex_);
-    connections_.push_back(conn);
-    threads_.emplace_back([this, conn] { pump(conn, true); });
-    threads_.emplace_back([this, conn] { pump(conn, false); });
-  }
+bool FaultProxy::admit(int fd) {
+  ++accepted_;
+  if (!refuse_) return true;
+  linger lg{1, 0};  // RST instead of FIN
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  return false;
 }
 
-void FaultProxy::pump(std::shared_ptr<Connection> conn, bool upstream) {
-  const int from = upstream ? conn->client : conn->server;
-  const int to = upstream ? conn->server : conn->client;
+// One thread per direction: this connection's own thread pumps upstream, a
+// helper thread downstream; both end before the base closes the client side.
+void FaultProxy::serve(int client) {
+  auto conn = std::make_shared<Connection>();
+  conn->client = client;
+  conn->server = connect_loopback(target_port_);
+  if (conn->server < 0) return;
+  {
+    std::lock_guard lock(mutex_);
+    connections_.push_back(conn);
+  }
+  std::thread downstream([this, conn] { pump(*conn, false); });
+  pump(*conn, true);
+  downstream.join();
+  forget(conn);
+}
+
+void FaultProxy::forget(const std::shared_ptr<Connection>& conn) {
+  std::lock_guard lock(mutex_);
+  connections_.erase(std::remove(connections_.begin(), connections_.end(), conn),
+                     connections_.end());
+}
+
+void FaultProxy::pump(Connection& conn, bool upstream) {
+  const int from = upstream ? conn.client : conn.server;
+  const int to = upstream ? conn.server : conn.client;
   char buf[16 * 1024];
   std::uint64_t forwarded = 0;
-  while (!conn->closed && !stopping_) {
+  while (!conn.closed && !stopping()) {
     pollfd pfd{from, POLLIN, 0};
     const int ready = ::poll(&pfd, 1, 50);
     if (ready <= 0) continue;
@@ -140,7 +120,7 @@ void FaultProxy::pump(std::shared_ptr<Connection> conn, bool upstream) {
       sleep_ms(static_cast<std::int64_t>(static_cast<std::uint64_t>(n) * 1000 / bw));
     }
     std::size_t off = 0;
-    while (off < static_cast<std::size_t>(n) && !conn->closed) {
+    while (off < static_cast<std::size_t>(n) && !conn.closed) {
       std::size_t chunk = static_cast<std::size_t>(n) - off;
       const auto cut = cut_after_.load();
       if (cut > 0 && forwarded + chunk > cut) chunk = cut > forwarded ? cut - forwarded : 0;
@@ -152,12 +132,12 @@ void FaultProxy::pump(std::shared_ptr<Connection> conn, bool upstream) {
         bytes_ += static_cast<std::uint64_t>(w);
       }
       if (cut > 0 && forwarded >= cut) {
-        conn->close_both();
+        conn.close_both();
         return;
       }
     }
   }
-  conn->close_both();
+  conn.close_both();
 }
 
 }  // namespace outpost::test

@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/loopback_server.hpp"
+
 namespace outpost::test {
 
 /// A fault-injecting TCP proxy for reliability tests, on loopback only: put it
@@ -18,15 +20,11 @@ namespace outpost::test {
 /// Thread safety: every setter may be called from any thread at any time; it
 /// applies to data forwarded from then on (and, for cut_all, to connections
 /// that exist now).
-class FaultProxy {
+class FaultProxy : public LoopbackServer {
  public:
-  /// Listens on 127.0.0.1:<free port> and forwards to 127.0.0.1:`target_port`.
+  /// Listens on 127.0.0.1:0 (port() says which) and forwards to 127.0.0.1:`target_port`.
   explicit FaultProxy(std::uint16_t target_port);
-  ~FaultProxy();
-  FaultProxy(const FaultProxy&) = delete;
-  FaultProxy& operator=(const FaultProxy&) = delete;
-
-  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  ~FaultProxy() override;
 
   /// Added before each forwarded chunk, both directions.
   void set_latency(std::chrono::milliseconds latency) { latency_ms_ = latency.count(); }
@@ -49,14 +47,12 @@ class FaultProxy {
 
  private:
   struct Connection;
-  void accept_loop();
-  void pump(std::shared_ptr<Connection> conn, bool upstream);
+  bool admit(int fd) override;
+  void serve(int fd) override;
+  void pump(Connection& conn, bool upstream);
+  void forget(const std::shared_ptr<Connection>& conn);
 
   std::uint16_t target_port_;
-  std::uint16_t port_ = 0;
-  int listen_fd_ = -1;
-  int wake_pipe_[2] = {-1, -1};
-  std::atomic<bool> stopping_{false};
   std::atomic<std::int64_t> latency_ms_{0};
   std::atomic<std::uint64_t> bandwidth_{0};
   std::atomic<bool> blackhole_{false};
@@ -66,8 +62,6 @@ class FaultProxy {
   std::atomic<std::uint64_t> bytes_{0};
   std::mutex mutex_;
   std::vector<std::shared_ptr<Connection>> connections_;
-  std::vector<std::thread> threads_;
-  std::thread acceptor_;
 };
 
 }  // namespace outpost::test

@@ -7,21 +7,20 @@
 #include <thread>
 #include <vector>
 
+#include "support/loopback_server.hpp"
+
 namespace outpost::test {
 
 /// A small HTTP CONNECT forward proxy for tests, on 127.0.0.1 only: it
 /// tunnels to loopback targets, optionally demands basic authentication, and
 /// counts what it saw so a test can prove traffic went through it (or not).
 /// One thread per connection; the destructor cuts every tunnel.
-class ForwardProxy {
+class ForwardProxy : public LoopbackServer {
  public:
   /// `user`/`password` empty = no authentication required.
   explicit ForwardProxy(std::string user = {}, std::string password = {});
-  ~ForwardProxy();
-  ForwardProxy(const ForwardProxy&) = delete;
-  ForwardProxy& operator=(const ForwardProxy&) = delete;
+  ~ForwardProxy() override;
 
-  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
   /// http://127.0.0.1:<port> (without credentials).
   [[nodiscard]] std::string url() const;
 
@@ -33,22 +32,16 @@ class ForwardProxy {
   [[nodiscard]] std::vector<std::string> targets() const;
 
  private:
-  void accept_loop();
-  void serve(int fd);
+  void serve(int fd) override;
+  /// Answers the CONNECT head; returns the upstream descriptor of an opened tunnel, else -1.
+  int open_tunnel(int fd, const std::string& head);
   void tunnel(int client, int upstream);
 
   std::string expected_authorization_;  // "Basic …" or empty
-  std::uint16_t port_ = 0;
-  int listen_fd_ = -1;
-  int wake_pipe_[2] = {-1, -1};
-  std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> connects_{0};
   std::atomic<std::uint64_t> auth_failures_{0};
   mutable std::mutex mutex_;
   std::vector<std::string> targets_;
-  std::vector<int> open_fds_;
-  std::vector<std::thread> threads_;
-  std::thread acceptor_;
 };
 
 }  // namespace outpost::test

@@ -1,7 +1,6 @@
 #include "support/hostile_server.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -13,16 +12,6 @@
 
 namespace outpost::test {
 namespace {
-
-bool send_all(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
 
 std::string reason(int status) {
   switch (status) {
@@ -48,9 +37,9 @@ std::string head(int status, const std::string& extra, std::uint64_t length) {
 
 // Reads one request (headers + Content-Length body); false when the peer closed.
 bool read_request(int fd, std::string& buffer, HostileServer::Request& out,
-                  const std::atomic<bool>& stopping) {
+                  const LoopbackServer& server) {
   auto fill = [&]() {
-    while (!stopping) {
+    while (!server.stopping()) {
       pollfd p{fd, POLLIN, 0};
       if (::poll(&p, 1, 100) <= 0) continue;
       char chunk[8192];
@@ -97,43 +86,17 @@ HostileServer::Action HostileServer::Action::json(int status, std::string body,
   return a;
 }
 
-HostileServer::HostileServer(Handler handler) : handler_(std::move(handler)) {
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  const int one = 1;
-  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listen_fd_, 128) != 0) {
-    ::close(listen_fd_);
-    throw std::runtime_error("HostileServer: cannot listen on loopback");
-  }
-  socklen_t len = sizeof addr;
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
-  if (::pipe2(wake_pipe_, O_CLOEXEC) != 0) throw std::runtime_error("HostileServer: pipe");
-  acceptor_ = std::thread([this] { accept_loop(); });
+HostileServer::HostileServer(Handler handler)
+    : LoopbackServer("HostileServer"), handler_(std::move(handler)) {
+  start();
 }
 
 HostileServer::~HostileServer() {
-  stopping_ = true;
-  (void)::write(wake_pipe_[1], "x", 1);
-  acceptor_.join();
-  std::vector<std::thread> threads;
-  {
-    std::lock_guard lock(mutex_);
-    for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
-    threads.swap(threads_);
-  }
-  for (auto& t : threads) t.join();
-  ::close(listen_fd_);
-  ::close(wake_pipe_[0]);
-  ::close(wake_pipe_[1]);
+  stop();  // connection threads first: they use this object
 }
 
 std::string HostileServer::base_url() const {
-  return "http://127.0.0.1:" + std::to_string(port_) + "/api";
+  return "http://127.0.0.1:" + std::to_string(port()) + "/api";
 }
 
 std::vector<HostileServer::Request> HostileServer::requests() const {
@@ -150,83 +113,58 @@ std::size_t HostileServer::count(const std::string& suffix) const {
       }));
 }
 
-void HostileServer::accept_loop() {
-  while (!stopping_) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) continue;
-    if (fds[1].revents != 0) return;
-    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    std::lock_guard lock(mutex_);
-    open_fds_.push_back(fd);
-    threads_.emplace_back([this, fd] { serve(fd); });
-  }
-}
-
 void HostileServer::serve(int fd) {
   std::string buffer;
   Request request;
-  while (!stopping_ && read_request(fd, buffer, request, stopping_)) {
+  while (!stopping() && read_request(fd, buffer, request, *this)) {
     request.at = std::chrono::steady_clock::now();
     {
       std::lock_guard lock(mutex_);
       requests_.push_back(request);
     }
-    const Action action = handler_(request);
-    bool keep_open = true;
-    switch (action.kind) {
-      case Action::Kind::kRespond: {
-        const std::string out =
-            head(action.status, action.headers, action.body.size()) + action.body;
-        keep_open = send_all(fd, out.data(), out.size());
-        break;
-      }
-      case Action::Kind::kRaw:
-        send_all(fd, action.body.data(), action.body.size());
-        keep_open = false;
-        break;
-      case Action::Kind::kHuge: {
-        const std::string h = head(200, action.headers, action.huge_bytes);
-        keep_open = send_all(fd, h.data(), h.size());
-        std::string filler(64 * 1024, ' ');
-        filler[0] = '{';
-        for (std::uint64_t sent = 0; keep_open && !stopping_ && sent < action.huge_bytes;) {
-          const auto n = std::min<std::uint64_t>(filler.size(), action.huge_bytes - sent);
-          keep_open = send_all(fd, filler.data(), n);
-          sent += n;
-          filler[0] = ' ';
-        }
-        keep_open = false;
-        break;
-      }
-      case Action::Kind::kDribble: {
-        const std::string out =
-            head(action.status, action.headers, action.body.size()) + action.body;
-        for (std::size_t i = 0; keep_open && !stopping_ && i < out.size(); ++i) {
-          keep_open = send_all(fd, &out[i], 1);
-          pollfd p{wake_pipe_[0], POLLIN, 0};
-          ::poll(&p, 1, static_cast<int>(action.dribble_interval.count()));
-        }
-        break;
-      }
-      case Action::Kind::kHang:
-        while (!stopping_) {
-          pollfd p{fd, POLLIN, 0};
-          if (::poll(&p, 1, 100) > 0) {
-            char c;
-            if (::read(fd, &c, 1) <= 0) break;
-          }
-        }
-        keep_open = false;
-        break;
-      case Action::Kind::kClose: keep_open = false; break;
-    }
-    if (!keep_open) break;
+    if (!act(fd, handler_(request))) break;
   }
-  std::lock_guard lock(mutex_);
-  ::shutdown(fd, SHUT_RDWR);
-  ::close(fd);
-  open_fds_.erase(std::remove(open_fds_.begin(), open_fds_.end(), fd), open_fds_.end());
+}
+
+bool HostileServer::act(int fd, const Action& action) {
+  switch (action.kind) {
+    case Action::Kind::kRespond:
+      return write_all(fd, head(action.status, action.headers, action.body.size()) + action.body);
+    case Action::Kind::kRaw: write_all(fd, action.body); return false;
+    case Action::Kind::kHuge: {
+      bool open = write_all(fd, head(200, action.headers, action.huge_bytes));
+      std::string filler(64 * 1024, ' ');
+      filler[0] = '{';
+      for (std::uint64_t sent = 0; open && !stopping() && sent < action.huge_bytes;) {
+        const auto n = std::min<std::uint64_t>(filler.size(), action.huge_bytes - sent);
+        open = write_all(fd, filler.data(), n);
+        sent += n;
+        filler[0] = ' ';
+      }
+      return false;
+    }
+    case Action::Kind::kDribble: {
+      const std::string out = head(action.status, action.headers, action.body.size()) + action.body;
+      bool open = true;
+      for (std::size_t i = 0; open && !stopping() && i < out.size(); ++i) {
+        open = write_all(fd, &out[i], 1);
+        pollfd p{wake_fd(), POLLIN, 0};
+        ::poll(&p, 1, static_cast<int>(action.dribble_interval.count()));
+      }
+      return open;
+    }
+    case Action::Kind::kHang:
+      while (!stopping()) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 100) > 0) {
+          char c;
+          if (::read(fd, &c, 1) <= 0) break;
+        }
+      }
+      return false;
+    case Action::Kind::kClose: return false;
+  }
+  return false;
 }
 
 }  // namespace outpost::test

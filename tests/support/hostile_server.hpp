@@ -10,13 +10,15 @@
 #include <thread>
 #include <vector>
 
+#include "support/loopback_server.hpp"
+
 namespace outpost::test {
 
 /// A deliberately misbehaving control plane for reliability tests: plain HTTP
 /// on 127.0.0.1, one thread per connection, and a handler that decides, per
 /// request, whether to answer properly or to misbehave in one of the ways a
 /// broken network or server does.
-class HostileServer {
+class HostileServer : public LoopbackServer {
  public:
   struct Request {
     std::string method;
@@ -49,11 +51,8 @@ class HostileServer {
   using Handler = std::function<Action(const Request&)>;
 
   explicit HostileServer(Handler handler);
-  ~HostileServer();
-  HostileServer(const HostileServer&) = delete;
-  HostileServer& operator=(const HostileServer&) = delete;
+  ~HostileServer() override;
 
-  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
   [[nodiscard]] std::string base_url() const;  ///< http://127.0.0.1:<port>/api
 
   /// Requests seen so far (copy), oldest first.
@@ -62,19 +61,13 @@ class HostileServer {
   [[nodiscard]] std::size_t count(const std::string& suffix) const;
 
  private:
-  void accept_loop();
-  void serve(int fd);
+  void serve(int fd) override;
+  /// Carries out `action` for one request; false when the connection must close.
+  bool act(int fd, const Action& action);
 
   Handler handler_;
-  std::uint16_t port_ = 0;
-  int listen_fd_ = -1;
-  int wake_pipe_[2] = {-1, -1};
-  std::atomic<bool> stopping_{false};
   mutable std::mutex mutex_;
   std::vector<Request> requests_;
-  std::vector<int> open_fds_;
-  std::vector<std::thread> threads_;
-  std::thread acceptor_;
 };
 
 }  // namespace outpost::test

@@ -64,7 +64,6 @@ MariaDbServer::MariaDbServer(std::vector<std::string> extra_args) {
                              installer.stdout_text() + installer.stderr_text());
   }
 
-  port_ = free_port();
   std::vector<std::string> args = {"/usr/sbin/mariadbd",
                                    "--no-defaults",
                                    "--user=root",
@@ -72,19 +71,38 @@ MariaDbServer::MariaDbServer(std::vector<std::string> extra_args) {
                                    "--tmpdir=" + tmp.string(),
                                    "--socket=" + socket_path().string(),
                                    "--pid-file=" + (dir_.path() / "mysqld.pid").string(),
-                                   "--port=" + std::to_string(port_),
                                    "--bind-address=127.0.0.1"};
   args.insert(args.end(), kServerTuning.begin(), kServerTuning.end());
   args.insert(args.end(), extra_args.begin(), extra_args.end());
-  server_ = std::make_unique<Process>(Process::Options{args, {}, std::nullopt, {}});
-  // With no --log-error, mariadbd logs to stderr, which Process captures.
-  const bool ready = server_->wait_for_output("ready for connections", 60s, true);
-  if (!ready || !server_->running()) {
-    throw std::runtime_error("MariaDbServer: mariadbd did not start on port " +
-                             std::to_string(port_) + "; its log:\n" + server_->stderr_text());
-  }
+  start(args);
   Handle probe;
   connect_root(probe, socket_path());
+}
+
+void MariaDbServer::start(std::vector<std::string> args) {
+  // mariadbd cannot bind port 0 (it means "the default port"), so the port
+  // comes from free_port(), which releases it before mariadbd binds it:
+  // another process may take it in between. Retry on exactly that race.
+  args.emplace_back();
+  std::string last_log;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    port_ = free_port();
+    args.back() = "--port=" + std::to_string(port_);
+    server_ = std::make_unique<Process>(Process::Options{args, {}, std::nullopt, {}});
+    // With no --log-error, mariadbd logs to stderr, which Process captures.
+    const bool settled = eventually(
+        [&] {
+          return server_->stderr_text().find("ready for connections") != std::string::npos ||
+                 !server_->running();
+        },
+        60s);
+    if (settled && server_->running()) return;
+    last_log = server_->stderr_text();
+    server_.reset();
+    if (last_log.find("Address already in use") == std::string::npos) break;
+  }
+  throw std::runtime_error("MariaDbServer: mariadbd did not start on port " +
+                           std::to_string(port_) + "; its log:\n" + last_log);
 }
 
 MariaDbServer::~MariaDbServer() {

@@ -12,8 +12,8 @@ namespace outpost::test {
 
 /// A throwaway MariaDB server for integration tests: a fresh data directory
 /// (mariadb-install-db) in a temp dir, mariadbd listening on a free loopback
-/// port and a socket in that dir, grants enabled (so authentication can be
-/// tested). The constructor returns once the server accepts connections and
+/// port (retried if another process takes it first) and a socket in that dir, grants enabled (so
+/// authentication can be tested). The constructor returns once the server accepts connections and
 /// throws std::runtime_error carrying the server's error log if it does not
 /// start, so a test using it fails rather than skips. The destructor stops
 /// the server and removes the directory.
@@ -40,6 +40,9 @@ class MariaDbServer {
   [[nodiscard]] std::string scalar(const std::string& sql) const;
 
  private:
+  /// Starts mariadbd with `args` plus a --port, retrying on a port race.
+  void start(std::vector<std::string> args);
+
   TempDir dir_;
   std::uint16_t port_ = 0;
   std::unique_ptr<Process> server_;

@@ -1,7 +1,5 @@
 #include "support/rogue_mysql_server.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -102,29 +100,13 @@ std::string greeting() {
 
 }  // namespace
 
-RogueMysqlServer::RogueMysqlServer(std::string filename) : filename_(std::move(filename)) {
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0 || ::pipe(wake_) != 0) throw std::runtime_error("socket/pipe failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listen_fd_, 16) != 0 ||
-      ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    throw std::runtime_error("RogueMysqlServer: bind/listen failed");
-  }
-  port_ = ntohs(addr.sin_port);
-  thread_ = std::thread([this] { loop(); });
+RogueMysqlServer::RogueMysqlServer(std::string filename)
+    : LoopbackServer("RogueMysqlServer"), filename_(std::move(filename)) {
+  start();
 }
 
 RogueMysqlServer::~RogueMysqlServer() {
-  const char c = 'x';
-  [[maybe_unused]] const auto n = ::write(wake_[1], &c, 1);
-  thread_.join();
-  ::close(listen_fd_);
-  ::close(wake_[0]);
-  ::close(wake_[1]);
+  stop();  // connection threads first: they use this object
 }
 
 std::string RogueMysqlServer::received_after_request() const {
@@ -137,17 +119,9 @@ bool RogueMysqlServer::wait_for_close(std::chrono::milliseconds timeout) const {
   return closed_.wait_for(lock, timeout, [this] { return closed_after_request_ > 0; });
 }
 
-void RogueMysqlServer::loop() {
-  for (;;) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) continue;
-    if (fds[1].revents != 0) return;
-    const int conn = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (conn < 0) continue;
-    ++connections_;
-    serve(conn);
-    ::close(conn);
-  }
+bool RogueMysqlServer::admit(int /*fd*/) {
+  ++connections_;
+  return true;
 }
 
 void RogueMysqlServer::serve(int fd) {
@@ -166,12 +140,12 @@ void RogueMysqlServer::serve(int fd) {
     closed_.notify_all();
   };
   if (!write_packet(fd, 0, greeting())) return finish();
-  auto login = read_packet(fd, wake_[0]);
+  auto login = read_packet(fd, wake_fd());
   if (!login || !write_packet(fd, static_cast<std::uint8_t>(login->seq + 1), ok_packet())) {
     return finish();
   }
   for (;;) {
-    auto command = read_packet(fd, wake_[0]);
+    auto command = read_packet(fd, wake_fd());
     if (!command) return finish();
     record(*command);
     if (command->payload.empty()) continue;
@@ -188,7 +162,7 @@ void RogueMysqlServer::serve(int fd) {
     // The client answers with the file's packets and an empty one (or only
     // the empty one, when it refuses); everything is recorded.
     for (;;) {
-      auto data = read_packet(fd, wake_[0]);
+      auto data = read_packet(fd, wake_fd());
       if (!data) return finish();
       record(*data);
       if (data->payload.empty()) {

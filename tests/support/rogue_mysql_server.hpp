@@ -8,6 +8,8 @@
 #include <string>
 #include <thread>
 
+#include "support/loopback_server.hpp"
+
 namespace outpost::test {
 
 /// A malicious MySQL-protocol server on 127.0.0.1 (class 1 of issue 14): it
@@ -17,15 +19,11 @@ namespace outpost::test {
 /// Every byte the client sends after the first such request is recorded, so a
 /// test can prove that the file's contents never left the agent.
 ///
-/// One thread, one connection at a time; the destructor stops it.
-class RogueMysqlServer {
+/// One thread per connection (LoopbackServer); the destructor stops it.
+class RogueMysqlServer : public LoopbackServer {
  public:
   explicit RogueMysqlServer(std::string filename);
-  ~RogueMysqlServer();
-  RogueMysqlServer(const RogueMysqlServer&) = delete;
-  RogueMysqlServer& operator=(const RogueMysqlServer&) = delete;
-
-  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  ~RogueMysqlServer() override;
   /// Connections accepted so far.
   [[nodiscard]] int connections() const noexcept { return connections_; }
   /// LOAD DATA LOCAL requests sent so far.
@@ -37,20 +35,16 @@ class RogueMysqlServer {
   bool wait_for_close(std::chrono::milliseconds timeout) const;
 
  private:
-  void loop();
-  void serve(int fd);
+  bool admit(int fd) override;
+  void serve(int fd) override;
 
   std::string filename_;
-  int listen_fd_ = -1;
-  int wake_[2] = {-1, -1};
-  std::uint16_t port_ = 0;
   std::atomic<int> connections_{0};
   std::atomic<int> requests_{0};
   mutable std::mutex mutex_;
   mutable std::condition_variable closed_;
   int closed_after_request_ = 0;  // guarded by mutex_
   std::string received_;
-  std::thread thread_;
 };
 
 }  // namespace outpost::test

@@ -194,8 +194,22 @@ TEST(CommandLine, TokenFromEveryEnvironmentAlias) {
 TEST(CommandLine, DefaultsMatchAgentConfig) {
   AgentConfig expected;
   expected.url = "https://cp.example.com/api";
+  expected.control_plane = common::parse_url(expected.url).value();
   expected.token = "example-token-1234";
   EXPECT_EQ(run_config(parse(kBase)), expected);
+}
+
+TEST(CommandLine, ControlPlaneUrlIsParsedOnce) {
+  const AgentConfig config = run_config(
+      parse({"--url", "HTTPS://CP.Example.com:8443/tenant/api/", "--token", "tok-1234"}));
+  EXPECT_EQ(config.url, "HTTPS://CP.Example.com:8443/tenant/api/");  // as given
+  EXPECT_EQ(config.control_plane.scheme, "https");
+  EXPECT_EQ(config.control_plane.host, "cp.example.com");
+  EXPECT_EQ(config.control_plane.port, 8443);
+  EXPECT_EQ(config.control_plane.path, "/tenant/api");
+  EXPECT_EQ(run_config(parse({"--url", "http://[::1]/api", "--token", "tok-1234"}))
+                .control_plane.redacted(),
+            "http://[::1]:80/api");
 }
 
 TEST(CommandLine, CommandLineBeatsEnvironmentBeatsDefaults) {
@@ -326,6 +340,13 @@ TEST(CommandLine, LoopbackHttpNeedsNoFlag) {
       parse({"--url", "http://cp.example.com/api", "--token", "tok-1234", "--allow-insecure-http"})
           .outcome,
       Outcome::kRun);
+}
+
+TEST(CommandLine, LocalhostSubdomainIsNotLoopback) {
+  // DNS decides where api.localhost goes: plain http there needs the flag.
+  const auto result = parse({"--url", "http://api.localhost/api", "--token", "tok-1234"});
+  EXPECT_EQ(result.outcome, Outcome::kUsageError);
+  EXPECT_NE(result.text.find("--allow-insecure-http"), std::string::npos) << result.text;
 }
 
 TEST(CommandLine, UrlWithoutApiSuffixIsAWarningNotAnError) {

@@ -90,7 +90,7 @@ TEST(HttpMessageTest, HeaderLookupIsCaseInsensitive) {
 
 TEST(HttpMessageTest, JsonErrorBodyEscapes) {
   EXPECT_EQ(http::json_error_body("bad_request", "a \"quoted\"\nline\\"),
-            R"({"error":{"code":"bad_request","message":"a \"quoted\"\u000aline\\"}})");
+            R"({"error":{"code":"bad_request","message":"a \"quoted\"\nline\\"}})");
   EXPECT_EQ(Json::parse(http::json_error_body("c", std::string("\x01", 1)))["error"]["message"],
             "\x01");
 }

@@ -1,8 +1,8 @@
-#include "http/url.hpp"
+#include "common/url.hpp"
 
 #include <gtest/gtest.h>
 
-namespace outpost::http {
+namespace outpost::common {
 namespace {
 
 Url must_parse(std::string_view text) {
@@ -72,31 +72,56 @@ TEST(ParseUrl, RedactedFormat) {
 }
 
 TEST(ParseUrl, RejectsOtherSchemes) {
-  EXPECT_NE(parse_error("ftp://h/x").find("unsupported URL scheme 'ftp'"), std::string::npos);
-  EXPECT_NE(parse_error("h.example.com/api").find("http:// or https://"), std::string::npos);
+  EXPECT_NE(parse_error("ftp://h/x").find("the scheme 'ftp' is not supported; use https://"),
+            std::string::npos);
+  EXPECT_NE(parse_error("h.example.com/api").find("not an absolute URL; write it as https://"),
+            std::string::npos);
   EXPECT_NE(parse_error("").find("empty"), std::string::npos);
 }
 
 TEST(ParseUrl, RejectsBadPorts) {
-  EXPECT_NE(parse_error("https://h:0").find("invalid port"), std::string::npos);
-  EXPECT_NE(parse_error("https://h:65536").find("invalid port"), std::string::npos);
-  EXPECT_NE(parse_error("https://h:12ab").find("invalid port"), std::string::npos);
-  EXPECT_NE(parse_error("https://h:").find("empty port"), std::string::npos);
-  EXPECT_NE(parse_error("https://h:99999999999999999999").find("invalid port"), std::string::npos);
+  const std::string range = "is not a number from 1 to 65535";
+  EXPECT_NE(parse_error("https://h:0").find("port '0' " + range), std::string::npos);
+  EXPECT_NE(parse_error("https://h:65536").find("port '65536' " + range), std::string::npos);
+  EXPECT_NE(parse_error("https://h:12ab").find(range), std::string::npos);
+  EXPECT_NE(parse_error("https://h:-1").find(range), std::string::npos);
+  EXPECT_NE(parse_error("https://h:").find("port is missing"), std::string::npos);
+  EXPECT_NE(parse_error("https://[::1]:").find("port is missing"), std::string::npos);
+  EXPECT_NE(parse_error("https://h:99999999999999999999").find(range), std::string::npos);
 }
 
 TEST(ParseUrl, RejectsBadHosts) {
-  EXPECT_NE(parse_error("https:///api").find("missing host"), std::string::npos);
+  EXPECT_NE(parse_error("https:///api").find("host name is missing"), std::string::npos);
   EXPECT_NE(parse_error("https://::1/api").find("brackets"), std::string::npos);
-  EXPECT_NE(parse_error("https://[::1/api").find("unterminated"), std::string::npos);
+  EXPECT_NE(parse_error("https://[::1/api").find("missing its closing ']'"), std::string::npos);
+  EXPECT_NE(parse_error("https://[::1]x/api").find("after the IPv6 address"), std::string::npos);
   EXPECT_NE(parse_error("https://[nope]/api").find("IPv6"), std::string::npos);
-  EXPECT_NE(parse_error("https://ho$t/api").find("invalid character"), std::string::npos);
+  EXPECT_NE(parse_error("https://ho$t/api").find("'ho$t' is not a valid host name"),
+            std::string::npos);
+  EXPECT_NE(parse_error("https://a..b/api").find("not a valid host name"), std::string::npos);
+  EXPECT_NE(parse_error("https://" + std::string(64, 'a') + ".example/api").find("host name"),
+            std::string::npos);
   EXPECT_NE(parse_error("https://h st/api").find("white space"), std::string::npos);
+  EXPECT_NE(parse_error("https://h\xc3\xa9/api").find("non-ASCII"), std::string::npos);
+}
+
+TEST(ParseUrl, AcceptsUnderscoresAndIpLiterals) {
+  EXPECT_EQ(must_parse("https://db_1.corp.internal/api").host, "db_1.corp.internal");
+  EXPECT_EQ(must_parse("http://10.0.0.1:8080").host, "10.0.0.1");
+  EXPECT_EQ(must_parse("http://[FD00::1]").host, "fd00::1");  // lower case, no brackets
 }
 
 TEST(ParseUrl, RejectsQueryAndFragment) {
   EXPECT_NE(parse_error("https://h/api?x=1").find("query"), std::string::npos);
   EXPECT_NE(parse_error("https://h/api#top").find("fragment"), std::string::npos);
+  EXPECT_NE(parse_error("https://h?x=1").find("query"), std::string::npos);
+}
+
+TEST(RedactUserinfo, HidesCredentialsEvenWhenUnparsable) {
+  EXPECT_EQ(redact_userinfo("http://alice:hunter2@proxy:3128"), "http://***@proxy:3128");
+  EXPECT_EQ(redact_userinfo("http://alice:hunter2@pro$xy:99999/p"), "http://***@pro$xy:99999/p");
+  EXPECT_EQ(redact_userinfo("https://h/a@b"), "https://h/a@b");  // '@' in the path is no user
+  EXPECT_EQ(redact_userinfo("no scheme"), "no scheme");
 }
 
 TEST(ParseUrl, ErrorsNeverEchoCredentials) {
@@ -119,6 +144,7 @@ TEST(IsLoopbackHost, Loopbacks) {
   EXPECT_TRUE(is_loopback_host("::1"));
   EXPECT_TRUE(is_loopback_host("[::1]"));
   EXPECT_TRUE(is_loopback_host("::ffff:127.0.0.1"));
+  EXPECT_TRUE(is_loopback_host("localhost."));
 }
 
 TEST(IsLoopbackHost, NotLoopbacks) {
@@ -129,7 +155,20 @@ TEST(IsLoopbackHost, NotLoopbacks) {
   EXPECT_FALSE(is_loopback_host("127.0.0.1.nip.io"));
   EXPECT_FALSE(is_loopback_host(""));
   EXPECT_FALSE(is_loopback_host("0.0.0.0"));
+  // DNS, not the agent, decides where other *.localhost names go.
+  EXPECT_FALSE(is_loopback_host("api.localhost"));
+}
+
+TEST(IsHostName, Labels) {
+  EXPECT_TRUE(is_host_name("a"));
+  EXPECT_TRUE(is_host_name("a-b.c_d.example"));
+  EXPECT_TRUE(is_host_name(std::string(63, 'a') + ".b"));
+  EXPECT_FALSE(is_host_name(std::string(64, 'a') + ".b"));
+  EXPECT_FALSE(is_host_name(""));
+  EXPECT_FALSE(is_host_name("a..b"));
+  EXPECT_FALSE(is_host_name(".a"));
+  EXPECT_FALSE(is_host_name("a b"));
 }
 
 }  // namespace
-}  // namespace outpost::http
+}  // namespace outpost::common
