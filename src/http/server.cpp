@@ -392,6 +392,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     Request req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
+    error_code peer_ec;
+    const auto peer = socket().remote_endpoint(peer_ec);
+    if (!peer_ec) req.remote_address = peer.address().to_string();
     std::string encoding;
     for (const auto& field : msg) {
       if (field.name() == bhttp::field::content_encoding) {
