@@ -22,20 +22,32 @@ function attempts(job) {
       a.error ? `${a.error.code || ''}: ${a.error.message || ''}` : '']), {id: 'attempts-table'}));
 }
 
+function columnItem(c) {
+  return h('li', {}, h('span', {class: 'column-name'}, c.name), ' ',
+    h('span', {class: 'muted'}, c.type || ''), c.nullable === false ? ' not null' : '');
+}
+
+function tableItem(t) {
+  const summary = h('summary', {}, h('span', {class: 'table-name'}, t.name), ` ${t.kind || 'table'}`,
+    t.row_estimate != null ? `, ~${t.row_estimate} rows` : '');
+  return h('li', {}, h('details', {}, summary,
+    h('ul', {class: 'columns'}, (t.columns || []).map(columnItem))));
+}
+
+function schemaItem(s) {
+  const tables = Array.isArray(s.tables) ? s.tables : [];
+  return h('li', {}, h('details', {open: true},
+    h('summary', {}, h('span', {class: 'schema-name'}, s.name || '(default)'), ` — ${tables.length} tables`),
+    h('ul', {}, tables.map(tableItem))));
+}
+
 function schemaTree(result) {
   const schemas = Array.isArray(result.schemas) ? result.schemas : [];
   const count = schemas.reduce((n, s) => n + (Array.isArray(s.tables) ? s.tables.length : 0), 0);
   if (count === 0) return empty('No tables.', 'The agent found no table the login may read.');
-  return h('section', {id: 'schema-tree'}, h('h2', {}, `Schema (${count} tables)`),
-    h('ul', {class: 'tree'}, schemas.map((s) => h('li', {},
-      h('details', {open: true}, h('summary', {}, h('span', {class: 'schema-name'}, s.name || '(default)'),
-        ` — ${(s.tables || []).length} tables`),
-        h('ul', {}, (s.tables || []).map((t) => h('li', {},
-          h('details', {}, h('summary', {}, h('span', {class: 'table-name'}, t.name),
-            ` ${t.kind || 'table'}`, t.row_estimate != null ? `, ~${t.row_estimate} rows` : ''),
-            h('ul', {class: 'columns'}, (t.columns || []).map((c) => h('li', {},
-              h('span', {class: 'column-name'}, c.name), ' ', h('span', {class: 'muted'}, c.type || ''),
-              c.nullable === false ? ' not null' : '')))))))))))));
+  const db = result.database ? ` of ${result.database}` : '';
+  return h('section', {id: 'schema-tree'}, h('h2', {}, `Schema${db} (${count} tables)`),
+    h('ul', {class: 'tree'}, schemas.map(schemaItem)));
 }
 
 function rowsPager(job) {
