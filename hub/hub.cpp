@@ -45,9 +45,9 @@ Hub::Hub(asio::any_io_executor executor, HubOptions options) : options_(std::mov
   metrics_ = std::make_shared<HubMetrics>();
   service_ = std::make_shared<HubService>(executor, store_exec, store_, options_.store,
                                           options_.clock, metrics_);
-  console_ = std::make_unique<console::Console>(
-      options_.console, admin_hash_, !options_.server.tls_cert.empty(),
-      options_.store.heartbeat_interval, options_.clock);
+  console_ = std::make_unique<console::Console>(options_.console, admin_hash_,
+                                                !options_.server.tls_cert.empty(),
+                                                options_.store.heartbeat_interval, options_.clock);
   obs::Logger log("hub");
   auto server_options = options_.server;
   server_options.server_name = "outpost-hub";

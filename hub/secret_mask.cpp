@@ -80,8 +80,8 @@ void mask_pairs(std::string& s) {
       while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
       const std::size_t end = value_end(s, i);
       std::string_view value = std::string_view(s).substr(i, end - i);
-      if (value.size() >= 2 && (value.front() == '\'' || value.front() == '"' ||
-                                value.front() == '{')) {
+      if (value.size() >= 2 &&
+          (value.front() == '\'' || value.front() == '"' || value.front() == '{')) {
         value = value.substr(1, value.size() - 2);
       }
       if (!literal(value)) continue;

@@ -149,8 +149,8 @@ http::Response Console::sign_in(const http::Request& request) {
 http::Response Console::sign_out(const http::Request& request) {
   const auto id = cookie_value(request, kSessionCookie);
   const auto csrf = sessions_.use(id, clock_->now());
-  if (csrf && (!same_origin(request) ||
-               !csrf_matches(*csrf, request.header(kCsrfHeader).value_or("")))) {
+  if (csrf &&
+      (!same_origin(request) || !csrf_matches(*csrf, request.header(kCsrfHeader).value_or("")))) {
     return error(403, "csrf_failed", "missing or wrong X-CSRF-Token header");
   }
   sessions_.end(id);

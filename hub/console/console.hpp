@@ -46,9 +46,9 @@ class Console {
   http::Response handle(const http::Request& request);
 
   enum class Access {
-    kNoSession,   ///< no cookie, or an unknown or expired session: 401
-    kAllowed,     ///< live session and the right CSRF token
-    kForbidden,   ///< live session, CSRF token missing or wrong, or a foreign Origin: 403
+    kNoSession,  ///< no cookie, or an unknown or expired session: 401
+    kAllowed,    ///< live session and the right CSRF token
+    kForbidden,  ///< live session, CSRF token missing or wrong, or a foreign Origin: 403
   };
   /// For /api/v1/admin/* requests without `Authorization: Bearer`.
   Access check_api(const http::Request& request);

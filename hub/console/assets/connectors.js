@@ -10,16 +10,18 @@ export const connectors = {
   postgres: {
     label: 'PostgreSQL',
     fields: [
-      {key: 'host', kind: 'text', required: true, placeholder: 'db.internal'},
+      {key: 'host', kind: 'text', placeholder: 'db.internal'},
       {key: 'port', kind: 'number', placeholder: '5432'},
       {key: 'database', kind: 'text', placeholder: 'shop'},
-      {key: 'user', kind: 'text', required: true, placeholder: 'outpost_reader'},
+      {key: 'user', kind: 'text', placeholder: 'outpost_reader'},
       {key: 'password', kind: 'secret', placeholder: '${env:PGPASSWORD}'},
       {key: 'sslmode', kind: 'select', options: sslModesPg},
       {key: 'sslrootcert', kind: 'path', placeholder: '/etc/outpost/pg-ca.pem'},
       {key: 'connect_timeout', kind: 'number', placeholder: '10'},
       {key: 'application_name', kind: 'text', placeholder: 'outpost-agent'},
       {key: 'options', kind: 'text', placeholder: '-c search_path=dw'},
+      {key: 'dsn', kind: 'text', placeholder: 'postgresql://reader:${env:PGPASSWORD}@db/shop',
+       hint: 'Instead of / besides the keys above; explicit keys win.'},
     ],
   },
   mysql: {

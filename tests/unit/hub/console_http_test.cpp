@@ -98,7 +98,8 @@ TEST_F(ConsoleTest, PageHasNoInlineScriptOrStyle) {
          at = a.body.find(" on", at + 1)) {
       auto end = at + 3;
       while (end < a.body.size() && a.body[end] >= 'a' && a.body[end] <= 'z') ++end;
-      EXPECT_FALSE(end < a.body.size() && a.body[end] == '=') << a.path << ": " << a.body.substr(at, 20);
+      EXPECT_FALSE(end < a.body.size() && a.body[end] == '=')
+          << a.path << ": " << a.body.substr(at, 20);
     }
   }
 }
@@ -144,9 +145,9 @@ TEST_F(ConsoleTest, WrongTokenIsRefusedAndRepeatedFailuresAreRateLimited) {
   other.remote_address = "127.0.0.2";
   EXPECT_EQ(console_.handle(other).status, 200);
   clock_->advance(minutes(1));
-  EXPECT_EQ(console_.handle(request("POST", "/console/session", R"({"token":"ADMIN-TOKEN"})"))
-                .status,
-            200);
+  EXPECT_EQ(
+      console_.handle(request("POST", "/console/session", R"({"token":"ADMIN-TOKEN"})")).status,
+      200);
   EXPECT_EQ(console_.handle(request("POST", "/console/session", "not json")).status, 400);
   EXPECT_EQ(console_.handle(request("POST", "/console/session", "{}")).status, 401);
 }

@@ -4,6 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
+
+#include "service.hpp"
+#include "store/memory_store.hpp"
+
 namespace outpost::hub {
 namespace {
 
@@ -66,9 +71,58 @@ TEST(MaskSecrets, SearchesNestedObjectsAndArrays) {
 }
 
 TEST(MaskSecrets, LeavesConfigsWithoutSecretsAlone) {
-  const Json config{{"path", "/data/shop.db"}, {"busy_timeout_ms", 5000}, {"flag", true},
-                    {"nothing", nullptr}};
+  const Json config{
+      {"path", "/data/shop.db"}, {"busy_timeout_ms", 5000}, {"flag", true}, {"nothing", nullptr}};
   EXPECT_EQ(mask_secrets(config), config);
+}
+
+}  // namespace
+}  // namespace outpost::hub
+
+namespace outpost::hub {
+namespace {
+
+// GET /v1/admin/sources and /sources/{id} through the rules layer: the
+// config is masked in both, the job still gets the stored value.
+TEST(SourceViews, ListAndGetMaskTheConfigButJobsKeepIt) {
+  boost::asio::io_context io;
+  auto store = std::make_shared<MemoryStore>();
+  auto service =
+      std::make_shared<HubService>(io.get_executor(), io.get_executor(), store, StoreOptions{},
+                                   std::make_shared<ManualClock>(), nullptr);
+  service->start();
+  const Json config{{"host", "db"}, {"password", "hunter2"}, {"sslpassword", "${env:SSLPW}"}};
+  auto created = service->create_source(
+      Json{{"name", "wh"}, {"type", "postgres"}, {"config", config}, {"pool_id", "pool_eu"}});
+  ASSERT_EQ(created.kind, Answer::Kind::kCreated);
+  const auto id = created.body["id"].get<std::string>();
+
+  const auto one = service->get_source(id);
+  ASSERT_EQ(one.kind, Answer::Kind::kOk);
+  EXPECT_EQ(one.body["id"], id);
+  EXPECT_EQ(one.body["name"], "wh");
+  EXPECT_EQ(one.body["type"], "postgres");
+  EXPECT_EQ(one.body["pool_id"], "pool_eu");
+  EXPECT_EQ(one.body["config"]["password"], "********");
+  EXPECT_EQ(one.body["config"]["sslpassword"], "${env:SSLPW}");
+  EXPECT_EQ(one.body["config"]["host"], "db");
+  const auto all = service->list_sources();
+  ASSERT_EQ(all.body.size(), 1u);
+  EXPECT_EQ(all.body[0], one.body);
+  EXPECT_EQ(all.body.dump().find("hunter2"), std::string::npos);
+
+  const auto missing = service->get_source("src_nope");
+  EXPECT_EQ(missing.kind, Answer::Kind::kNotFound);
+  EXPECT_EQ(missing.body["error"]["code"], "source_not_found");
+
+  // The agent resolves what the operator stored, not the mask.
+  auto job = service->create_job(Json{{"source_id", id}, {"type", "test_connection"}});
+  ASSERT_EQ(job.kind, Answer::Kind::kCreated);
+  auto rec = store->get_job(job.body["id"].get<std::string>());
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->source["config"]["password"], "hunter2");
+  service->shutdown();
+  io.poll();
 }
 
 }  // namespace

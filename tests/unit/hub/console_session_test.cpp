@@ -32,9 +32,9 @@ TEST(SessionStore, IdleSessionExpiresAndUseRestartsTheIdleTimer) {
   SessionStore store(minutes(30), minutes(600), 100);
   const auto s = store.create(kT0);
   EXPECT_TRUE(store.use(s.id, kT0 + minutes(29)));
-  EXPECT_TRUE(store.use(s.id, kT0 + minutes(58)));  // 29 min after the last use
+  EXPECT_TRUE(store.use(s.id, kT0 + minutes(58)));   // 29 min after the last use
   EXPECT_FALSE(store.use(s.id, kT0 + minutes(88)));  // 30 min idle
-  EXPECT_EQ(store.size(), 0u);                      // removed when found expired
+  EXPECT_EQ(store.size(), 0u);                       // removed when found expired
   EXPECT_FALSE(store.use(s.id, kT0 + minutes(89)));
 }
 
