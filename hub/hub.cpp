@@ -45,6 +45,9 @@ Hub::Hub(asio::any_io_executor executor, HubOptions options) : options_(std::mov
   metrics_ = std::make_shared<HubMetrics>();
   service_ = std::make_shared<HubService>(executor, store_exec, store_, options_.store,
                                           options_.clock, metrics_);
+  console_ = std::make_unique<console::Console>(options_.console, admin_hash_,
+                                                !options_.server.tls_cert.empty(),
+                                                options_.store.heartbeat_interval, options_.clock);
   obs::Logger log("hub");
   auto server_options = options_.server;
   server_options.server_name = "outpost-hub";
@@ -120,9 +123,22 @@ void Hub::handle_blocking(const http::Request& request, const std::string& route
     const bool agent = path.starts_with(kAgentPrefix);
     const bool admin = path.starts_with(kAdminPrefix) || path == "/api/v1/admin";
     if (!agent && !admin) {
+      if (console::Console::serves(path)) return respond(console_->handle(request));
       return respond(error_response(404, "not_found", "no such endpoint: " + std::string(path)));
     }
     auto token = bearer_token(request);
+    if (!token && admin) {
+      // The console calls the admin API with its session cookie + CSRF token.
+      switch (console_->check_api(request)) {
+        case console::Console::Access::kAllowed:
+          return respond(
+              route_admin(path.substr(std::min(path.size(), kAdminPrefix.size())), request));
+        case console::Console::Access::kForbidden:
+          return respond(error_response(403, "csrf_failed",
+                                        "a console request needs its X-CSRF-Token header"));
+        case console::Console::Access::kNoSession: break;
+      }
+    }
     if (!token) {
       return respond(
           error_response(401, "unauthorized", "missing 'Authorization: Bearer <token>'"));

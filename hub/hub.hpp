@@ -9,6 +9,7 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include "clock.hpp"
+#include "console/console.hpp"
 #include "http/server.hpp"
 #include "service.hpp"
 #include "store/open_store.hpp"
@@ -24,11 +25,14 @@ struct HubOptions {
   std::shared_ptr<JobStore> store_instance;
   /// Defaults to SystemClock; tests give a ManualClock.
   std::shared_ptr<const Clock> clock;
+  console::ConsoleOptions console;  ///< the web console at / (sessions, sign-in limits)
 };
 
 /// outpost-hub's transport: the agent protocol under /api/v1/agent/*, the
-/// admin API under /api/v1/admin/*, and GET /healthz, /readyz, /metrics, on
-/// one HTTP(S) server. It parses requests, authenticates, routes to the
+/// admin API under /api/v1/admin/*, GET /healthz, /readyz, /metrics, and the
+/// web console at / (hub/console/), on one HTTP(S) server. The admin API
+/// accepts the admin token as a Bearer token, or a console session cookie
+/// with its CSRF token. It parses requests, authenticates, routes to the
 /// rules (HubService) and maps their answers to HTTP.
 ///
 /// Store calls may block (a PostgreSQL store): requests that need the store
@@ -74,6 +78,7 @@ class Hub {
   std::optional<boost::asio::any_io_executor> pool_exec_;  // pool_'s executor
   std::shared_ptr<HubMetrics> metrics_;
   std::shared_ptr<HubService> service_;
+  std::unique_ptr<console::Console> console_;
   std::unique_ptr<http::Server> server_;
 };
 

@@ -129,6 +129,7 @@ struct Flags {
   std::string header_timeout = "10s", body_timeout = "30s", idle_timeout = "75s";
   std::string max_body = "64MiB", max_part = "4MiB", retain = "7d";
   std::string store_password_file;
+  std::string console_idle = "30m";
   std::size_t store_connections = 4;
   std::string log_level = "info", log_format = "json";
   int max_attempts = 3;
@@ -159,6 +160,10 @@ void add_flags(CLI::App& app, Flags& f, HubOptions& options) {
   app.add_option("--body-timeout", f.body_timeout, "time allowed to send a request body");
   app.add_option("--idle-timeout", f.idle_timeout, "keep-alive connection idle time");
   app.add_option("--threads", f.threads, "I/O threads")->check(CLI::Range(1u, 64u));
+  app.add_option("--console-idle-timeout", f.console_idle,
+                 "web console: a session idle this long is signed out");
+  app.add_option("--console-agent-image", options.console.agent_image,
+                 "web console: image named in the `docker run` line of a new token");
   auto add_store_options = [&](CLI::App& cmd) {
     cmd.add_option("--store", options.backend.url,
                    "memory (default) or postgres://USER@HOST:PORT/DB")
@@ -234,6 +239,7 @@ void apply_serving(Flags& f, HubOptions& options) {
   options.server.idle_timeout = duration_flag("--idle-timeout", f.idle_timeout);
   options.store.max_wait = std::max(options.store.max_wait, options.store.poll_wait);
   options.store.retain = days_flag("--retain", f.retain);
+  options.console.idle_timeout = duration_flag("--console-idle-timeout", f.console_idle);
 }
 
 int run_hub(const Flags& f, const HubOptions& options) {

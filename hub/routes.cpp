@@ -224,6 +224,8 @@ http::Response Hub::route_admin(std::string_view path, const http::Request& req)
   } else if (seg.size() == 1 && seg[0] == "sources") {
     if (m == "POST") return to_http(s.create_source(parse_object(req.body)));
     if (m == "GET") return to_http(s.list_sources());
+  } else if (seg.size() == 2 && seg[0] == "sources") {
+    if (m == "GET") return to_http(s.get_source(std::string(seg[1])));
   } else if (seg.size() == 1 && seg[0] == "jobs") {
     if (m == "POST") return to_http(s.create_job(parse_object(req.body)));
     if (m == "GET") return to_http(s.list_jobs(query_of(req.target)));

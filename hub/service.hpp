@@ -94,6 +94,8 @@ class HubService : public std::enable_shared_from_this<HubService> {
   Answer list_tokens();
   Answer create_source(const Json& body);
   Answer list_sources();
+  /// One source, its config masked as in list_sources (hub-v2 §3).
+  Answer get_source(const std::string& id);
   Answer create_job(const Json& body);
   Answer get_job(const std::string& id);
   /// `query` is the raw query string (status, source_id, pool_id, limit, cursor).

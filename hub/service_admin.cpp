@@ -88,6 +88,12 @@ Answer HubService::list_sources() {
   return Answer::ok(std::move(out));
 }
 
+Answer HubService::get_source(const std::string& id) {
+  auto s = store_->get_source(id);
+  if (!s) return Answer::error(K::kNotFound, "source_not_found", "no source with id '" + id + "'");
+  return Answer::ok(source_view(*s));
+}
+
 Answer HubService::create_job(const Json& body) {
   NewJob job;
   job.type = req_string(body, "type");

@@ -1,5 +1,6 @@
 #include "views.hpp"
 
+#include "secret_mask.hpp"
 #include "util.hpp"
 
 namespace outpost::hub {
@@ -69,8 +70,13 @@ Json token_view(const TokenRecord& t) {
 }
 
 Json source_view(const SourceRecord& s) {
-  // Config is omitted: it may hold literal credentials.
-  return {{"id", s.id}, {"name", s.name}, {"type", s.type}, {"pool_id", s.pool_id}};
+  // Literal credentials in the config are masked (hub-v2 §3).
+  return {{"id", s.id},
+          {"name", s.name},
+          {"type", s.type},
+          {"pool_id", s.pool_id},
+          {"config", mask_secrets(s.config)},
+          {"created_at", rfc3339(s.created_at)}};
 }
 
 Json instance_view(const InstanceRecord& inst, const std::string& name, bool revoked) {

@@ -20,6 +20,7 @@ Json job_view(const JobRecord& job);
 Json job_summary(const JobRecord& job);
 
 Json token_view(const TokenRecord& token);
+/// A source with literal secrets in its config masked (mask_secrets).
 Json source_view(const SourceRecord& source);
 Json instance_view(const InstanceRecord& instance, const std::string& name, bool revoked);
 

@@ -17,6 +17,9 @@ packages=(
   libsqliteodbc sqlite3
   # tools the tests and scripts use
   curl openssl procps iproute2 python3 yamllint jq
+  # the web console's browser tests (scripts/check-console.sh): Debian's Chromium,
+  # driven by playwright-core from npm (never a downloaded browser)
+  chromium nodejs npm
 )
 
 missing=()

@@ -3,9 +3,9 @@
 #
 #   scripts/test.sh            everything CI runs
 #   OUTPOST_SKIP_DEPS=1 ...    skip the apt step (already installed)
-#   OUTPOST_STAGES="asan"      run only some stages (dev docs asan tsan deploy fuzz)
+#   OUTPOST_STAGES="asan"      run only some stages (dev docs asan tsan console deploy fuzz)
 #
-# The default stages (asan tsan deploy fuzz) are what CI runs within its budget
+# The default stages (docs asan tsan console deploy fuzz) are what CI runs within its budget
 # on a 2-core machine: asan builds everything and runs every suite (unit,
 # integration, e2e); tsan (ThreadSanitizer) builds only what the unit and
 # integration suites need (the tsan preset sets OUTPOST_BUILD_E2E=OFF) and runs
@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-stages=${OUTPOST_STAGES:-"docs asan tsan deploy fuzz"}
+stages=${OUTPOST_STAGES:-"docs asan tsan console deploy fuzz"}
 jobs=${OUTPOST_JOBS:-$(nproc)}
 
 log() { printf '\n== %s ==\n' "$*"; }
@@ -63,6 +63,16 @@ run_suite() {  # preset [ctest label regex]
 
 has_stage asan && run_suite asan
 has_stage tsan && run_suite tsan 'unit|integration'
+
+if has_stage console && [ -x scripts/check-console.sh ]; then
+  log "web console in Chromium"
+  # The asan stage built the hub and the agent already; reuse them.
+  if has_stage asan; then
+    OUTPOST_CONSOLE_BUILD=build/asan OUTPOST_CONSOLE_SKIP_BUILD=1 scripts/check-console.sh
+  else
+    OUTPOST_CONSOLE_BUILD=build/dev scripts/check-console.sh
+  fi
+fi
 
 if has_stage deploy && [ -x scripts/check-deploy.sh ]; then
   log "deployment manifests"

@@ -22,6 +22,9 @@ struct Request {
   std::string target = "/";  ///< path and query, e.g. "/api/v1/agent/connect"
   std::vector<Header> headers;
   std::string body;
+  /// Server requests only: the peer's IP address ("127.0.0.1", "::1"), empty
+  /// when unknown. Used for per-client limits (the hub console's sign-in).
+  std::string remote_address;
 
   /// First header with this name (case-insensitive), if any.
   [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;

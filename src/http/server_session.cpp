@@ -240,6 +240,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session>
       const bool keep_alive = parser_->get().keep_alive();
       auto converted = to_request(parser_->release(), options().max_body_bytes);
       if (auto* req = std::get_if<Request>(&converted)) {
+        error_code peer_ec;
+        const auto peer = socket().remote_endpoint(peer_ec);
+        if (!peer_ec) req->remote_address = peer.address().to_string();
         co_return std::make_pair(std::move(*req), keep_alive);
       }
       refusal_ = std::get<Refusal>(std::move(converted));

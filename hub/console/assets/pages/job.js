@@ -1,0 +1,108 @@
+// One job: its fields, attempts, error, and the result — test_connection as
+// fields, metadata as a schema tree, a query as a table paged from /rows.
+import {api} from '../api.js';
+import {badge, cellText, confirmButton, empty, errorBox, fill, h, table, when} from '../dom.js';
+
+const PAGE = 50;
+const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
+
+function fields(job) {
+  const kv = [['Type', job.type], ['Status', badge(job.status)], ['Source', job.source_id || '(by name)'],
+    ['Pool', job.pool_id], ['Attempt', String(job.attempt ?? '')], ['Agent instance', job.agent_instance || '—'],
+    ['Created', when(job.created_at)], ['Started', when(job.started_at)], ['Finished', when(job.finished_at)],
+    ['Timeout', `${job.timeout_ms} ms`]];
+  return h('dl', {class: 'kv', id: 'job-fields'}, kv.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+}
+
+function attempts(job) {
+  if (!Array.isArray(job.attempts) || job.attempts.length === 0) return null;
+  return h('section', {}, h('h2', {}, 'Attempts'),
+    table(['#', 'Agent instance', 'Started', 'Finished', 'Status', 'Error'], job.attempts.map((a) => [
+      String(a.attempt), a.agent_instance || '', when(a.started_at), when(a.finished_at), a.status || '',
+      a.error ? `${a.error.code || ''}: ${a.error.message || ''}` : '']), {id: 'attempts-table'}));
+}
+
+function columnItem(c) {
+  return h('li', {}, h('span', {class: 'column-name'}, c.name), ' ',
+    h('span', {class: 'muted'}, c.type || ''), c.nullable === false ? ' not null' : '');
+}
+
+function tableItem(t) {
+  const summary = h('summary', {}, h('span', {class: 'table-name'}, t.name), ` ${t.kind || 'table'}`,
+    t.row_estimate != null ? `, ~${t.row_estimate} rows` : '');
+  return h('li', {}, h('details', {}, summary,
+    h('ul', {class: 'columns'}, (t.columns || []).map(columnItem))));
+}
+
+function schemaItem(s) {
+  const tables = Array.isArray(s.tables) ? s.tables : [];
+  return h('li', {}, h('details', {open: true},
+    h('summary', {}, h('span', {class: 'schema-name'}, s.name || '(default)'), ` — ${tables.length} tables`),
+    h('ul', {}, tables.map(tableItem))));
+}
+
+function schemaTree(result) {
+  const schemas = Array.isArray(result.schemas) ? result.schemas : [];
+  const count = schemas.reduce((n, s) => n + (Array.isArray(s.tables) ? s.tables.length : 0), 0);
+  if (count === 0) return empty('No tables.', 'The agent found no table the login may read.');
+  const db = result.database ? ` of ${result.database}` : '';
+  return h('section', {id: 'schema-tree'}, h('h2', {}, `Schema${db} (${count} tables)`),
+    h('ul', {class: 'tree'}, schemas.map(schemaItem)));
+}
+
+function rowsPager(job) {
+  const columns = (job.result && Array.isArray(job.result.columns)) ? job.result.columns : [];
+  const total = job.result && Number.isInteger(job.result.row_count) ? job.result.row_count : null;
+  const body = h('div', {id: 'rows'});
+  const info = h('span', {id: 'rows-info', 'aria-live': 'polite'});
+  const prev = h('button', {type: 'button', class: 'quiet', id: 'rows-prev'}, '← Previous');
+  const next = h('button', {type: 'button', class: 'quiet', id: 'rows-next'}, 'Next →');
+  let offset = 0;
+  const load = async () => {
+    const rows = await api.jobs.rows(job.id, offset, PAGE);
+    fill(body, rows.length === 0 && offset === 0 ? empty('No rows.', 'The query returned nothing.')
+      : table(columns.map((c) => `${c.name}`), rows.map((r) => (Array.isArray(r) ? r : [r]).map((v) =>
+        h('span', {class: v === null ? 'null' : undefined}, cellText(v)))), {id: 'rows-table'}));
+    const last = offset + rows.length;
+    info.textContent = rows.length ? `Rows ${offset + 1}–${last}${total !== null ? ` of ${total}` : ''}` : '';
+    prev.disabled = offset === 0;
+    next.disabled = rows.length < PAGE || (total !== null && last >= total);
+  };
+  prev.addEventListener('click', () => { offset = Math.max(0, offset - PAGE); load(); });
+  next.addEventListener('click', () => { offset += PAGE; load(); });
+  const head = columns.length ? h('p', {class: 'muted'}, 'Columns: ', columns.map((c, i) =>
+    [i ? ', ' : '', h('span', {class: 'column-name'}, c.name), ` ${c.type || ''}`])) : null;
+  const truncated = job.result && job.result.truncated ? h('p', {class: 'notice'}, 'The result was cut at the row or size limit.') : null;
+  return {node: h('section', {}, h('h2', {}, 'Result'), head, truncated,
+    h('div', {class: 'pager'}, prev, info, next), body), load};
+}
+
+function result(job) {
+  const r = job.result;
+  if (!r || job.status !== 'succeeded') return {node: null};
+  if (job.type === 'metadata') return {node: schemaTree(r)};
+  if (job.type === 'query') return rowsPager(job);
+  return {node: h('section', {}, h('h2', {}, 'Result'), h('dl', {class: 'kv', id: 'job-result'},
+    Object.entries(r).map(([k, v]) => [h('dt', {}, k), h('dd', {}, cellText(v))])))};
+}
+
+export async function render(main, ctx) {
+  const id = ctx.args[0] || '';
+  const view = h('div', {id: 'job-view'});
+  fill(main, h('p', {}, h('a', {href: '#/jobs'}, '← Jobs')), h('h1', {}, 'Job ', h('code', {}, id)), view);
+  let shown = null;
+  const draw = async () => {
+    const job = await api.jobs.get(id);
+    if (shown === job.status && FINISHED.has(job.status)) return;
+    shown = job.status;
+    const res = result(job);
+    fill(view, fields(job),
+      FINISHED.has(job.status) ? null : h('p', {}, confirmButton('Cancel job', 'Click again to cancel', async () => {
+        await api.jobs.cancel(id);
+        await draw();
+      }), ' ', h('span', {class: 'muted'}, 'Refreshing until the job ends…')),
+      job.error ? errorBox(job.error.code, job.error.message) : null, attempts(job), res.node);
+    if (res.load) await res.load();
+  };
+  await ctx.every(1000, draw);
+}
