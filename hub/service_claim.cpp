@@ -175,20 +175,6 @@ void HubService::claim(const TokenRecord& token, const ClaimParams& params, Clai
 void HubService::add_waiter(const TokenRecord& token, const ClaimParams& params, ClaimReply reply,
                             std::chrono::milliseconds wait, std::uint64_t generation) {
   auto w = std::make_shared<Waiter>();
-  bool missed_wakeup = false;
-  {
-    std::lock_guard lock(mu_);
-    if (shut_down_) return reply.send(no_jobs());
-    w->id = next_waiter_++;
-    w->token_id = token.id;
-    w->pool_id = token.pool_id;
-    w->instance_id = params.instance_id;
-    w->capacity = params.capacity;
-    w->reply = std::move(reply);
-    w->timer = std::make_unique<asio::steady_timer>(io_, wait);
-    waiters_.push_back(w);
-    missed_wakeup = wake_gen_[token.pool_id] != generation;
-  }
   std::weak_ptr<HubService> weak = shared_from_this();
   std::weak_ptr<Waiter> weak_w = w;
   auto end_wait = [weak, weak_w] {
@@ -201,9 +187,25 @@ void HubService::add_waiter(const TokenRecord& token, const ClaimParams& params,
     self->answer_waiter(waiter, no_jobs());
     self->waiters_.remove(waiter);
   };
-  w->timer->async_wait([end_wait](boost::system::error_code ec) {
-    if (!ec) end_wait();
-  });
+  bool missed_wakeup = false;
+  {
+    std::lock_guard lock(mu_);
+    if (shut_down_) return reply.send(no_jobs());
+    w->id = next_waiter_++;
+    w->token_id = token.id;
+    w->pool_id = token.pool_id;
+    w->instance_id = params.instance_id;
+    w->capacity = params.capacity;
+    w->reply = std::move(reply);
+    w->timer = std::make_unique<asio::steady_timer>(io_, wait);
+    // Armed under the lock: answer_waiter() cancels the timer from other
+    // threads under the same lock, and an Asio timer takes no concurrent calls.
+    w->timer->async_wait([end_wait](boost::system::error_code ec) {
+      if (!ec) end_wait();
+    });
+    waiters_.push_back(w);
+    missed_wakeup = wake_gen_[token.pool_id] != generation;
+  }
   if (w->reply.on_gone) w->reply.on_gone(end_wait);
   if (missed_wakeup) on_wakeup(token.pool_id);
 }
