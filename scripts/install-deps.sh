@@ -19,8 +19,15 @@ packages=(
   curl openssl procps iproute2 python3 yamllint jq
   # the web console's browser tests (scripts/check-console.sh): Debian's Chromium,
   # driven by playwright-core from npm (never a downloaded browser)
-  chromium nodejs npm
+  chromium
 )
+
+# Node.js and npm: a machine may already carry them from another source (the
+# CI image ships NodeSource's nodejs, which bundles npm and conflicts with
+# Debian's npm package). Any working node and npm will do; only when absent
+# are Debian's packages installed.
+if ! command -v node >/dev/null 2>&1; then packages+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
 
 missing=()
 for p in "${packages[@]}"; do
