@@ -27,9 +27,11 @@ class Notifier {
 
   boost::asio::awaitable<void> wait_until(Clock::time_point deadline) {
     boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, deadline);
-    waiters_.push_back(&timer);
+    // Deregisters on every way out, including the destruction of a suspended
+    // frame (an io_context torn down with the waiter still parked): notify()
+    // must never reach a timer whose frame is gone.
+    const Registration registration(waiters_, &timer);
     co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
-    waiters_.erase(std::remove(waiters_.begin(), waiters_.end(), &timer), waiters_.end());
   }
 
   boost::asio::awaitable<void> wait_for(Clock::duration d) {
@@ -44,6 +46,23 @@ class Notifier {
   }
 
  private:
+  class Registration {
+   public:
+    Registration(std::vector<boost::asio::steady_timer*>& waiters, boost::asio::steady_timer* t)
+        : waiters_(waiters), timer_(t) {
+      waiters_.push_back(timer_);
+    }
+    ~Registration() {
+      waiters_.erase(std::remove(waiters_.begin(), waiters_.end(), timer_), waiters_.end());
+    }
+    Registration(const Registration&) = delete;
+    Registration& operator=(const Registration&) = delete;
+
+   private:
+    std::vector<boost::asio::steady_timer*>& waiters_;
+    boost::asio::steady_timer* timer_;
+  };
+
   std::vector<boost::asio::steady_timer*> waiters_;
 };
 

@@ -177,6 +177,14 @@ inline HttpResponse post_result(HttpTestClient& agent, const std::string& job_id
   return agent.post("/api/v1/agent/jobs/" + job_id + "/result", body.dump());
 }
 
+/// Renews a lease as the agent's lease keeper does (protocol §5); the answer
+/// carries the token to use from then on.
+inline HttpResponse heartbeat(HttpTestClient& agent, const std::string& job_id,
+                              const std::string& lease) {
+  return agent.post("/api/v1/agent/jobs/" + job_id + "/heartbeat",
+                    Json{{"lease_token", lease}}.dump());
+}
+
 inline HttpResponse put_part(HttpTestClient& agent, const std::string& job_id,
                              const std::string& lease, std::uint64_t seq,
                              const std::string& ndjson) {

@@ -143,6 +143,8 @@ TEST_F(ServiceTest, ANewerClaimOfTheSameInstanceEndsTheOlderOne) {
   EXPECT_TRUE(first->body["jobs"].empty());
   EXPECT_FALSE(second);
   EXPECT_EQ(service_->stats().waiters, 1u);
+  service_->shutdown();  // answers `second` while it is still in scope
+  EXPECT_TRUE(second);
 }
 
 TEST_F(ServiceTest, RevokingATokenEndsItsWaitingClaimsWith401) {
