@@ -93,6 +93,8 @@ struct HostileCase {
   int min_claims;  // the agent must keep retrying at least this often
 };
 
+void PrintTo(const HostileCase& c, std::ostream* os) { *os << c.name; }
+
 class HostileAnswers : public ::testing::TestWithParam<HostileCase> {};
 
 TEST_P(HostileAnswers, AgentSurvivesAndRetries) {

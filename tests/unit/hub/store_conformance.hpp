@@ -34,6 +34,10 @@ struct StoreFactory {
   std::function<std::unique_ptr<JobStore>()> make;
 };
 
+/// Prints a store parameter as its name (GoogleTest otherwise dumps its bytes
+/// into every test's listed name).
+inline void PrintTo(const StoreFactory& f, std::ostream* os) { *os << f.name; }
+
 /// Names instances after StoreFactory::name (pass as the last argument of
 /// INSTANTIATE_TEST_SUITE_P).
 inline std::string store_name(const ::testing::TestParamInfo<StoreFactory>& param) {
