@@ -96,4 +96,19 @@ Json instance_view(const InstanceRecord& inst, const std::string& name, bool rev
           {"revoked", revoked}};
 }
 
+Json schedule_view(const ScheduleRecord& s) {
+  return {{"id", s.id},
+          {"source_id", s.source_id},
+          {"type", s.type},
+          {"params", s.params},
+          {"timeout_ms", s.timeout_ms},
+          {"every_ms", s.every_ms ? Json(*s.every_ms) : Json(nullptr)},
+          {"cron", s.cron ? Json(*s.cron) : Json(nullptr)},
+          {"timezone", s.timezone},
+          {"status", s.status},
+          {"next_run_at", time_or_null(s.next_run_at)},
+          {"last_job_id", s.last_job_id ? Json(*s.last_job_id) : Json(nullptr)},
+          {"created_at", rfc3339(s.created_at)}};
+}
+
 }  // namespace outpost::hub
