@@ -174,21 +174,29 @@ CronSchedule::CronSchedule(std::string_view expression, std::string_view zone_na
   cctz::load_time_zone(std::string(zone_name), &zone_);
 }
 
+bool CronSchedule::day_matches(const cctz::civil_day& d) const {
+  if (!fields_.months.test(static_cast<std::size_t>(d.month()))) return false;
+  const bool dom = fields_.days.test(static_cast<std::size_t>(d.day()));
+  // cctz: monday = 0 .. sunday = 6; cron: sunday = 0.
+  const int wd = (static_cast<int>(cctz::get_weekday(d)) + 1) % 7;
+  const bool dow = fields_.weekdays.test(static_cast<std::size_t>(wd));
+  if (fields_.days_star || fields_.weekdays_star) return dom && dow;
+  return dom || dow;
+}
+
+bool CronSchedule::matches(const cctz::civil_second& t) const {
+  return day_matches(cctz::civil_day(t)) &&
+         fields_.hours.test(static_cast<std::size_t>(t.hour())) &&
+         fields_.minutes.test(static_cast<std::size_t>(t.minute()));
+}
+
 std::optional<SystemTime> CronSchedule::next_after(SystemTime t) const {
   using std::chrono::seconds;
   const auto t_sec = std::chrono::floor<seconds>(t);
   const cctz::civil_minute start(cctz::convert(t_sec, zone_));
-  const auto day_matches = [this](const cctz::civil_day& d) {
-    const bool dom = fields_.days.test(static_cast<std::size_t>(d.day()));
-    // cctz: monday = 0 .. sunday = 6; cron: sunday = 0.
-    const int wd = (static_cast<int>(cctz::get_weekday(d)) + 1) % 7;
-    const bool dow = fields_.weekdays.test(static_cast<std::size_t>(wd));
-    if (fields_.days_star || fields_.weekdays_star) return dom && dow;
-    return dom || dow;
-  };
   const cctz::civil_day first(start);
   for (cctz::civil_day d = first; d - first <= 366 * 8; ++d) {
-    if (!fields_.months.test(static_cast<std::size_t>(d.month())) || !day_matches(d)) continue;
+    if (!day_matches(d)) continue;
     for (int h = 0; h < 24; ++h) {
       if (!fields_.hours.test(static_cast<std::size_t>(h))) continue;
       for (int m = 0; m < 60; ++m) {

@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include <cctz/civil_time.h>
 #include <cctz/time_zone.h>
 
 #include "store/records.hpp"
@@ -61,8 +62,12 @@ class CronSchedule {
   [[nodiscard]] std::optional<SystemTime> next_after(SystemTime t) const;
 
   [[nodiscard]] const CronFields& fields() const noexcept { return fields_; }
+  /// True when the local time `t` (its minute) matches every field.
+  [[nodiscard]] bool matches(const cctz::civil_second& t) const;
 
  private:
+  [[nodiscard]] bool day_matches(const cctz::civil_day& d) const;
+
   CronFields fields_;
   cctz::time_zone zone_;
 };
