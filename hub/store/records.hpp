@@ -153,7 +153,7 @@ struct NewJob {
   Json source = Json::object();
   Json params = Json::object();
   std::int64_t timeout_ms = 60'000;
-  int max_attempts = 3;                  ///< see JobRecord::max_attempts
+  int max_attempts = 0;                  ///< see JobRecord::max_attempts (0: the hub's)
   std::int64_t retry_backoff_ms = 1000;  ///< see JobRecord::retry_backoff_ms
 };
 
