@@ -49,6 +49,9 @@ Json job_view(const JobRecord& job) {
       {"parts", job.part_count},
       {"attempts", attempts_view(job)}};
   if (job.progress) out["progress"] = *job.progress;
+  if (job.max_attempts > 0) out["max_attempts"] = job.max_attempts;
+  out["retry_backoff_ms"] = job.retry_backoff_ms;
+  out["run_at"] = time_or_null(job.run_at);  // a retry waiting for its backoff
   return out;
 }
 
