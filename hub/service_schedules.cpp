@@ -190,6 +190,10 @@ void HubService::arm_scheduler(std::optional<SystemTime> due) {
         std::lock_guard relock(me->mu_);
         me->timers_->scheduler_due.reset();
       }
+      // Still due after a pass: more than a batch, or one another hub is
+      // firing right now. Look again soon, without spinning.
+      const SystemTime soonest = me->clock_->now() + std::chrono::milliseconds(50);
+      if (next && *next < soonest) next = soonest;
       me->arm_scheduler(next);
     });
   });

@@ -95,13 +95,14 @@ TEST(HubPgSchedulesTest, ADueTimeMissedWhileEveryHubWasDownMakesOneJob) {
     a.process().wait(10s);
   }
   // Five hourly due times pass while no hub runs.
-  env.query(
-      "UPDATE schedules SET next_run_at = now() - interval '5 hours 30 minutes' "
-      "RETURNING id");
+  ASSERT_EQ(env.query("UPDATE schedules SET next_run_at = now() - interval '5 hours 30 minutes' "
+                      "RETURNING id"),
+            std::vector<std::string>{id});
   HubProcess b(env);
   ASSERT_TRUE(b.wait_started()) << b.output();
   auto admin = b.admin();
-  ASSERT_TRUE(eventually([&] { return !find_schedule(*admin, id)["last_job_id"].is_null(); }, 30s));
+  ASSERT_TRUE(eventually([&] { return !find_schedule(*admin, id)["last_job_id"].is_null(); }, 30s))
+      << find_schedule(*admin, id).dump() << "\n" << b.output();
   const auto s = find_schedule(*admin, id);
   EXPECT_EQ(env.count("SELECT count(*) FROM jobs WHERE source_id = '" + source + "'"), 1);
   EXPECT_EQ(env.count("SELECT count(*) FROM schedules WHERE next_run_at > now() AND "

@@ -88,9 +88,11 @@ std::optional<JobRecord> PostgresStore::fire_schedule(const std::string& id, Sys
   // The UPDATE's row lock makes a second hub with the same `due` wait, then
   // see next_run_at moved and update nothing: it creates no job.
   static const Statement claim_st{
+      // `due` is in whole milliseconds, as read: compare at that precision
+      // (a next_run_at written by hand may carry microseconds).
       "schedule_claim", "UPDATE schedules SET next_run_at = " + ts(3) +
-                            " WHERE id = $1 AND status = 'active' AND next_run_at = " + ts(2) +
-                            " RETURNING seq"};
+                            " WHERE id = $1 AND status = 'active' AND " + ms_of("next_run_at") +
+                            " = $2::bigint RETURNING seq"};
   static const Statement last_st{"schedule_last",
                                  "UPDATE schedules SET last_job_id = $2 WHERE id = $1"};
   auto created = pool_.transaction([&](Connection& conn) -> std::optional<JobRecord> {
