@@ -91,9 +91,8 @@ std::vector<JobRecord> MemoryStore::claim(const ClaimRequest& req) {
   {
     std::lock_guard lock(mu_);
     // Retries whose delay ended become claimable here too, not only when the
-    // hub's timer asks (retries_due): other pools' waiters hear of theirs.
+    // hub's timer asks (retries_due): every waiter of those pools hears of it.
     woken = promote_due(req.now);
-    woken.erase(req.pool_id);
     claim_ready(req, out);
   }
   for (const auto& pool : woken) notify(pool);
