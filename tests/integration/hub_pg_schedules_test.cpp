@@ -102,7 +102,8 @@ TEST(HubPgSchedulesTest, ADueTimeMissedWhileEveryHubWasDownMakesOneJob) {
   ASSERT_TRUE(b.wait_started()) << b.output();
   auto admin = b.admin();
   ASSERT_TRUE(eventually([&] { return !find_schedule(*admin, id)["last_job_id"].is_null(); }, 30s))
-      << find_schedule(*admin, id).dump() << "\n" << b.output();
+      << find_schedule(*admin, id).dump() << "\n"
+      << b.output();
   const auto s = find_schedule(*admin, id);
   EXPECT_EQ(env.count("SELECT count(*) FROM jobs WHERE source_id = '" + source + "'"), 1);
   EXPECT_EQ(env.count("SELECT count(*) FROM schedules WHERE next_run_at > now() AND "
