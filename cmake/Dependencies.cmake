@@ -23,3 +23,11 @@ target_link_libraries(outpost_boost INTERFACE Boost::headers OpenSSL::SSL OpenSS
 target_compile_definitions(outpost_boost INTERFACE
   BOOST_ASIO_SEPARATE_COMPILATION BOOST_BEAST_SEPARATE_COMPILATION
   BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)
+
+# cctz (Debian libcctz-dev): IANA time zones from the system tz database for
+# the hub's cron schedules. Debian ships no CMake or pkg-config file for it.
+find_path(CCTZ_INCLUDE_DIR cctz/time_zone.h REQUIRED)
+find_library(CCTZ_LIBRARY cctz REQUIRED)
+add_library(outpost_cctz INTERFACE)
+target_include_directories(outpost_cctz SYSTEM INTERFACE ${CCTZ_INCLUDE_DIR})
+target_link_libraries(outpost_cctz INTERFACE ${CCTZ_LIBRARY})

@@ -150,7 +150,7 @@ void add_flags(CLI::App& app, Flags& f, HubOptions& options) {
                  "PEM CA bundle: clients must present a certificate it signed (mutual TLS)");
   app.add_option("--lease-ttl", f.lease_ttl, "lease of a claimed job without heartbeat");
   app.add_option("--max-attempts", f.max_attempts,
-                 "lease expiries after which a job fails as agent_lost")
+                 "default max_attempts of a job (lease expiries and retryable failures count)")
       ->check(CLI::Range(1, 1000));
   app.add_option("--max-body", f.max_body, "largest request body accepted (413 above)");
   app.add_option("--max-part-bytes", f.max_part, "largest result part (advertised to agents)");

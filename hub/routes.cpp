@@ -158,7 +158,8 @@ std::string route_pattern(std::string_view path) {
     return std::find(names.begin(), names.end(), s) != names.end();
   };
   if (seg.empty() || seg.size() > 4 ||
-      !known(seg[0], {"connect", "heartbeat", "jobs", "tokens", "sources", "agents"}) ||
+      !known(seg[0],
+             {"connect", "heartbeat", "jobs", "tokens", "sources", "agents", "schedules"}) ||
       (seg.size() >= 3 &&
        !known(seg[2], {"heartbeat", "result", "release", "parts", "cancel", "rows"})) ||
       (seg.size() == 4 && seg[2] != "parts")) {
@@ -237,6 +238,11 @@ http::Response Hub::route_admin(std::string_view path, const http::Request& req)
     if (m == "GET") return rows_response(std::string(seg[1]), query_of(req.target));
   } else if (seg.size() == 1 && seg[0] == "agents") {
     if (m == "GET") return to_http(s.list_agents());
+  } else if (seg.size() == 1 && seg[0] == "schedules") {
+    if (m == "POST") return to_http(s.create_schedule(parse_object(req.body)));
+    if (m == "GET") return to_http(s.list_schedules());
+  } else if (seg.size() == 2 && seg[0] == "schedules") {
+    if (m == "DELETE") return to_http(s.delete_schedule(std::string(seg[1])));
   } else {
     return not_found(req.target.substr(0, req.target.find('?')));
   }

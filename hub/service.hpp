@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <variant>
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -39,6 +40,11 @@ struct StoreOptions {
   /// Longest wait between lease sweeps when no lease of this hub is due
   /// (another hub on a shared store may hold leases this hub does not know).
   std::chrono::milliseconds sweep_interval{1'000};
+  /// Longest wait between scheduler passes (due schedules, retries whose
+  /// delay ended): another hub on a shared store may have created them.
+  std::chrono::milliseconds schedule_interval{1'000};
+  /// Smallest every_ms a schedule may have.
+  std::chrono::milliseconds min_every{1'000};
 };
 
 /// How a waiting claim is answered and learns that its client went away.
@@ -102,6 +108,10 @@ class HubService : public std::enable_shared_from_this<HubService> {
   Answer list_jobs(std::string_view query);
   Answer cancel_job(const std::string& id);
   Answer list_agents();
+  // Schedules (hub-v2.md §4; service_schedules.cpp).
+  Answer create_schedule(const Json& body);
+  Answer list_schedules();
+  Answer delete_schedule(const std::string& id);
   /// Checks the job and the window; on success calls `sink` with each line
   /// (offset ≤ line < offset + limit) and returns nullopt.
   std::optional<Answer> stream_rows(const std::string& id, std::uint64_t offset,
@@ -112,6 +122,11 @@ class HubService : public std::enable_shared_from_this<HubService> {
   std::size_t sweep_leases();
   /// One retention pass now: deletes finished jobs older than options().retain.
   std::size_t run_retention();
+  /// One scheduler pass now (the timer calls it; tests call it after moving
+  /// a ManualClock): fires every due schedule once, and wakes this hub's
+  /// waiting claims of pools where a retry's delay ended. Returns the jobs
+  /// this hub created.
+  std::size_t run_scheduler();
   /// Serves this hub's waiting claims of `pool_id` (a wake-up).
   void serve_waiters(const std::string& pool_id);
 
@@ -140,6 +155,10 @@ class HubService : public std::enable_shared_from_this<HubService> {
   void release_unsent(const std::vector<JobRecord>& jobs);
   void arm_sweep(std::optional<SystemTime> due);
   void arm_retention();
+  void arm_scheduler(std::optional<SystemTime> due);
+  /// The job POST /v1/admin/jobs would create from `body`, or the error answer.
+  std::variant<NewJob, Answer> new_job(const Json& body);
+  bool fire(const ScheduleRecord& schedule, SystemTime now);
 
   boost::asio::any_io_executor io_;
   boost::asio::any_io_executor store_exec_;
@@ -156,6 +175,7 @@ class HubService : public std::enable_shared_from_this<HubService> {
   std::unordered_map<std::string, SystemTime> touched_;  // token id → last touch_token
   std::unique_ptr<Timers> timers_;
   std::uint64_t next_waiter_ = 1;
+  std::optional<SystemTime> retries_checked_;  // the last scheduler pass's `now`
 };
 
 }  // namespace outpost::hub

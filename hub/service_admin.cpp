@@ -94,13 +94,16 @@ Answer HubService::get_source(const std::string& id) {
   return Answer::ok(source_view(*s));
 }
 
-Answer HubService::create_job(const Json& body) {
+std::variant<NewJob, Answer> HubService::new_job(const Json& body) {
   NewJob job;
   job.type = req_string(body, "type");
   const auto source_id = opt_string(body, "source_id");
   auto source_obj = opt_object(body, "source");
   job.params = opt_object(body, "params").value_or(Json::object());
   job.timeout_ms = opt_int(body, "timeout_ms", 1, 24LL * 3600 * 1000).value_or(60'000);
+  job.max_attempts =
+      static_cast<int>(opt_int(body, "max_attempts", 1, 100).value_or(options_.max_attempts));
+  job.retry_backoff_ms = opt_int(body, "retry_backoff_ms", 0, 3'600'000).value_or(1000);
   const auto pool_id = opt_string(body, "pool_id");
   if (source_id.has_value() == source_obj.has_value()) {
     throw BadRequest{"invalid_source",
@@ -126,7 +129,13 @@ Answer HubService::create_job(const Json& body) {
     job.source_id = s->id;
     job.pool_id = s->pool_id;
   }
-  const auto rec = store_->create_job(job, clock_->now());
+  return job;
+}
+
+Answer HubService::create_job(const Json& body) {
+  auto built = new_job(body);
+  if (auto* error = std::get_if<Answer>(&built)) return std::move(*error);
+  const auto rec = store_->create_job(std::get<NewJob>(built), clock_->now());
   log_.info("job scheduled", {{"job_id", rec.id}, {"type", rec.type}});
   return Answer::of(K::kCreated, Json{{"id", rec.id}});
 }

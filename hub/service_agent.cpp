@@ -2,6 +2,7 @@
 // connect, heartbeats, parts, results and release (agent-protocol-v1.md).
 #include <algorithm>
 
+#include "retry.hpp"
 #include "service.hpp"
 #include "util.hpp"
 #include "views.hpp"
@@ -142,9 +143,22 @@ Answer HubService::result(const std::string& job_id, const ResultRequest& r) {
   f.started_at = r.started_at ? std::optional(clamp(*r.started_at, claimed)) : std::nullopt;
   f.finished_at = r.finished_at ? clamp(*r.finished_at, f.started_at.value_or(claimed)) : now;
   f.now = now;
+  const int max_attempts = job->max_attempts > 0 ? job->max_attempts : options_.max_attempts;
+  if (r.status == JobStatus::kFailed && should_retry(f.error, job->attempt, max_attempts)) {
+    f.retry_at = now + retry_delay(job->retry_backoff_ms, job->attempt, jitter_unit());
+  }
   const auto out = store_->finish(f);
   switch (out.kind) {
     case FinishOutcome::Kind::kAccepted:
+      if (f.retry_at && out.job && out.job->status == JobStatus::kScheduled) {
+        log_.info("job attempt failed; retry scheduled",
+                  {{"job_id", job_id},
+                   {"attempt", out.job->attempt},
+                   {"max_attempts", max_attempts},
+                   {"retry_in_ms", (*f.retry_at - now) / std::chrono::milliseconds(1)}});
+        arm_scheduler(f.retry_at);
+        return Answer::ok(Json{{"accepted", true}});
+      }
       log_.info("job finished", {{"job_id", job_id},
                                  {"status", to_string(r.status)},
                                  {"attempt", out.job ? out.job->attempt : 0},

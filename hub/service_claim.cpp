@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "service.hpp"
+#include "service_timers.hpp"
 #include "util.hpp"
 
 namespace outpost::hub {
@@ -23,13 +24,6 @@ struct HubService::Waiter {
   bool in_flight = false;         // a store claim for it is under way (no lock held)
   bool expired = false;           // its wait ended (or a newer claim superseded it) while in flight
   std::optional<Answer> revoked;  // its token was revoked while in flight
-};
-
-struct HubService::Timers {
-  explicit Timers(const asio::any_io_executor& io) : sweep(io), retention(io) {}
-  asio::steady_timer sweep;
-  std::optional<SystemTime> sweep_due;
-  asio::steady_timer retention;
 };
 
 namespace {
@@ -68,6 +62,7 @@ void HubService::start() {
     }
   });
   arm_retention();
+  arm_scheduler(clock_->now());
 }
 
 void HubService::shutdown() {
@@ -81,6 +76,8 @@ void HubService::shutdown() {
   timers_->sweep.cancel();
   timers_->retention.cancel();
   timers_->sweep_due.reset();
+  timers_->scheduler.cancel();
+  timers_->scheduler_due.reset();
 }
 
 void HubService::on_wakeup(const std::string& pool_id) {

@@ -49,6 +49,9 @@ Json job_view(const JobRecord& job) {
       {"parts", job.part_count},
       {"attempts", attempts_view(job)}};
   if (job.progress) out["progress"] = *job.progress;
+  if (job.max_attempts > 0) out["max_attempts"] = job.max_attempts;
+  out["retry_backoff_ms"] = job.retry_backoff_ms;
+  out["run_at"] = time_or_null(job.run_at);  // a retry waiting for its backoff
   return out;
 }
 
@@ -94,6 +97,21 @@ Json instance_view(const InstanceRecord& inst, const std::string& name, bool rev
           {"uptime_ms", inst.uptime_ms ? Json(*inst.uptime_ms) : Json(nullptr)},
           {"connectors", inst.connectors},
           {"revoked", revoked}};
+}
+
+Json schedule_view(const ScheduleRecord& s) {
+  return {{"id", s.id},
+          {"source_id", s.source_id},
+          {"type", s.type},
+          {"params", s.params},
+          {"timeout_ms", s.timeout_ms},
+          {"every_ms", s.every_ms ? Json(*s.every_ms) : Json(nullptr)},
+          {"cron", s.cron ? Json(*s.cron) : Json(nullptr)},
+          {"timezone", s.timezone},
+          {"status", s.status},
+          {"next_run_at", time_or_null(s.next_run_at)},
+          {"last_job_id", s.last_job_id ? Json(*s.last_job_id) : Json(nullptr)},
+          {"created_at", rfc3339(s.created_at)}};
 }
 
 }  // namespace outpost::hub

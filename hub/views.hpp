@@ -23,5 +23,7 @@ Json token_view(const TokenRecord& token);
 /// A source with literal secrets in its config masked (mask_secrets).
 Json source_view(const SourceRecord& source);
 Json instance_view(const InstanceRecord& instance, const std::string& name, bool revoked);
+/// A schedule as GET /v1/admin/schedules lists it.
+Json schedule_view(const ScheduleRecord& schedule);
 
 }  // namespace outpost::hub

@@ -11,7 +11,7 @@ packages=(
   # libraries
   libboost1.81-dev libssl-dev zlib1g-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev prometheus-cpp-dev libyaml-cpp-dev libpq-dev libsqlite3-dev
-  libmariadb-dev unixodbc-dev libgtest-dev libgmock-dev
+  libmariadb-dev unixodbc-dev libgtest-dev libgmock-dev libcctz-dev
   # servers and drivers for the integration tests and the demo
   postgresql-15 postgresql-client-15 mariadb-server mariadb-client odbc-postgresql
   libsqliteodbc sqlite3

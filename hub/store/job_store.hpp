@@ -79,6 +79,10 @@ struct FinishRequest {
   std::optional<SystemTime> started_at;  ///< as reported by the agent (else kept)
   SystemTime finished_at;                ///< reported by the agent or `now`, never after `now`
   SystemTime now;
+  /// With status kFailed: the attempt ends failed, but the job goes back to
+  /// scheduled (no result kept, error kept), claimable from this time on.
+  /// The rules decide it (retryable error, attempts left, backoff).
+  std::optional<SystemTime> retry_at;
 };
 
 struct FinishOutcome {
@@ -194,6 +198,34 @@ class JobStore {
                                                   std::size_t batch) = 0;
   /// The earliest expires_at of any lease, if any.
   virtual std::optional<SystemTime> next_lease_expiry() = 0;
+
+  // ---- retries (a failed attempt waiting out its backoff) ----
+  /// Pools of scheduled jobs whose retry time fell in (after, now]: they just
+  /// became claimable (claim never hands out a job before its run_at).
+  virtual std::vector<std::string> retries_due(SystemTime after, SystemTime now) = 0;
+  /// The earliest run_at after `now` of a scheduled job, if any.
+  virtual std::optional<SystemTime> next_retry_at(SystemTime now) = 0;
+
+  // ---- schedules (hub-v2.md §4) ----
+  virtual ScheduleRecord create_schedule(const NewSchedule& schedule, SystemTime now) = 0;
+  virtual std::vector<ScheduleRecord> list_schedules() = 0;  ///< by creation, oldest first
+  /// False when there is no such schedule.
+  virtual bool delete_schedule(const std::string& id) = 0;
+  /// Every active schedule of the source ends "cancelled" (no next run);
+  /// returns how many. Called when the source is deleted.
+  virtual std::size_t cancel_schedules_for_source(const std::string& source_id) = 0;
+  /// Up to `limit` active schedules with next_run_at <= now, earliest first.
+  virtual std::vector<ScheduleRecord> due_schedules(SystemTime now, std::size_t limit) = 0;
+  /// In one atomic unit: if the schedule is active and its next_run_at is
+  /// still `due`, moves it to `next`, creates `job` (reporting its pool through
+  /// on_jobs_available) and records it as last_job_id. nullopt when another
+  /// hub fired this due time first (or the schedule is gone): exactly one job
+  /// per due time, however many hubs share the store.
+  virtual std::optional<JobRecord> fire_schedule(const std::string& id, SystemTime due,
+                                                 SystemTime next, const NewJob& job,
+                                                 SystemTime now) = 0;
+  /// The earliest next_run_at of an active schedule, if any.
+  virtual std::optional<SystemTime> next_schedule_at() = 0;
 
   // ---- results ----
   /// Streams the stored parts of a job in seq order; false when no such job.

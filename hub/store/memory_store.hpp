@@ -58,6 +58,17 @@ class MemoryStore final : public JobStore {
   std::vector<ExpiredLease> expire_leases(SystemTime now, int max_attempts,
                                           std::size_t batch) override;
   std::optional<SystemTime> next_lease_expiry() override;
+  std::vector<std::string> retries_due(SystemTime after, SystemTime now) override;
+  std::optional<SystemTime> next_retry_at(SystemTime now) override;
+
+  ScheduleRecord create_schedule(const NewSchedule& schedule, SystemTime now) override;
+  std::vector<ScheduleRecord> list_schedules() override;
+  bool delete_schedule(const std::string& id) override;
+  std::size_t cancel_schedules_for_source(const std::string& source_id) override;
+  std::vector<ScheduleRecord> due_schedules(SystemTime now, std::size_t limit) override;
+  std::optional<JobRecord> fire_schedule(const std::string& id, SystemTime due, SystemTime next,
+                                         const NewJob& job, SystemTime now) override;
+  std::optional<SystemTime> next_schedule_at() override;
 
   bool read_parts(const std::string& job_id, const PartSink& sink) override;
   std::optional<std::uint64_t> read_rows(const std::string& job_id, std::uint64_t offset,
@@ -86,6 +97,11 @@ class MemoryStore final : public JobStore {
   void drop_lease(Job& job);
   void mark_finished(Job& job, SystemTime at);
   void requeue(Job& job);
+  void requeue_at(Job& job, SystemTime at);           // scheduled again, claimable from `at`
+  std::set<std::string> promote_due(SystemTime now);  // delayed → ready; their pools
+  void claim_ready(const ClaimRequest& req, std::vector<JobRecord>& out);
+  FinishOutcome retry(Job& job, const FinishRequest& req);
+  JobRecord insert_job(const NewJob& spec, SystemTime now);
   void notify(std::string pool_id);  // called without mu_
 
   std::mutex mu_;
@@ -101,6 +117,9 @@ class MemoryStore final : public JobStore {
   std::map<std::string, std::set<std::uint64_t>> ready_;     // pool → claimable seqs, FIFO
   std::set<std::pair<SystemTime, std::uint64_t>> expiries_;  // live leases
   std::set<std::pair<SystemTime, std::uint64_t>> finished_;  // retention order
+  std::set<std::pair<SystemTime, std::uint64_t>> delayed_;   // retries waiting: run_at, seq
+  std::uint64_t next_schedule_ = 1;
+  std::map<std::uint64_t, ScheduleRecord> schedules_;  // by creation
   std::shared_ptr<const JobsAvailable> callback_;
 };
 

@@ -37,34 +37,71 @@ void MemoryStore::requeue(Job& job) {
   ready_[job.rec.pool_id].insert(job.rec.seq);
 }
 
+void MemoryStore::requeue_at(Job& job, SystemTime at) {
+  drop_lease(job);
+  job.rec.status = JobStatus::kScheduled;
+  job.rec.run_at = at;
+  delayed_.emplace(at, job.rec.seq);
+}
+
+std::set<std::string> MemoryStore::promote_due(SystemTime now) {
+  std::set<std::string> pools;
+  while (!delayed_.empty() && delayed_.begin()->first <= now) {
+    Job& job = jobs_.at(delayed_.begin()->second);
+    delayed_.erase(delayed_.begin());
+    job.rec.run_at.reset();
+    ready_[job.rec.pool_id].insert(job.rec.seq);
+    pools.insert(job.rec.pool_id);
+  }
+  return pools;
+}
+
+JobRecord MemoryStore::insert_job(const NewJob& spec, SystemTime now) {
+  Job job;
+  job.rec.seq = next_job_++;
+  job.rec.id = "job_" + std::to_string(job.rec.seq);
+  job.rec.type = spec.type;
+  job.rec.pool_id = spec.pool_id;
+  job.rec.source_id = spec.source_id;
+  job.rec.source = spec.source;
+  job.rec.params = spec.params;
+  job.rec.timeout_ms = spec.timeout_ms;
+  job.rec.max_attempts = spec.max_attempts;
+  job.rec.retry_backoff_ms = spec.retry_backoff_ms;
+  job.rec.created_at = now;
+  job_ids_.emplace(job.rec.id, job.rec.seq);
+  Job& stored = jobs_.emplace(job.rec.seq, std::move(job)).first->second;
+  requeue(stored);
+  return stored.rec;
+}
+
 JobRecord MemoryStore::create_job(const NewJob& spec, SystemTime now) {
   JobRecord copy;
   {
     std::lock_guard lock(mu_);
-    Job job;
-    job.rec.seq = next_job_++;
-    job.rec.id = "job_" + std::to_string(job.rec.seq);
-    job.rec.type = spec.type;
-    job.rec.pool_id = spec.pool_id;
-    job.rec.source_id = spec.source_id;
-    job.rec.source = spec.source;
-    job.rec.params = spec.params;
-    job.rec.timeout_ms = spec.timeout_ms;
-    job.rec.created_at = now;
-    job_ids_.emplace(job.rec.id, job.rec.seq);
-    Job& stored = jobs_.emplace(job.rec.seq, std::move(job)).first->second;
-    requeue(stored);
-    copy = stored.rec;
+    copy = insert_job(spec, now);
   }
   notify(copy.pool_id);
   return copy;
 }
 
 std::vector<JobRecord> MemoryStore::claim(const ClaimRequest& req) {
-  std::lock_guard lock(mu_);
   std::vector<JobRecord> out;
+  std::set<std::string> woken;
+  {
+    std::lock_guard lock(mu_);
+    // Retries whose delay ended become claimable here too, not only when the
+    // hub's timer asks (retries_due): every waiter of those pools hears of it.
+    woken = promote_due(req.now);
+    claim_ready(req, out);
+  }
+  for (const auto& pool : woken) notify(pool);
+  return out;
+}
+
+void MemoryStore::claim_ready(const ClaimRequest& req, std::vector<JobRecord>& out) {
   auto queue = ready_.find(req.pool_id);
-  if (queue == ready_.end()) return out;
+  if (queue == ready_.end()) return;
   while (!queue->second.empty() && static_cast<int>(out.size()) < req.max_jobs) {
     const std::uint64_t seq = *queue->second.begin();
     queue->second.erase(queue->second.begin());
@@ -81,7 +118,6 @@ std::vector<JobRecord> MemoryStore::claim(const ClaimRequest& req) {
                                          "running", std::nullopt});
     out.push_back(rec);
   }
-  return out;
 }
 
 RenewOutcome MemoryStore::renew(const std::string& job_id, std::string_view lease_token,
@@ -154,6 +190,7 @@ FinishOutcome MemoryStore::finish(const FinishRequest& req) {
     }
   }
   // Parts beyond the announced count belong to nothing.
+  if (req.retry_at && req.status == JobStatus::kFailed) return retry(*job, req);
   job->parts.erase(job->parts.lower_bound(req.parts), job->parts.end());
   rec.part_count = req.parts;
   job->final_token = rec.lease->token;
@@ -172,6 +209,42 @@ FinishOutcome MemoryStore::finish(const FinishRequest& req) {
   out.kind = K::kAccepted;
   out.job = rec;
   return out;
+}
+
+FinishOutcome MemoryStore::retry(Job& job, const FinishRequest& req) {
+  // The attempt failed but may be retried: no result, the parts go, the job
+  // waits for req.retry_at. A later result with this lease is a conflict.
+  JobRecord& rec = job.rec;
+  job.parts.clear();
+  rec.part_count = 0;
+  rec.result.reset();
+  rec.error = req.error;
+  rec.started_at.reset();
+  rec.progress.reset();
+  if (!rec.attempts.empty()) {
+    AttemptRecord& a = rec.attempts.back();
+    a.finished_at = req.finished_at;
+    a.status = to_string(JobStatus::kFailed);
+    a.error = req.error;
+  }
+  requeue_at(job, *req.retry_at);
+  FinishOutcome out;
+  out.kind = FinishOutcome::Kind::kAccepted;
+  out.job = rec;
+  return out;
+}
+
+std::vector<std::string> MemoryStore::retries_due(SystemTime /*after*/, SystemTime now) {
+  std::lock_guard lock(mu_);
+  const auto pools = promote_due(now);
+  return {pools.begin(), pools.end()};
+}
+
+std::optional<SystemTime> MemoryStore::next_retry_at(SystemTime now) {
+  std::lock_guard lock(mu_);
+  auto it = delayed_.upper_bound({now, UINT64_MAX});
+  if (it == delayed_.end()) return std::nullopt;
+  return it->first;
 }
 
 ReleaseOutcome MemoryStore::release(const std::string& job_id, std::string_view lease_token,
@@ -209,7 +282,11 @@ CancelOutcome MemoryStore::cancel(const std::string& job_id, SystemTime now) {
     case JobStatus::kSucceeded:
     case JobStatus::kFailed: return {K::kFinished, rec.status};
     case JobStatus::kCancelled: return {K::kCancelled, rec.status};  // idempotent
-    case JobStatus::kScheduled: ready_[rec.pool_id].erase(rec.seq); break;
+    case JobStatus::kScheduled:
+      ready_[rec.pool_id].erase(rec.seq);
+      if (rec.run_at) delayed_.erase({*rec.run_at, rec.seq});
+      rec.run_at.reset();
+      break;
     case JobStatus::kRunning:
       // The lease stays until it expires, so the agent's next heartbeat
       // learns cancel_requested: true; after that the job is gone (410).
@@ -247,7 +324,9 @@ std::vector<ExpiredLease> MemoryStore::expire_leases(SystemTime now, int max_att
           rec.attempts.back().status = "expired";
           rec.attempts.back().finished_at = now;
         }
-        if (rec.expiries >= max_attempts) {
+        // Every counted hand-out is an attempt: expiries and retried failures.
+        const int limit = rec.max_attempts > 0 ? rec.max_attempts : max_attempts;
+        if (rec.attempt >= limit) {
           rec.status = JobStatus::kFailed;
           rec.error = std::move(lost);
           mark_finished(job, now);

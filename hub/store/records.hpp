@@ -138,6 +138,12 @@ struct JobRecord {
   std::optional<Lease> lease;
   std::uint64_t part_count = 0;  ///< parts announced by the accepted result
   std::vector<AttemptRecord> attempts;
+  /// Counted hand-outs allowed (0: the hub's --max-attempts, for jobs stored
+  /// before retries existed). Retryable failures and lease expiries use them.
+  int max_attempts = 0;
+  std::int64_t retry_backoff_ms = 1000;  ///< B of the retry delay B × 2^(attempt-1)
+  /// A scheduled job waiting out a retry delay is not claimable before this.
+  std::optional<SystemTime> run_at;
 };
 
 struct NewJob {
@@ -147,6 +153,8 @@ struct NewJob {
   Json source = Json::object();
   Json params = Json::object();
   std::int64_t timeout_ms = 60'000;
+  int max_attempts = 0;                  ///< see JobRecord::max_attempts (0: the hub's)
+  std::int64_t retry_backoff_ms = 1000;  ///< see JobRecord::retry_backoff_ms
 };
 
 /// Filter of list_jobs; an empty field matches everything.
@@ -159,6 +167,35 @@ struct JobFilter {
 struct JobPage {
   std::vector<JobRecord> jobs;  ///< newest first (descending seq)
   bool more = false;            ///< further jobs match below the last one
+};
+
+/// A recurring job (hub-v2.md §4): every `every_ms`, or at the times of a
+/// 5-field cron expression read in `timezone`.
+struct ScheduleRecord {
+  std::string id;  ///< "sch_…", assigned by the store
+  std::string source_id;
+  std::string type;
+  Json params = Json::object();
+  std::int64_t timeout_ms = 60'000;
+  std::optional<std::int64_t> every_ms;  ///< exactly one of every_ms and cron
+  std::optional<std::string> cron;
+  std::string timezone = "UTC";
+  /// "active", or "cancelled" once its source was deleted (it fires no more).
+  std::string status = "active";
+  std::optional<SystemTime> next_run_at;  ///< empty once cancelled
+  std::optional<std::string> last_job_id;
+  SystemTime created_at;
+};
+
+struct NewSchedule {
+  std::string source_id;
+  std::string type;
+  Json params = Json::object();
+  std::int64_t timeout_ms = 60'000;
+  std::optional<std::int64_t> every_ms;
+  std::optional<std::string> cron;
+  std::string timezone = "UTC";
+  SystemTime next_run_at;  ///< the first due time, computed by the rules
 };
 
 /// Aggregates for /metrics, read at scrape time.

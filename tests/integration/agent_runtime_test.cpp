@@ -289,3 +289,39 @@ TEST_F(AgentRuntime, ThrowInHeartbeatLoopEndsTheAgentWithItsJob) {
 
 }  // namespace
 }  // namespace outpost::test
+
+namespace outpost::test {
+namespace {
+
+// Retries (hub-v2.md §4) with the real agent: a job timeout is a failure the
+// agent marks retryable, so the hub runs the job again after its backoff
+// until max_attempts; a bad statement is not retried.
+TEST_F(AgentRuntime, ARetryableTimeoutRunsAgainUntilMaxAttempts) {
+  start_agent();
+  auto r = admin().post("/api/v1/admin/jobs", Json{{"source_id", endless_source()},
+                                                   {"type", "query"},
+                                                   {"params", {{"sql", kCountSql}}},
+                                                   {"timeout_ms", 300},
+                                                   {"max_attempts", 3},
+                                                   {"retry_backoff_ms", 100}}
+                                                  .dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  const auto view = wait_final(json(r).value("id", ""));
+  ASSERT_EQ(view.value("status", ""), "failed") << view.dump();
+  EXPECT_EQ(view.value("attempt", 0), 3);
+  EXPECT_EQ(view["error"].value("retryable", false), true) << view.dump();
+  ASSERT_EQ(view["attempts"].size(), 3u) << view.dump();
+  for (const auto& a : view["attempts"]) {
+    EXPECT_EQ(a.value("status", ""), "failed") << view.dump();
+    EXPECT_EQ(a["error"].value("retryable", false), true) << view.dump();
+  }
+
+  const auto bad = wait_final(submit(source_, "SELEC nothing"));
+  ASSERT_EQ(bad.value("status", ""), "failed") << bad.dump();
+  EXPECT_EQ(bad["error"].value("retryable", true), false) << bad.dump();
+  EXPECT_EQ(bad["attempts"].size(), 1u) << bad.dump();
+  expect_slot_free();
+}
+
+}  // namespace
+}  // namespace outpost::test

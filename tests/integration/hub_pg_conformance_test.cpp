@@ -1,6 +1,7 @@
 // The JobStore conformance suite (tests/unit/hub/store_conformance.hpp) on
 // the PostgreSQL store: each test gets a fresh database on a throwaway cluster.
 #include "unit/hub/store_conformance.hpp"
+#include "unit/hub/store_conformance_schedules.hpp"
 
 #include "hub_pg_support.hpp"
 #include "store/postgres/postgres_store.hpp"
@@ -25,6 +26,9 @@ std::string factory_name(const ::testing::TestParamInfo<StoreFactory>& param) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Postgres, StoreConformance,
+                         ::testing::Values(StoreFactory{"postgres", make_postgres_store}),
+                         factory_name);
+INSTANTIATE_TEST_SUITE_P(Postgres, RetryScheduleConformance,
                          ::testing::Values(StoreFactory{"postgres", make_postgres_store}),
                          factory_name);
 

@@ -65,6 +65,20 @@ class SwitchableStore final : public JobStore {
   FORWARD(std::size_t, purge_finished_before, (hub::SystemTime c, std::size_t b), (c, b))
   FORWARD(void, ping, (), ())
   FORWARD(hub::StoreCounts, counts, (hub::SystemTime s), (s))
+  FORWARD(std::vector<std::string>, retries_due, (hub::SystemTime a, hub::SystemTime n), (a, n))
+  FORWARD(std::optional<hub::SystemTime>, next_retry_at, (hub::SystemTime n), (n))
+  FORWARD(hub::ScheduleRecord, create_schedule, (const hub::NewSchedule& s, hub::SystemTime n),
+          (s, n))
+  FORWARD(std::vector<hub::ScheduleRecord>, list_schedules, (), ())
+  FORWARD(bool, delete_schedule, (const std::string& id), (id))
+  FORWARD(std::size_t, cancel_schedules_for_source, (const std::string& id), (id))
+  FORWARD(std::vector<hub::ScheduleRecord>, due_schedules, (hub::SystemTime n, std::size_t l),
+          (n, l))
+  FORWARD(std::optional<hub::JobRecord>, fire_schedule,
+          (const std::string& id, hub::SystemTime d, hub::SystemTime x, const hub::NewJob& j,
+           hub::SystemTime n),
+          (id, d, x, j, n))
+  FORWARD(std::optional<hub::SystemTime>, next_schedule_at, (), ())
 #undef FORWARD
   void on_jobs_available(hub::JobsAvailable cb) override {
     inner_.on_jobs_available(std::move(cb));

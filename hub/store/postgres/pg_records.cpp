@@ -76,7 +76,8 @@ std::string job_columns(const std::string& a) {
          ms_of("x.started_at") + ", 'finished_at', " + ms_of("x.finished_at") +
          ", 'status', x.status, 'error', x.error) ORDER BY x.id), '[]') "
          "FROM job_attempts x WHERE x.job_seq = " +
-         p + "seq)";
+         p + "seq), " + "coalesce(" + p + "max_attempts, 0), " + p + "retry_backoff_ms, " +
+         ms_of(p + "run_at");
 }
 
 namespace {
@@ -127,6 +128,9 @@ JobRecord job_from_row(const PGresult* r, int row) {
   }
   j.part_count = static_cast<std::uint64_t>(int64(r, row, 21));
   if (auto list = opt_json(r, row, 22)) j.attempts = attempts_from(*list);
+  j.max_attempts = static_cast<int>(int64(r, row, 23));
+  j.retry_backoff_ms = int64(r, row, 24);
+  j.run_at = opt_time(r, row, 25);
   return j;
 }
 

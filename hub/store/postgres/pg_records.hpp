@@ -28,7 +28,7 @@ std::string from_hex(std::string_view hex);
 /// The select list of a job row of table alias `a`, attempts included
 /// (kJobColumnCount columns, read by job_from_row).
 std::string job_columns(const std::string& a);
-inline constexpr int kJobColumnCount = 23;
+inline constexpr int kJobColumnCount = 26;
 JobRecord job_from_row(const PGresult* r, int row);
 
 std::string token_columns();

@@ -117,8 +117,38 @@ CREATE TABLE agent_instances (
 CREATE INDEX agent_instances_seen ON agent_instances (last_seen);
 )sql";
 
+// Retries and schedules (hub-v2.md §4). Version 3: version 2 is the pools
+// migration of the pools work; they touch different columns and tables.
+constexpr const char* kV3RetriesSchedules = R"sql(
+ALTER TABLE jobs
+  ADD COLUMN max_attempts     integer,                 -- NULL: the hub's --max-attempts
+  ADD COLUMN retry_backoff_ms bigint NOT NULL DEFAULT 1000,
+  ADD COLUMN run_at           timestamptz;             -- a retry is not claimable before it
+CREATE INDEX jobs_run_at ON jobs (run_at) WHERE status = 'scheduled' AND run_at IS NOT NULL;
+
+CREATE TABLE schedules (
+  seq         bigserial PRIMARY KEY,
+  id          text GENERATED ALWAYS AS ('sch_' || seq::text) STORED UNIQUE,
+  source_id   text NOT NULL,
+  type        text NOT NULL,
+  params      json NOT NULL,
+  timeout_ms  bigint NOT NULL,
+  every_ms    bigint,
+  cron        text,
+  timezone    text NOT NULL,
+  status      text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'cancelled')),
+  next_run_at timestamptz,                             -- compare-and-set by the hub that fires it
+  last_job_id text,
+  created_at  timestamptz NOT NULL,
+  CHECK ((every_ms IS NULL) <> (cron IS NULL))
+);
+CREATE INDEX schedules_due ON schedules (next_run_at) WHERE status = 'active';
+CREATE INDEX schedules_source ON schedules (source_id);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "tokens, sources, jobs, attempts, parts, agent instances", kV1},
+    {3, "retries (max_attempts, backoff, run_at) and schedules", kV3RetriesSchedules},
 };
 
 // pg_advisory_lock key: "outpost" in ASCII, shared by every hub of a store.

@@ -55,6 +55,17 @@ class PostgresStore final : public JobStore {
   std::vector<ExpiredLease> expire_leases(SystemTime now, int max_attempts,
                                           std::size_t batch) override;
   std::optional<SystemTime> next_lease_expiry() override;
+  std::vector<std::string> retries_due(SystemTime after, SystemTime now) override;
+  std::optional<SystemTime> next_retry_at(SystemTime now) override;
+
+  ScheduleRecord create_schedule(const NewSchedule& schedule, SystemTime now) override;
+  std::vector<ScheduleRecord> list_schedules() override;
+  bool delete_schedule(const std::string& id) override;
+  std::size_t cancel_schedules_for_source(const std::string& source_id) override;
+  std::vector<ScheduleRecord> due_schedules(SystemTime now, std::size_t limit) override;
+  std::optional<JobRecord> fire_schedule(const std::string& id, SystemTime due, SystemTime next,
+                                         const NewJob& job, SystemTime now) override;
+  std::optional<SystemTime> next_schedule_at() override;
 
   bool read_parts(const std::string& job_id, const PartSink& sink) override;
   std::optional<std::uint64_t> read_rows(const std::string& job_id, std::uint64_t offset,
@@ -70,6 +81,11 @@ class PostgresStore final : public JobStore {
   void notify(const std::string& pool_id);
   /// After the LISTEN connection (re)connects: "" and every pool with queued jobs.
   void resync();
+  /// The INSERT of a job (with its pg_notify) and running it on `conn`.
+  static const Statement& create_statement();
+  static JobRecord insert_job(Connection& conn, const NewJob& job, SystemTime now);
+  /// finish() of a failed attempt that will be retried (req.retry_at set).
+  FinishOutcome finish_for_retry(const FinishRequest& req);
   /// The job's seq, or nullopt when there is no such job.
   std::optional<std::int64_t> job_seq(Connection& conn, const std::string& id);
 

@@ -32,22 +32,33 @@ std::string text_array(const std::vector<std::string>& items) {
 
 }  // namespace
 
-JobRecord PostgresStore::create_job(const NewJob& job, SystemTime now) {
+const Statement& PostgresStore::create_statement() {
   static const Statement st{
       "job_create",
       "WITH j AS (INSERT INTO jobs (type, pool_id, source_id, source, params, timeout_ms, "
-      "status, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'scheduled', " +
-          ts(7) + ") RETURNING *) SELECT " + job_columns("j") +
+      "status, created_at, max_attempts, retry_backoff_ms) VALUES ($1, $2, $3, $4, $5, $6, "
+      "'scheduled', " +
+          ts(7) + ", $8, $9) RETURNING *) SELECT " + job_columns("j") +
           ", pg_notify('outpost_jobs', j.pool_id) FROM j"};
+  return st;
+}
+
+JobRecord PostgresStore::create_job(const NewJob& job, SystemTime now) {
   JobRecord out;
   {
     auto conn = pool_.acquire();
-    auto r = conn->run(st, {job.type, job.pool_id, job.source_id, job.source.dump(),
-                            job.params.dump(), std::to_string(job.timeout_ms), ms(now)});
-    out = job_from_row(r.get(), 0);
+    out = insert_job(*conn, job, now);
   }
   notify(out.pool_id);
   return out;
+}
+
+JobRecord PostgresStore::insert_job(Connection& conn, const NewJob& job, SystemTime now) {
+  auto r = conn.run(create_statement(),
+                    {job.type, job.pool_id, job.source_id, job.source.dump(), job.params.dump(),
+                     std::to_string(job.timeout_ms), ms(now), std::to_string(job.max_attempts),
+                     std::to_string(job.retry_backoff_ms)});
+  return job_from_row(r.get(), 0);
 }
 
 std::optional<JobRecord> PostgresStore::get_job(const std::string& id) {
@@ -92,13 +103,15 @@ std::vector<JobRecord> PostgresStore::claim(const ClaimRequest& req) {
   static const Statement st{
       "job_claim",
       "WITH picked AS (SELECT seq FROM jobs WHERE status = 'scheduled' AND pool_id = $1 "
-      "ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED), "
-      "numbered AS (SELECT seq, row_number() OVER (ORDER BY seq) AS rn FROM picked), "
-      "dropped AS (DELETE FROM job_parts p USING numbered n WHERE p.job_seq = n.seq), "
-      "upd AS (UPDATE jobs j SET status = 'running', attempt = j.attempt + 1, "
-      "agent_instance = $3, started_at = " +
+      "AND (run_at IS NULL OR run_at <= " +
           ts(4) +
-          ", progress = NULL, "
+          ") ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED), "
+          "numbered AS (SELECT seq, row_number() OVER (ORDER BY seq) AS rn FROM picked), "
+          "dropped AS (DELETE FROM job_parts p USING numbered n WHERE p.job_seq = n.seq), "
+          "upd AS (UPDATE jobs j SET status = 'running', attempt = j.attempt + 1, "
+          "agent_instance = $3, started_at = " +
+          ts(4) +
+          ", progress = NULL, run_at = NULL, "
           "lease_token = ($6::text[])[n.rn], lease_expires_at = " +
           ts(5) +
           ", lease_instance = $3 "

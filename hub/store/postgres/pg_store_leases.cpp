@@ -94,6 +94,7 @@ FinishOutcome accepted(const FinishRequest& req, const Result& r) {
 }  // namespace
 
 FinishOutcome PostgresStore::finish(const FinishRequest& req) {
+  if (req.retry_at && req.status == JobStatus::kFailed) return finish_for_retry(req);
   auto dump = [](const std::optional<Json>& j) {
     return j ? std::optional<std::string>(j->dump()) : std::nullopt;
   };
@@ -210,11 +211,14 @@ std::vector<ExpiredLease> PostgresStore::expire_leases(SystemTime now, int max_a
           "upd AS (UPDATE jobs j SET "
           "expiries = j.expiries + CASE WHEN d.old_status = 'running' THEN 1 ELSE 0 END, "
           "status = CASE WHEN d.old_status <> 'running' THEN j.status "
-          "WHEN j.expiries + 1 >= $2 THEN 'failed' ELSE 'scheduled' END, "
-          "finished_at = CASE WHEN d.old_status = 'running' AND j.expiries + 1 >= $2 THEN " +
+          "WHEN j.attempt >= coalesce(nullif(j.max_attempts, 0), $2) THEN 'failed' "
+          "ELSE 'scheduled' END, "
+          "finished_at = CASE WHEN d.old_status = 'running' AND "
+          "j.attempt >= coalesce(nullif(j.max_attempts, 0), $2) THEN " +
           ts(1) +
           " ELSE j.finished_at END, "
-          "error = CASE WHEN d.old_status = 'running' AND j.expiries + 1 >= $2 THEN "
+          "error = CASE WHEN d.old_status = 'running' AND "
+          "j.attempt >= coalesce(nullif(j.max_attempts, 0), $2) THEN "
           "json_build_object('code', 'agent_lost', 'message', 'the lease expired ' || "
           "(j.expiries + 1) || ' times without a result', 'retryable', false) ELSE j.error END, "
           "lease_token = NULL, lease_expires_at = NULL, lease_instance = NULL "

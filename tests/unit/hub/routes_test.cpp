@@ -11,6 +11,8 @@ TEST(RoutePattern, NamesPatternsNotRawPaths) {
   EXPECT_EQ(route_pattern("/healthz"), "/healthz");
   EXPECT_EQ(route_pattern("/metrics"), "/metrics");
   EXPECT_EQ(route_pattern("/api/v1/agent/jobs/claim"), "/api/v1/agent/jobs/claim");
+  EXPECT_EQ(route_pattern("/api/v1/admin/schedules"), "/api/v1/admin/schedules");
+  EXPECT_EQ(route_pattern("/api/v1/admin/schedules/sch_3"), "/api/v1/admin/schedules/{id}");
   EXPECT_EQ(route_pattern("/api/v1/agent/jobs/job_42/result"), "/api/v1/agent/jobs/{id}/result");
   EXPECT_EQ(route_pattern("/api/v1/agent/jobs/job_42/parts/7"),
             "/api/v1/agent/jobs/{id}/parts/{seq}");
