@@ -81,6 +81,7 @@ void HubService::shutdown() {
   timers_->sweep.cancel();
   timers_->retention.cancel();
   timers_->sweep_due.reset();
+  end_probes();
 }
 
 void HubService::on_wakeup(const std::string& pool_id) {
@@ -310,6 +311,7 @@ std::size_t HubService::sweep_leases() {
     auto ended = store_->expire_leases(clock_->now(), options_.max_attempts, 500);
     for (const auto& e : ended) {
       if (e.new_status == JobStatus::kFailed) {
+        probe_job_finished(e.job_id);
         log_.warn("job failed: agent lost",
                   {{"job_id", e.job_id}, {"attempt", e.attempt}, {"instance_id", e.instance_id}});
       } else if (e.new_status == JobStatus::kScheduled) {
