@@ -57,9 +57,7 @@ std::string HubService::pool_of(const Json& body) {
 }
 
 std::uint64_t HubService::agents_online(const std::string& pool_id) {
-  const auto counts = store_->counts(clock_->now() - 3 * options_.heartbeat_interval);
-  const auto it = counts.agents_online.find(pool_id);
-  return it == counts.agents_online.end() ? 0 : it->second;
+  return store_->agents_online(pool_id, clock_->now() - 3 * options_.heartbeat_interval);
 }
 
 Answer HubService::create_pool(const Json& body) {

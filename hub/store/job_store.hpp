@@ -174,6 +174,9 @@ class JobStore {
   virtual InstanceRecord upsert_instance(const InstanceUpdate& update, SystemTime now) = 0;
   /// Every instance with `leased` filled in, by instance id.
   virtual std::vector<InstanceRecord> list_instances() = 0;
+  /// Instances of `pool_id` seen since `since` (a Test connection's check,
+  /// cheaper than counts()).
+  virtual std::uint64_t agents_online(const std::string& pool_id, SystemTime since) = 0;
   /// Forgets instances not seen since `cutoff`; returns how many.
   virtual std::size_t purge_instances_before(SystemTime cutoff) = 0;
 

@@ -47,6 +47,7 @@ class MemoryStore final : public JobStore {
   InstanceRecord upsert_instance(const InstanceUpdate& update, SystemTime now) override;
   std::vector<InstanceRecord> list_instances() override;
   std::size_t purge_instances_before(SystemTime cutoff) override;
+  std::uint64_t agents_online(const std::string& pool_id, SystemTime since) override;
 
   JobRecord create_job(const NewJob& job, SystemTime now) override;
   std::optional<JobRecord> get_job(const std::string& id) override;

@@ -64,6 +64,15 @@ std::optional<std::size_t> MemoryStore::delete_source(const std::string& id, Sys
   return cancelled;
 }
 
+std::uint64_t MemoryStore::agents_online(const std::string& pool_id, SystemTime since) {
+  std::lock_guard lock(mu_);
+  std::uint64_t n = 0;
+  for (const auto& [id, inst] : instances_) {
+    if (inst.pool_id == pool_id && inst.last_seen >= since) ++n;
+  }
+  return n;
+}
+
 JobRecord MemoryStore::create_failed_job(const NewJob& spec, const Json& error, SystemTime now) {
   std::lock_guard lock(mu_);
   Job job;

@@ -49,6 +49,7 @@ class SwitchableStore final : public JobStore {
           (u, n))
   FORWARD(std::vector<hub::InstanceRecord>, list_instances, (), ())
   FORWARD(std::size_t, purge_instances_before, (hub::SystemTime c), (c))
+  FORWARD(std::uint64_t, agents_online, (const std::string& p, hub::SystemTime s), (p, s))
   FORWARD(hub::JobRecord, create_job, (const hub::NewJob& j, hub::SystemTime n), (j, n))
   FORWARD(std::optional<hub::JobRecord>, get_job, (const std::string& id), (id))
   FORWARD(hub::JobPage, list_jobs,

@@ -86,6 +86,15 @@ std::optional<std::size_t> PostgresStore::delete_source(const std::string& id, S
   return static_cast<std::size_t>(int64(r.get(), 0, 1));
 }
 
+std::uint64_t PostgresStore::agents_online(const std::string& pool_id, SystemTime since) {
+  static const Statement st{
+      "agents_online",
+      "SELECT count(*) FROM agent_instances WHERE pool_id = $1 AND last_seen >= " + ts(2)};
+  auto conn = pool_.acquire();
+  auto r = conn->run(st, {pool_id, ms(since)});
+  return static_cast<std::uint64_t>(int64(r.get(), 0, 0));
+}
+
 JobRecord PostgresStore::create_failed_job(const NewJob& job, const Json& error, SystemTime now) {
   // Inserted finished: no NOTIFY, nothing for a claim to find.
   static const Statement st{

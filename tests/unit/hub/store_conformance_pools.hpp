@@ -62,6 +62,24 @@ TEST_P(StoreConformance, AClaimNeverReturnsAJobOfAnotherPool) {
   EXPECT_TRUE(claim(50, "i-x", "pool_nope").empty());
 }
 
+TEST_P(StoreConformance, AgentsOnlineCountsOnePoolsRecentInstances) {
+  InstanceUpdate u;
+  u.token_id = "tok_1";
+  u.pool_id = "pool_a";
+  u.instance_id = "i-old";
+  store_->upsert_instance(u, now());
+  advance(std::chrono::minutes(1));
+  u.instance_id = "i-new";
+  store_->upsert_instance(u, now());
+  u.instance_id = "i-other";
+  u.pool_id = "pool_b";
+  store_->upsert_instance(u, now());
+  EXPECT_EQ(store_->agents_online("pool_a", now() - std::chrono::seconds(30)), 1u);
+  EXPECT_EQ(store_->agents_online("pool_a", now() - std::chrono::minutes(2)), 2u);
+  EXPECT_EQ(store_->agents_online("pool_b", now()), 1u);
+  EXPECT_EQ(store_->agents_online(std::string(kDefaultPool), now() - std::chrono::hours(1)), 0u);
+}
+
 TEST_P(StoreConformance, UpdateSourceChangesOnlyTheGivenFields) {
   auto s = store_->create_source(
       {"warehouse", "postgres", std::string(kDefaultPool), Json{{"host", "db"}}}, now());
