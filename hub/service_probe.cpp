@@ -56,7 +56,8 @@ void HubService::test_source(const std::string& id, const Json& body,
                     {"name", source->name},
                     {"type", source->type},
                     {"config", source->config}};
-  job.timeout_ms = std::max<std::int64_t>(wait_ms, 1'000);
+  // Long enough for a slow login even when the caller waits less (202 → poll the job).
+  job.timeout_ms = std::max<std::int64_t>(wait_ms, 30'000);
   const SystemTime now = clock_->now();
   if (agents_online(source->pool_id) == 0) {
     // Nobody could run it: fail it now instead of leaving it queued.
