@@ -131,8 +131,8 @@ void Hub::handle_blocking(const http::Request& request, const std::string& route
       // The console calls the admin API with its session cookie + CSRF token.
       switch (console_->check_api(request)) {
         case console::Console::Access::kAllowed:
-          return respond(
-              route_admin(path.substr(std::min(path.size(), kAdminPrefix.size())), request));
+          return serve_admin(path.substr(std::min(path.size(), kAdminPrefix.size())), request,
+                             respond);
         case console::Console::Access::kForbidden:
           return respond(error_response(403, "csrf_failed",
                                         "a console request needs its X-CSRF-Token header"));
@@ -146,8 +146,8 @@ void Hub::handle_blocking(const http::Request& request, const std::string& route
     const bool is_admin = constant_time_equal(sha256(*token), admin_hash_);
     if (admin) {
       if (is_admin) {
-        return respond(
-            route_admin(path.substr(std::min(path.size(), kAdminPrefix.size())), request));
+        return serve_admin(path.substr(std::min(path.size(), kAdminPrefix.size())), request,
+                           respond);
       }
       if (service_->authenticate_agent(*token)) {
         return respond(error_response(403, "forbidden", "an agent token cannot use the admin API"));

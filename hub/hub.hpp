@@ -69,6 +69,10 @@ class Hub {
   void route_agent(std::string_view path, const http::Request& request, const TokenRecord& token,
                    const http::Responder& respond, const http::Responder& watch);
   http::Response route_admin(std::string_view path, const http::Request& request);
+  /// Answers an admin call: at once through route_admin, or later for the
+  /// calls that wait (POST sources/{id}/test).
+  void serve_admin(std::string_view path, const http::Request& request,
+                   const http::Responder& respond);
   http::Response rows_response(const std::string& job_id, std::string_view query);
 
   HubOptions options_;

@@ -158,10 +158,10 @@ std::string route_pattern(std::string_view path) {
     return std::find(names.begin(), names.end(), s) != names.end();
   };
   if (seg.empty() || seg.size() > 4 ||
-      !known(seg[0],
-             {"connect", "heartbeat", "jobs", "tokens", "sources", "agents", "schedules"}) ||
+      !known(seg[0], {"connect", "heartbeat", "jobs", "tokens", "sources", "agents", "pools",
+                      "schedules"}) ||
       (seg.size() >= 3 &&
-       !known(seg[2], {"heartbeat", "result", "release", "parts", "cancel", "rows"})) ||
+       !known(seg[2], {"heartbeat", "result", "release", "parts", "cancel", "rows", "test"})) ||
       (seg.size() == 4 && seg[2] != "parts")) {
     return "other";
   }
@@ -227,6 +227,11 @@ http::Response Hub::route_admin(std::string_view path, const http::Request& req)
     if (m == "GET") return to_http(s.list_sources());
   } else if (seg.size() == 2 && seg[0] == "sources") {
     if (m == "GET") return to_http(s.get_source(std::string(seg[1])));
+    if (m == "PATCH") return to_http(s.update_source(std::string(seg[1]), parse_object(req.body)));
+    if (m == "DELETE") return to_http(s.delete_source(std::string(seg[1])));
+  } else if (seg.size() == 1 && seg[0] == "pools") {
+    if (m == "POST") return to_http(s.create_pool(parse_object(req.body)));
+    if (m == "GET") return to_http(s.list_pools());
   } else if (seg.size() == 1 && seg[0] == "jobs") {
     if (m == "POST") return to_http(s.create_job(parse_object(req.body)));
     if (m == "GET") return to_http(s.list_jobs(query_of(req.target)));
@@ -247,6 +252,21 @@ http::Response Hub::route_admin(std::string_view path, const http::Request& req)
     return not_found(req.target.substr(0, req.target.find('?')));
   }
   return method_not_allowed(m, req.target.substr(0, req.target.find('?')));
+}
+
+void Hub::serve_admin(std::string_view path, const http::Request& req,
+                      const http::Responder& respond) {
+  const auto seg = split_path(path);
+  // POST sources/{id}/test answers later (when the test job ends), like a claim.
+  if (seg.size() == 3 && seg[0] == "sources" && seg[2] == "test" && req.method == "POST") {
+    const Json body = req.body.empty() ? Json::object() : parse_object(req.body);
+    service_->test_source(std::string(seg[1]), body, [respond](Answer a) { respond(to_http(a)); });
+    return;
+  }
+  if (seg.size() == 3 && seg[0] == "sources" && seg[2] == "test") {
+    return respond(method_not_allowed(req.method, req.target.substr(0, req.target.find('?'))));
+  }
+  respond(route_admin(path, req));
 }
 
 http::Response Hub::rows_response(const std::string& job_id, std::string_view query) {

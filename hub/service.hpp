@@ -102,6 +102,18 @@ class HubService : public std::enable_shared_from_this<HubService> {
   Answer list_sources();
   /// One source, its config masked as in list_sources (hub-v2 §3).
   Answer get_source(const std::string& id);
+  /// PATCH /v1/admin/sources/{id}: name, config, pool_id (hub-v2 §3).
+  Answer update_source(const std::string& id, const Json& body);
+  /// DELETE /v1/admin/sources/{id}: 204; its unfinished jobs end cancelled.
+  Answer delete_source(const std::string& id);
+  /// POST /v1/admin/sources/{id}/test (hub-v2 §4): answers through `send`
+  /// (once, from any thread) with the finished job, 202 {"id"} when
+  /// `wait_ms` passes first, or at once with a `no_agent` failure. Never
+  /// blocks beyond its store calls: the wait is a timer.
+  void test_source(const std::string& id, const Json& body, std::function<void(Answer)> send);
+  Answer create_pool(const Json& body);
+  /// Every pool with agents_online and queue_depth.
+  Answer list_pools();
   Answer create_job(const Json& body);
   Answer get_job(const std::string& id);
   /// `query` is the raw query string (status, source_id, pool_id, limit, cursor).
@@ -159,6 +171,20 @@ class HubService : public std::enable_shared_from_this<HubService> {
   /// The job POST /v1/admin/jobs would create from `body`, or the error answer.
   std::variant<NewJob, Answer> new_job(const Json& body);
   bool fire(const ScheduleRecord& schedule, SystemTime now);
+  /// `pool_id` of a request body when given (400 naming it when no such
+  /// pool), else kDefaultPool.
+  std::string pool_of(const Json& body);
+  /// Agents of `pool_id` whose heartbeats are due (3 missed = offline).
+  std::uint64_t agents_online(const std::string& pool_id);
+  // Test connection waits (service_probe.cpp).
+  struct Probe;
+  struct Probes;
+  void check_probe(const std::shared_ptr<Probe>& p);
+  void arm_probe(const std::shared_ptr<Probe>& p);
+  void finish_probe(const std::shared_ptr<Probe>& p, Answer answer);
+  /// A job this hub saw finish: a Test connection waiting on it answers now.
+  void probe_job_finished(const std::string& job_id);
+  void end_probes();  // shutdown: each waiting test answers 202
 
   boost::asio::any_io_executor io_;
   boost::asio::any_io_executor store_exec_;
@@ -176,6 +202,7 @@ class HubService : public std::enable_shared_from_this<HubService> {
   std::unique_ptr<Timers> timers_;
   std::uint64_t next_waiter_ = 1;
   std::optional<SystemTime> retries_checked_;  // the last scheduler pass's `now`
+  std::shared_ptr<Probes> probes_;  // made on first use (service_probe.cpp)
 };
 
 }  // namespace outpost::hub

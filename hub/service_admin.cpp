@@ -41,7 +41,7 @@ std::optional<std::uint64_t> parse_u64(std::string_view text) {
 Answer HubService::create_token(const Json& body) {
   NewToken t;
   t.name = req_string(body, "name");
-  t.pool_id = opt_string(body, "pool_id").value_or(std::string(kDefaultPool));
+  t.pool_id = pool_of(body);
   // 32 random bytes: the secret is shown once and only its hash is kept.
   const std::string secret = "opt_" + random_hex(32);
   t.hash = sha256(secret);
@@ -76,7 +76,7 @@ Answer HubService::create_source(const Json& body) {
   auto config = opt_object(body, "config");
   if (!config) throw BadRequest{"missing_field", "field 'config' (an object) is required"};
   s.config = std::move(*config);
-  s.pool_id = opt_string(body, "pool_id").value_or(std::string(kDefaultPool));
+  s.pool_id = pool_of(body);
   const auto rec = store_->create_source(s, clock_->now());
   log_.info("source created", {{"source_id", rec.id}, {"name", rec.name}, {"type", rec.type}});
   return Answer::of(K::kCreated, Json{{"id", rec.id}});
@@ -104,7 +104,6 @@ std::variant<NewJob, Answer> HubService::new_job(const Json& body) {
   job.max_attempts =
       static_cast<int>(opt_int(body, "max_attempts", 1, 100).value_or(options_.max_attempts));
   job.retry_backoff_ms = opt_int(body, "retry_backoff_ms", 0, 3'600'000).value_or(1000);
-  const auto pool_id = opt_string(body, "pool_id");
   if (source_id.has_value() == source_obj.has_value()) {
     throw BadRequest{"invalid_source",
                      "give exactly one of 'source_id' or 'source': {\"ref\": \"NAME\"}"};
@@ -116,7 +115,7 @@ std::variant<NewJob, Answer> HubService::new_job(const Json& body) {
                        "'source' must be {\"ref\": \"NAME\"} with a non-empty name"};
     }
     job.source = Json{{"ref", *ref}};
-    job.pool_id = pool_id.value_or(std::string(kDefaultPool));
+    job.pool_id = pool_of(body);
   } else {
     auto s = store_->get_source(*source_id);
     if (!s) {
@@ -234,6 +233,7 @@ Answer HubService::cancel_job(const std::string& id) {
   switch (out.kind) {
     case CancelOutcome::Kind::kCancelled:
       log_.info("job cancelled", {{"job_id", id}});
+      probe_job_finished(id);
       return Answer::of(K::kAccepted, Json{{"id", id}, {"status", to_string(out.status)}});
     case CancelOutcome::Kind::kFinished:
       return Answer::error(K::kConflict, "job_finished",

@@ -66,8 +66,10 @@ Answer HubService::connect(const TokenRecord& token, const ConnectRequest& r) {
                                 {"instance_id", r.instance_id},
                                 {"version", r.version},
                                 {"capacity", r.capacity}});
+  const auto pool = store_->get_pool(token.pool_id);
   return Answer::ok(Json{{"agent_id", agent_id_for(token.id)},
                          {"agent_name", token.name},
+                         {"pool", pool ? pool->name : token.pool_id},
                          {"poll_wait_ms", options_.poll_wait.count()},
                          {"heartbeat_interval_ms", options_.heartbeat_interval.count()},
                          {"lease_ttl_ms", options_.lease_ttl.count()},
@@ -163,6 +165,7 @@ Answer HubService::result(const std::string& job_id, const ResultRequest& r) {
                                  {"status", to_string(r.status)},
                                  {"attempt", out.job ? out.job->attempt : 0},
                                  {"parts", r.parts}});
+      probe_job_finished(job_id);
       return Answer::ok(Json{{"accepted", true}});
     case FinishOutcome::Kind::kDuplicate:
       return Answer::ok(Json{{"accepted", true}, {"duplicate", true}});

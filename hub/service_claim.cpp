@@ -78,6 +78,7 @@ void HubService::shutdown() {
   timers_->sweep_due.reset();
   timers_->scheduler.cancel();
   timers_->scheduler_due.reset();
+  end_probes();
 }
 
 void HubService::on_wakeup(const std::string& pool_id) {
@@ -307,6 +308,7 @@ std::size_t HubService::sweep_leases() {
     auto ended = store_->expire_leases(clock_->now(), options_.max_attempts, 500);
     for (const auto& e : ended) {
       if (e.new_status == JobStatus::kFailed) {
+        probe_job_finished(e.job_id);
         log_.warn("job failed: agent lost",
                   {{"job_id", e.job_id}, {"attempt", e.attempt}, {"instance_id", e.instance_id}});
       } else if (e.new_status == JobStatus::kScheduled) {

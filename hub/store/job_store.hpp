@@ -158,10 +158,29 @@ class JobStore {
   virtual std::optional<SourceRecord> get_source(const std::string& id) = 0;
   virtual std::vector<SourceRecord> list_sources() = 0;  ///< by creation, oldest first
 
+  /// Applies `patch`; nullopt when there is no such source. Jobs already
+  /// created keep the source and pool they were created with.
+  virtual std::optional<SourceRecord> update_source(const std::string& id,
+                                                    const SourcePatch& patch) = 0;
+  /// Deletes the source and ends its unfinished jobs as `cancelled` (with
+  /// error code "cancelled"), as cancel() would: a scheduled one at once, a
+  /// running one keeps its lease so its agent learns cancel_requested.
+  /// nullopt when there is no such source, else how many jobs it cancelled.
+  virtual std::optional<std::size_t> delete_source(const std::string& id, SystemTime now) = 0;
+
+  // ---- pools (kDefaultPool always exists) ----
+  /// nullopt when a pool of that name exists already.
+  virtual std::optional<PoolRecord> create_pool(const std::string& name, SystemTime now) = 0;
+  virtual std::optional<PoolRecord> get_pool(const std::string& id) = 0;
+  virtual std::vector<PoolRecord> list_pools() = 0;  ///< kDefaultPool first, then by creation
+
   // ---- agent instances ----
   virtual InstanceRecord upsert_instance(const InstanceUpdate& update, SystemTime now) = 0;
   /// Every instance with `leased` filled in, by instance id.
   virtual std::vector<InstanceRecord> list_instances() = 0;
+  /// Instances of `pool_id` seen since `since` (a Test connection's check,
+  /// cheaper than counts()).
+  virtual std::uint64_t agents_online(const std::string& pool_id, SystemTime since) = 0;
   /// Forgets instances not seen since `cutoff`; returns how many.
   virtual std::size_t purge_instances_before(SystemTime cutoff) = 0;
 
@@ -169,6 +188,9 @@ class JobStore {
   /// Stores a scheduled job, then reports its pool through on_jobs_available.
   virtual JobRecord create_job(const NewJob& job, SystemTime now) = 0;
   virtual std::optional<JobRecord> get_job(const std::string& id) = 0;
+  /// Stores a job that is already `failed` with `error` (finished_at = now):
+  /// never claimable, no wake-up. A Test connection with no agent online.
+  virtual JobRecord create_failed_job(const NewJob& job, const Json& error, SystemTime now) = 0;
   /// Jobs matching `filter`, newest first, at most `limit`, only those with
   /// seq < *before_seq when given (the cursor of the previous page).
   virtual JobPage list_jobs(const JobFilter& filter, std::size_t limit,

@@ -23,7 +23,7 @@ namespace outpost::hub {
 /// the mutex is released, on the thread of the operation that caused it.
 class MemoryStore final : public JobStore {
  public:
-  MemoryStore() = default;
+  MemoryStore();  ///< holds kDefaultPool from the start
   MemoryStore(const MemoryStore&) = delete;
   MemoryStore& operator=(const MemoryStore&) = delete;
 
@@ -36,13 +36,22 @@ class MemoryStore final : public JobStore {
   SourceRecord create_source(const NewSource& source, SystemTime now) override;
   std::optional<SourceRecord> get_source(const std::string& id) override;
   std::vector<SourceRecord> list_sources() override;
+  std::optional<SourceRecord> update_source(const std::string& id,
+                                            const SourcePatch& patch) override;
+  std::optional<std::size_t> delete_source(const std::string& id, SystemTime now) override;
+
+  std::optional<PoolRecord> create_pool(const std::string& name, SystemTime now) override;
+  std::optional<PoolRecord> get_pool(const std::string& id) override;
+  std::vector<PoolRecord> list_pools() override;
 
   InstanceRecord upsert_instance(const InstanceUpdate& update, SystemTime now) override;
   std::vector<InstanceRecord> list_instances() override;
   std::size_t purge_instances_before(SystemTime cutoff) override;
+  std::uint64_t agents_online(const std::string& pool_id, SystemTime since) override;
 
   JobRecord create_job(const NewJob& job, SystemTime now) override;
   std::optional<JobRecord> get_job(const std::string& id) override;
+  JobRecord create_failed_job(const NewJob& job, const Json& error, SystemTime now) override;
   JobPage list_jobs(const JobFilter& filter, std::size_t limit,
                     std::optional<std::uint64_t> before_seq) override;
   std::vector<JobRecord> claim(const ClaimRequest& request) override;
@@ -102,6 +111,9 @@ class MemoryStore final : public JobStore {
   void claim_ready(const ClaimRequest& req, std::vector<JobRecord>& out);
   FinishOutcome retry(Job& job, const FinishRequest& req);
   JobRecord insert_job(const NewJob& spec, SystemTime now);
+  /// Ends an unfinished job as cancelled with `error` (see cancel()).
+  void cancel_unfinished(Job& job, SystemTime now, Json error);
+  JobRecord new_job_record(const NewJob& spec, SystemTime now);
   void notify(std::string pool_id);  // called without mu_
 
   std::mutex mu_;
@@ -121,6 +133,8 @@ class MemoryStore final : public JobStore {
   std::uint64_t next_schedule_ = 1;
   std::map<std::uint64_t, ScheduleRecord> schedules_;  // by creation
   std::shared_ptr<const JobsAvailable> callback_;
+  std::uint64_t next_pool_ = 1;
+  std::map<std::uint64_t, PoolRecord> pools_;  // by creation; key 0 = kDefaultPool
 };
 
 }  // namespace outpost::hub

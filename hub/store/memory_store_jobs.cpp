@@ -56,19 +56,25 @@ std::set<std::string> MemoryStore::promote_due(SystemTime now) {
   return pools;
 }
 
+JobRecord MemoryStore::new_job_record(const NewJob& spec, SystemTime now) {
+  JobRecord rec;
+  rec.seq = next_job_++;
+  rec.id = "job_" + std::to_string(rec.seq);
+  rec.type = spec.type;
+  rec.pool_id = spec.pool_id;
+  rec.source_id = spec.source_id;
+  rec.source = spec.source;
+  rec.params = spec.params;
+  rec.timeout_ms = spec.timeout_ms;
+  rec.max_attempts = spec.max_attempts;
+  rec.retry_backoff_ms = spec.retry_backoff_ms;
+  rec.created_at = now;
+  return rec;
+}
+
 JobRecord MemoryStore::insert_job(const NewJob& spec, SystemTime now) {
   Job job;
-  job.rec.seq = next_job_++;
-  job.rec.id = "job_" + std::to_string(job.rec.seq);
-  job.rec.type = spec.type;
-  job.rec.pool_id = spec.pool_id;
-  job.rec.source_id = spec.source_id;
-  job.rec.source = spec.source;
-  job.rec.params = spec.params;
-  job.rec.timeout_ms = spec.timeout_ms;
-  job.rec.max_attempts = spec.max_attempts;
-  job.rec.retry_backoff_ms = spec.retry_backoff_ms;
-  job.rec.created_at = now;
+  job.rec = new_job_record(spec, now);
   job_ids_.emplace(job.rec.id, job.rec.seq);
   Job& stored = jobs_.emplace(job.rec.seq, std::move(job)).first->second;
   requeue(stored);
@@ -283,24 +289,30 @@ CancelOutcome MemoryStore::cancel(const std::string& job_id, SystemTime now) {
     case JobStatus::kFailed: return {K::kFinished, rec.status};
     case JobStatus::kCancelled: return {K::kCancelled, rec.status};  // idempotent
     case JobStatus::kScheduled:
-      ready_[rec.pool_id].erase(rec.seq);
-      if (rec.run_at) delayed_.erase({*rec.run_at, rec.seq});
-      rec.run_at.reset();
-      break;
-    case JobStatus::kRunning:
-      // The lease stays until it expires, so the agent's next heartbeat
-      // learns cancel_requested: true; after that the job is gone (410).
-      if (!rec.attempts.empty()) {
-        rec.attempts.back().status = "cancelled";
-        rec.attempts.back().finished_at = now;
-      }
-      break;
+    case JobStatus::kRunning: break;
+  }
+  cancel_unfinished(
+      *job, now,
+      Json{{"code", "cancelled"}, {"message", "cancelled by the operator"}, {"retryable", false}});
+  return {K::kCancelled, rec.status};
+}
+
+void MemoryStore::cancel_unfinished(Job& job, SystemTime now, Json error) {
+  JobRecord& rec = job.rec;
+  if (rec.status == JobStatus::kScheduled) {
+    ready_[rec.pool_id].erase(rec.seq);
+    if (rec.run_at) delayed_.erase({*rec.run_at, rec.seq});
+    rec.run_at.reset();
+  }
+  if (rec.status == JobStatus::kRunning && !rec.attempts.empty()) {
+    // The lease stays until it expires, so the agent's next heartbeat
+    // learns cancel_requested: true; after that the job is gone (410).
+    rec.attempts.back().status = "cancelled";
+    rec.attempts.back().finished_at = now;
   }
   rec.status = JobStatus::kCancelled;
-  rec.error =
-      Json{{"code", "cancelled"}, {"message", "cancelled by the operator"}, {"retryable", false}};
-  mark_finished(*job, now);
-  return {K::kCancelled, rec.status};
+  rec.error = std::move(error);
+  mark_finished(job, now);
 }
 
 std::vector<ExpiredLease> MemoryStore::expire_leases(SystemTime now, int max_attempts,

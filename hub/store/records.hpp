@@ -20,8 +20,9 @@ using Json = nlohmann::json;
 using SystemTime = std::chrono::system_clock::time_point;
 
 /// The pool every token, source and job belongs to unless told otherwise
-/// (hub-v2.md §3; routing by pool comes later, the field is kept now).
+/// (hub-v2.md §3). Every store has it from the start, named kDefaultPoolName.
 inline constexpr std::string_view kDefaultPool = "pool_default";
+inline constexpr std::string_view kDefaultPoolName = "default";
 
 enum class JobStatus { kScheduled, kRunning, kSucceeded, kFailed, kCancelled };
 
@@ -65,6 +66,23 @@ struct NewSource {
   std::string type;
   std::string pool_id{kDefaultPool};
   Json config = Json::object();
+};
+
+/// A set of agents that reach the same sources (one private network). A
+/// claim only ever returns jobs of the claiming token's pool.
+struct PoolRecord {
+  std::string id;    ///< "pool_…" assigned by the store; kDefaultPool for the default one
+  std::string name;  ///< unique within the store
+  SystemTime created_at;
+};
+
+/// PATCH of a source: fields left empty keep their stored value; `config`
+/// replaces the stored config as a whole (the rules layer has already put
+/// back the values the client left masked).
+struct SourcePatch {
+  std::optional<std::string> name;
+  std::optional<Json> config;
+  std::optional<std::string> pool_id;
 };
 
 /// One running agent process (agents sharing a token are replicas).

@@ -193,6 +193,7 @@ std::uint64_t parse_part_seq(std::string_view segment) {
 json to_json(const Session& s) {
   return {{"agent_id", s.agent_id},
           {"agent_name", s.agent_name},
+          {"pool", s.pool},
           {"poll_wait_ms", s.poll_wait.count()},
           {"heartbeat_interval_ms", s.heartbeat_interval.count()},
           {"lease_ttl_ms", s.lease_ttl.count()},

@@ -121,6 +121,7 @@ Session parse_session(std::string_view body) {
     bad_field(kCall, "agent_id", "is missing (not an Outpost v1 control plane?)");
   s.agent_id = std::move(*id);
   s.agent_name = opt_string(doc, kCall, "agent_name").value_or("");
+  s.pool = opt_string(doc, kCall, "pool").value_or("");
   if (auto v = opt_positive(doc, kCall, "poll_wait_ms", kMaxIntervalMs))
     s.poll_wait = std::chrono::milliseconds(*v);
   if (auto v = opt_positive(doc, kCall, "heartbeat_interval_ms", kMaxIntervalMs)) {

@@ -44,6 +44,9 @@ struct ConnectRequest {
 struct Session {
   std::string agent_id;
   std::string agent_name;
+  /// The name of the agent's pool when the control plane routes by pool
+  /// (outpost-hub sends it; nothing to configure on the agent). Empty if absent.
+  std::string pool;
   std::chrono::milliseconds poll_wait{20'000};
   std::chrono::milliseconds heartbeat_interval{10'000};
   std::chrono::milliseconds lease_ttl{30'000};

@@ -291,6 +291,7 @@ asio::awaitable<void> agent_main(std::shared_ptr<RuntimeState> state) {
   state->log.info("agent started",
                   {{"agent_id", state->session.agent_id},
                    {"agent_name", state->session.agent_name},
+                   {"pool", state->session.pool},
                    {"instance_id", state->instance_id},
                    {"capacity", state->capacity},
                    {"version", state->version},

@@ -1,6 +1,7 @@
 // The JobStore conformance suite (tests/unit/hub/store_conformance.hpp) on
 // the PostgreSQL store: each test gets a fresh database on a throwaway cluster.
 #include "unit/hub/store_conformance.hpp"
+#include "unit/hub/store_conformance_pools.hpp"
 #include "unit/hub/store_conformance_schedules.hpp"
 
 #include "hub_pg_support.hpp"

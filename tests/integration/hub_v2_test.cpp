@@ -35,10 +35,21 @@ class SwitchableStore final : public JobStore {
   FORWARD(hub::SourceRecord, create_source, (const hub::NewSource& s, hub::SystemTime n), (s, n))
   FORWARD(std::optional<hub::SourceRecord>, get_source, (const std::string& id), (id))
   FORWARD(std::vector<hub::SourceRecord>, list_sources, (), ())
+  FORWARD(std::optional<hub::SourceRecord>, update_source,
+          (const std::string& id, const hub::SourcePatch& p), (id, p))
+  FORWARD(std::optional<std::size_t>, delete_source, (const std::string& id, hub::SystemTime n),
+          (id, n))
+  FORWARD(std::optional<hub::PoolRecord>, create_pool, (const std::string& nm, hub::SystemTime n),
+          (nm, n))
+  FORWARD(std::optional<hub::PoolRecord>, get_pool, (const std::string& id), (id))
+  FORWARD(std::vector<hub::PoolRecord>, list_pools, (), ())
+  FORWARD(hub::JobRecord, create_failed_job,
+          (const hub::NewJob& j, const hub::Json& e, hub::SystemTime n), (j, e, n))
   FORWARD(hub::InstanceRecord, upsert_instance, (const hub::InstanceUpdate& u, hub::SystemTime n),
           (u, n))
   FORWARD(std::vector<hub::InstanceRecord>, list_instances, (), ())
   FORWARD(std::size_t, purge_instances_before, (hub::SystemTime c), (c))
+  FORWARD(std::uint64_t, agents_online, (const std::string& p, hub::SystemTime s), (p, s))
   FORWARD(hub::JobRecord, create_job, (const hub::NewJob& j, hub::SystemTime n), (j, n))
   FORWARD(std::optional<hub::JobRecord>, get_job, (const std::string& id), (id))
   FORWARD(hub::JobPage, list_jobs,

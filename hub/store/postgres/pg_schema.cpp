@@ -117,6 +117,18 @@ CREATE TABLE agent_instances (
 CREATE INDEX agent_instances_seen ON agent_instances (last_seen);
 )sql";
 
+// Version 2 (pools branch): pools as rows, with the default pool that every
+// token, source and job named until now.
+constexpr const char* kV2Pools = R"sql(
+CREATE SEQUENCE pools_seq;
+CREATE TABLE pools (
+  seq        bigint PRIMARY KEY,         -- creation order; 0 = the default pool
+  id         text NOT NULL UNIQUE,
+  name       text NOT NULL UNIQUE,
+  created_at timestamptz NOT NULL
+);
+INSERT INTO pools (seq, id, name, created_at) VALUES (0, 'pool_default', 'default', now());
+CREATE INDEX agent_instances_pool ON agent_instances (pool_id, last_seen);
 // Retries and schedules (hub-v2.md §4). Version 3: version 2 is the pools
 // migration of the pools work; they touch different columns and tables.
 constexpr const char* kV3RetriesSchedules = R"sql(
@@ -148,6 +160,7 @@ CREATE INDEX schedules_source ON schedules (source_id);
 
 constexpr Migration kMigrations[] = {
     {1, "tokens, sources, jobs, attempts, parts, agent instances", kV1},
+    {2, "pools", kV2Pools},
     {3, "retries (max_attempts, backoff, run_at) and schedules", kV3RetriesSchedules},
 };
 

@@ -32,13 +32,22 @@ class PostgresStore final : public JobStore {
   SourceRecord create_source(const NewSource& source, SystemTime now) override;
   std::optional<SourceRecord> get_source(const std::string& id) override;
   std::vector<SourceRecord> list_sources() override;
+  std::optional<SourceRecord> update_source(const std::string& id,
+                                            const SourcePatch& patch) override;
+  std::optional<std::size_t> delete_source(const std::string& id, SystemTime now) override;
+
+  std::optional<PoolRecord> create_pool(const std::string& name, SystemTime now) override;
+  std::optional<PoolRecord> get_pool(const std::string& id) override;
+  std::vector<PoolRecord> list_pools() override;
 
   InstanceRecord upsert_instance(const InstanceUpdate& update, SystemTime now) override;
   std::vector<InstanceRecord> list_instances() override;
   std::size_t purge_instances_before(SystemTime cutoff) override;
+  std::uint64_t agents_online(const std::string& pool_id, SystemTime since) override;
 
   JobRecord create_job(const NewJob& job, SystemTime now) override;
   std::optional<JobRecord> get_job(const std::string& id) override;
+  JobRecord create_failed_job(const NewJob& job, const Json& error, SystemTime now) override;
   JobPage list_jobs(const JobFilter& filter, std::size_t limit,
                     std::optional<std::uint64_t> before_seq) override;
 

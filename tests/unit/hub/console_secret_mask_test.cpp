@@ -92,8 +92,10 @@ TEST(SourceViews, ListAndGetMaskTheConfigButJobsKeepIt) {
                                    std::make_shared<ManualClock>(), nullptr);
   service->start();
   const Json config{{"host", "db"}, {"password", "hunter2"}, {"sslpassword", "${env:SSLPW}"}};
+  // A source's pool must exist (an unknown pool_id is a 400).
+  const auto pool_eu = service->create_pool(Json{{"name", "eu"}}).body["id"].get<std::string>();
   auto created = service->create_source(
-      Json{{"name", "wh"}, {"type", "postgres"}, {"config", config}, {"pool_id", "pool_eu"}});
+      Json{{"name", "wh"}, {"type", "postgres"}, {"config", config}, {"pool_id", pool_eu}});
   ASSERT_EQ(created.kind, Answer::Kind::kCreated);
   const auto id = created.body["id"].get<std::string>();
 
@@ -102,7 +104,7 @@ TEST(SourceViews, ListAndGetMaskTheConfigButJobsKeepIt) {
   EXPECT_EQ(one.body["id"], id);
   EXPECT_EQ(one.body["name"], "wh");
   EXPECT_EQ(one.body["type"], "postgres");
-  EXPECT_EQ(one.body["pool_id"], "pool_eu");
+  EXPECT_EQ(one.body["pool_id"], pool_eu);
   EXPECT_EQ(one.body["config"]["password"], "********");
   EXPECT_EQ(one.body["config"]["sslpassword"], "${env:SSLPW}");
   EXPECT_EQ(one.body["config"]["host"], "db");

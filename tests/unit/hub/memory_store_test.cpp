@@ -2,6 +2,7 @@
 #include "store/memory_store.hpp"
 
 #include "store_conformance.hpp"
+#include "store_conformance_pools.hpp"
 #include "store_conformance_schedules.hpp"
 
 namespace outpost::hub::testing {

@@ -16,13 +16,16 @@ TEST(Messages, SessionDefaultsForOptionalFields) {
   EXPECT_EQ(s.lease_ttl, 30000ms);
   EXPECT_FALSE(s.accepts_gzip);
   EXPECT_EQ(s.max_part_bytes, 4u * 1024 * 1024);
+  EXPECT_TRUE(s.pool.empty());  // a control plane without pools
 }
 
 TEST(Messages, SessionReadsEveryFieldAndIgnoresUnknownOnes) {
-  auto s = parse_session(R"({"agent_id": "agt_1", "agent_name": "prod", "poll_wait_ms": 500,
+  auto s = parse_session(R"({"agent_id": "agt_1", "agent_name": "prod", "pool": "eu-vpc",
+      "poll_wait_ms": 500,
       "heartbeat_interval_ms": 250, "lease_ttl_ms": 1000, "accepts_gzip": true,
       "max_part_bytes": 1024, "future": [1, 2, 3]})");
   EXPECT_EQ(s.agent_name, "prod");
+  EXPECT_EQ(s.pool, "eu-vpc");
   EXPECT_EQ(s.poll_wait, 500ms);
   EXPECT_EQ(s.heartbeat_interval, 250ms);
   EXPECT_EQ(s.lease_ttl, 1000ms);
