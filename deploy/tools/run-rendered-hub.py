@@ -18,8 +18,8 @@ Then a throwaway PostgreSQL 15 cluster (initdb + pg_ctl as the postgres OS
 user, a free loopback port) gets the login role and database named in the
 store URL, with the password the rendered file holds. As many hubs as the
 Deployment has replicas (at most 3; every listed service in Compose mode)
-start AT ONCE on that store with three local overrides only: --listen
-127.0.0.1:0, and the store URL's host:port pointed at the throwaway cluster
+start AT ONCE on that store with three local overrides only: --listen on a
+free loopback port, and the store URL's host:port pointed at the throwaway cluster
 with sslmode=disable (later options win; the rest of the URL is kept).
 
 Passes when every hub logs "hub started", answers GET /readyz 200 (store
@@ -29,7 +29,6 @@ exits 0 on SIGTERM.
 """
 import base64
 import os
-import re
 import shutil
 import signal
 import socket
@@ -62,6 +61,7 @@ def write(path, content):
 
 def stand_in(path, tmp):
     """Content for a file an existing Secret (or a placeholder) would provide."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     if path.endswith((".crt", ".key", ".pem")):
         cert, key = os.path.join(tmp, "standin.crt"), os.path.join(tmp, "standin.key")
         if not os.path.exists(cert):
@@ -135,22 +135,24 @@ def get(port, path):
 
 
 def run_hubs(hub, where, runs, pg, tmp):
-    """runs: [(args, env)] started at once. True when every hub is ready and stops cleanly."""
+    """runs: [(args, env, database)] started at once. True when every hub is ready and stops cleanly."""
     procs = []
-    for i, (args, env) in enumerate(runs):
+    for i, (args, env, _db) in enumerate(runs):
         log = open(os.path.join(tmp, f"hub-{i}.log"), "w+")
         procs.append((subprocess.Popen([hub] + args, env=env, stdout=log, stderr=subprocess.STDOUT), log))
     ok = True
     ports = []
-    for proc, log in procs:
-        deadline, port = time.monotonic() + 60, None
-        while time.monotonic() < deadline and proc.poll() is None and port is None:
-            log.seek(0)
-            m = re.search(r'hub started.*?\bport"?[=:]\s*(\d+)', log.read())
-            port = int(m.group(1)) if m else None
-            if port is None:
-                time.sleep(0.05)  # polling the log file, bounded by the deadline
-        ports.append(port)
+    for (proc, log), (args, _env, _db) in zip(procs, runs):
+        # The port chosen in store_setup (the last --listen); the log may be at
+        # warn level, so readiness is asked, not read from "hub started".
+        port = int([a for a in args if a.startswith("--listen=")][-1].rsplit(":", 1)[1])
+        deadline, up = time.monotonic() + 60, False
+        while time.monotonic() < deadline and proc.poll() is None and not up:
+            try:
+                up = get(port, "/healthz")[0] == 200
+            except OSError:
+                time.sleep(0.05)  # not listening yet; bounded by the deadline
+        ports.append(port if up else None)
     for (proc, log), port in zip(procs, ports):
         log.seek(0)
         text = log.read()
@@ -167,9 +169,19 @@ def run_hubs(hub, where, runs, pg, tmp):
     for proc, log in procs:
         log.seek(0)
         migrated += log.read().count("store schema migrated")
-    if ok and migrated != 1:
+    logged = 0
+    for proc, log in procs:
+        log.seek(0)
+        logged += log.read().count("store schema ")
+    if ok and logged and migrated != 1:  # info level: exactly one hub applied the migrations
         print(f"{where}: {migrated} hubs logged 'store schema migrated', expected exactly 1", file=sys.stderr)
         ok = False
+    if ok:  # every level: each version recorded once
+        rows = pg.sql("SELECT count(*) || ' ' || count(DISTINCT version) FROM schema_migrations", db=runs[0][2])
+        total, distinct = rows.split()
+        if total != distinct or total == "0":
+            print(f"{where}: schema_migrations has {total} rows for {distinct} versions", file=sys.stderr)
+            ok = False
     for proc, log in procs:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -250,7 +262,7 @@ def store_setup(args, env, pg, where):
     if pg.sql(f"SELECT count(*) FROM pg_roles WHERE rolname = '{user}'") == "0":
         pg.create_store(user, db, password)
     env["OUTPOST_HUB_STORE"] = url
-    return args + [f"--store={url}", "--listen=127.0.0.1:0"], env
+    return args + [f"--store={url}", f"--listen=127.0.0.1:{free_port()}"], env, db
 
 
 def manifest_mode(hub, rendered):
@@ -273,9 +285,8 @@ def manifest_mode(hub, rendered):
                     runs = []
                     for i in range(replicas):
                         root = os.path.join(tmp, f"pod{i}")
-                        args, env = store_setup(materialise(c, pod, objects, root, tmp),
-                                                container_env(c, objects), pg, where)
-                        runs.append((args, env))
+                        runs.append(store_setup(materialise(c, pod, objects, root, tmp),
+                                                container_env(c, objects), pg, where))
                     ok = run_hubs(hub, where, runs, pg, tmp) and ok
             finally:
                 pg.close()
