@@ -265,7 +265,7 @@ void Ledger::learn_final(JobRecord& r, const json& view, double t) {
   }
 }
 
-void Ledger::final_verify() {
+void Ledger::final_verify(double t, double retain_s) {
   const auto resp = admin_.get("/api/v1/admin/jobs");
   if (resp.status != 200) {
     problems_.push_back("final job list answered " + std::to_string(resp.status));
@@ -277,7 +277,10 @@ void Ledger::final_verify() {
   }
   for (auto& r : records_) {
     const auto it = listed.find(r.id);
-    if (it == listed.end()) {
+    if (it == listed.end() && retain_s > 0 && !r.status.empty() &&
+        t - r.finished_t > retain_s - 30) {
+      r.purged = true;  // finished long enough ago for retention to delete it
+    } else if (it == listed.end()) {
       r.violation = "missing from the hub's job list";
     } else if (it->second.size() != 1) {
       r.violation = "listed " + std::to_string(it->second.size()) + " times";
