@@ -99,9 +99,8 @@ Cluster::Cluster(ClusterOptions options) : o_(std::move(options)) {
   make_sqlite_file();
   if (o_.store == "postgres") {
     // The hubs' store: its own role and database; the password as a file.
-    pg_->exec(
-        "CREATE ROLE outpost_hub LOGIN PASSWORD 'soak-hub-store-7f2e';"
-        "CREATE DATABASE outpost_hub OWNER outpost_hub;");
+    pg_->exec("CREATE ROLE outpost_hub LOGIN PASSWORD 'soak-hub-store-7f2e'");
+    pg_->exec("CREATE DATABASE outpost_hub OWNER outpost_hub");  // no transaction block
     std::ofstream(dir_.path() / "store-password") << "soak-hub-store-7f2e\n";
     store_url_ = "postgres://outpost_hub@127.0.0.1:" + std::to_string(pg_->port()) +
                  "/outpost_hub?sslmode=disable";
