@@ -21,7 +21,14 @@
 #      the real option parser must accept them;
 #   8. the Compose trial run natively: the hub and agent `command:`s with the
 #      staged binaries, bootstrap.sh against the hub's admin API, a PostgreSQL
-#      loaded with init-demo.sql, a test_connection and a query job.
+#      loaded with init-demo.sql, a test_connection and a query job;
+#   9. the hub (deploy/kubernetes/hub, deploy/helm/outpost-hub, the Compose
+#      "ha" profile): the staged outpost-hub started with the exact args, env
+#      and files of each render, as many replicas at once as it declares, on a
+#      throwaway PostgreSQL; each must answer /readyz 200
+#      (deploy/tools/run-rendered-hub.py). The autoscaling examples
+#      (deploy/autoscaling) render and validate (KEDA's ScaledObject against
+#      deploy/tools/custom-schemas.mjs), and their PromQL parses (promtool).
 #
 # Tools go to build/deploy-tools (npm --prefix, never global) and, for the
 # two Debian packages, apt when missing (skipped with OUTPOST_SKIP_DEPS=1).
@@ -122,6 +129,48 @@ else
   bad "kubectl kustomize deploy/kubernetes/statefulset"
 fi
 
+if "$kubectl" kustomize deploy/kubernetes/hub >"$out/hub-kubernetes.yaml"; then
+  ok "kubectl kustomize deploy/kubernetes/hub"
+  run "validate deploy/kubernetes/hub" validate --require-refs \
+    --expect-kinds Namespace,Secret,ConfigMap,Service,Deployment,PodDisruptionBudget,NetworkPolicy \
+    "$out/hub-kubernetes.yaml"
+else
+  bad "kubectl kustomize deploy/kubernetes/hub"
+fi
+
+step "Autoscaling examples (deploy/autoscaling: KEDA ScaledObject, HPA on an External metric)"
+if "$kubectl" kustomize deploy/autoscaling/keda >"$out/autoscaling-keda.yaml"; then
+  ok "kubectl kustomize deploy/autoscaling/keda"
+  run "validate deploy/autoscaling/keda (ScaledObject: custom-schemas.mjs)" validate --require-refs \
+    --expect-kinds Deployment,ScaledObject "$out/autoscaling-keda.yaml"
+  if grep -q '^kind: HorizontalPodAutoscaler' "$out/autoscaling-keda.yaml"; then
+    bad "deploy/autoscaling/keda still renders the CPU HorizontalPodAutoscaler (KEDA owns the HPA)"
+  else
+    ok "deploy/autoscaling/keda renders no HorizontalPodAutoscaler of its own"
+  fi
+else
+  bad "kubectl kustomize deploy/autoscaling/keda"
+fi
+if "$kubectl" kustomize deploy/autoscaling/hpa-external >"$out/autoscaling-hpa.yaml"; then
+  ok "kubectl kustomize deploy/autoscaling/hpa-external"
+  run "validate deploy/autoscaling/hpa-external" validate --require-refs \
+    --expect-kinds Deployment,HorizontalPodAutoscaler,ConfigMap "$out/autoscaling-hpa.yaml"
+else
+  bad "kubectl kustomize deploy/autoscaling/hpa-external"
+fi
+run "autoscaling: External metric outpost_hub_queue_depth only, PromQL of KEDA and prometheus-adapter parses" \
+  python3 deploy/tools/check-autoscaling.py "$out"
+if validate deploy/tools/testdata/invalid-scaledobject.yaml >"$out/invalid-so.out" 2>&1; then
+  bad "validator accepted deploy/tools/testdata/invalid-scaledobject.yaml"
+else
+  missing=""
+  for expect in 'unknown field "maxReplicas"' 'spec.triggers[0].metadata.threshold' 'spec.triggers[0].metadata.query is required'; do
+    grep -qF "$expect" "$out/invalid-so.out" || missing="$missing [$expect]"
+  done
+  if [ -z "$missing" ]; then ok "validator rejects each mistake in testdata/invalid-scaledobject.yaml"
+  else bad "validator missed (ScaledObject):$missing"; fi
+fi
+
 # The validator must catch what it claims to: each of these mistakes is in
 # deploy/tools/testdata/invalid-manifests.yaml.
 if validate deploy/tools/testdata/invalid-manifests.yaml >"$out/invalid.out" 2>&1; then
@@ -173,6 +222,38 @@ else
   fi
 fi
 
+step "Hub Helm chart (deploy/helm/outpost-hub)"
+hub_chart=deploy/helm/outpost-hub
+for values in "$hub_chart"/ci/*-values.yaml; do
+  name=$(basename "$values" -values.yaml)
+  run "helm lint --strict outpost-hub ($name)" "$helm" lint --strict "$hub_chart" -f "$values"
+  if "$helm" template outpost-hub "$hub_chart" --namespace outpost -f "$values" >"$out/hub-helm-$name.yaml"; then
+    ok "helm template outpost-hub ($name)"
+    run "validate hub helm ($name)" validate --expect-kinds Service,Deployment "$out/hub-helm-$name.yaml"
+  else
+    bad "helm template outpost-hub ($name)"
+  fi
+done
+# Refuses what cannot work, naming the value.
+for case in "store.url=:store.url is required" "store.password=:no store password" \
+    "adminToken.value=:no admin token" "tls.secretName=:tls.secretName is required"; do
+  unset_value=${case%%:*}; expect=${case#*:}
+  if "$helm" template outpost-hub "$hub_chart" -f "$hub_chart/ci/default-values.yaml" --set "$unset_value" \
+      >/dev/null 2>"$out/hub-helm-fail.err"; then
+    bad "helm template outpost-hub with $unset_value must fail"
+  elif grep -qF "$expect" "$out/hub-helm-fail.err"; then
+    ok "helm template outpost-hub with $unset_value fails: $expect"
+  else
+    bad "helm template outpost-hub with $unset_value: unclear error: $(cat "$out/hub-helm-fail.err")"
+  fi
+done
+if "$helm" template outpost-hub "$hub_chart" -f "$hub_chart/ci/default-values.yaml" \
+    --set store.url=postgres://u:pw@db/x >/dev/null 2>"$out/hub-helm-fail.err"; then
+  bad "helm template outpost-hub with a password in store.url must fail"
+else
+  ok "helm template outpost-hub refuses a password in store.url (values.schema.json)"
+fi
+
 step "Compose file and Prometheus rules"
 run "docker-compose config (deploy/compose)" \
   env OUTPOST_ADMIN_TOKEN=check docker-compose -f deploy/compose/docker-compose.yml config -q
@@ -181,6 +262,11 @@ run "promtool check rules deploy/prometheus/outpost-alerts.yaml" \
 if [ -f deploy/prometheus/outpost-alerts.test.yaml ]; then
   run "promtool test rules (alert unit tests)" promtool test rules deploy/prometheus/outpost-alerts.test.yaml
 fi
+run "docker-compose config --profile ha (two hubs on PostgreSQL)" \
+  env OUTPOST_ADMIN_TOKEN=check docker-compose -f deploy/compose/docker-compose.yml --profile ha config -q
+run "promtool check rules deploy/prometheus/outpost-hub-alerts.yaml" \
+  promtool check rules deploy/prometheus/outpost-hub-alerts.yaml
+run "promtool test rules (hub alert unit tests)" promtool test rules deploy/prometheus/outpost-hub-alerts.test.yaml
 
 step "Dockerfile"
 python3 - <<'EOF' && ok "Dockerfile COPY sources exist and pass .dockerignore" || bad "Dockerfile COPY sources"
@@ -261,6 +347,21 @@ if [ -n "$agent_bin" ] && [ -x "$agent_bin" ] && [ -n "$hub_bin" ] && [ -x "$hub
     deploy/tools/run-compose-trial.sh "$agent_bin" "$hub_bin"
 elif [ -z "${OUTPOST_DEPLOY_SKIP_BUILD:-}" ]; then
   bad "no staged agent and hub binaries for the Compose trial"
+fi
+
+# The hub as every render runs it: replicas at once on a throwaway PostgreSQL,
+# each must become ready (/readyz 200 = store reachable).
+if [ -n "$hub_bin" ] && [ -x "$hub_bin" ]; then
+  step "rendered hub started on a throwaway PostgreSQL (deploy/tools/run-rendered-hub.py)"
+  for rendered in "$out"/hub-kubernetes.yaml "$out"/hub-helm-*.yaml; do
+    run "hub ready with the options of ${rendered#"$root"/}" python3 deploy/tools/run-rendered-hub.py "$hub_bin" "$rendered"
+  done
+  run "compose hub-1 + hub-2 ready on one store" \
+    python3 deploy/tools/run-rendered-hub.py --compose "$hub_bin" deploy/compose/docker-compose.yml hub-1 hub-2
+elif [ -z "${OUTPOST_DEPLOY_SKIP_BUILD:-}" ]; then
+  bad "no staged hub binary to run the rendered hub manifests against"
+else
+  echo "note: rendered hub manifests not run (OUTPOST_DEPLOY_SKIP_BUILD without OUTPOST_HUB_BIN)"
 fi
 
 echo

@@ -40,6 +40,9 @@ struct Options {
   double rate = 1.5;  // jobs per second, besides the big streams
   double fault_gap_min = 20, fault_gap_max = 60;
   std::uint64_t seed = 0;
+  std::string store = "memory";  // memory: one hub; postgres: two hubs on one store
+  std::string retain;            // the hubs' --retain, e.g. 2m
+  double retain_s = 0;
 };
 
 void sleep_s(double s) {
@@ -77,7 +80,9 @@ int run(const Options& o) {
   std::printf("soak: seed %llu, %.1f min of load at %.2f jobs/s, logs in %s\n",
               static_cast<unsigned long long>(o.seed), o.minutes, o.rate, o.log_dir.c_str());
   std::fflush(stdout);
-  Cluster cluster(ClusterOptions{o.agent, o.hub, o.log_dir, 2, 8});
+  Cluster cluster(ClusterOptions{o.agent, o.hub, o.log_dir, 2, 8, o.store, o.retain});
+  std::printf("soak: %zu hub(s) on the %s store%s%s\n", cluster.hub_count(), o.store.c_str(),
+              o.retain.empty() ? "" : ", --retain ", o.retain.c_str());
   const double t0 = now_s();
   const double load_s = o.minutes * 60;
 
@@ -150,7 +155,7 @@ int run(const Options& o) {
         return orphaned == 0;
       },
       milliseconds(20'000));
-  ledger.final_verify();
+  ledger.final_verify(now_s(), o.retain_s);
   sampler.stop();
   cluster.stop_agents();
   cluster.save_logs();
@@ -161,7 +166,8 @@ int run(const Options& o) {
   report.policy = policy;
   report.run_s = now_s();
   report.driver_cpu_s = cpu_seconds(getpid());
-  report.hub = cluster.hub_life();
+  for (std::size_t i = 0; i < cluster.hub_count(); ++i) report.hubs.push_back(cluster.hub_life(i));
+  report.store = o.store;
   report.jobs = ledger.records();
   report.faults = faults.events();
   bool growth_rss = true, growth_fds = true, last_checked = true, clean_exit = true;
@@ -182,12 +188,13 @@ int run(const Options& o) {
     }
   }
 
-  std::size_t unfinished = 0, violations = 0, incomplete = 0;
+  std::size_t unfinished = 0, violations = 0, incomplete = 0, purged = 0;
   std::set<std::string> late_instances;
   for (const auto& r : report.jobs) {
     unfinished += r.status.empty();
     violations += !r.violation.empty();
     incomplete += !r.result_problem.empty();
+    purged += r.purged;
     if (r.finished_t >= t0 + 0.75 * load_s && !r.agent_instance.empty()) {
       late_instances.insert(r.agent_instance);
     }
@@ -209,7 +216,8 @@ int run(const Options& o) {
       std::to_string(report.jobs.size()) + " submitted, " + std::to_string(unfinished) +
           " unfinished");
   add("terminal status exactly once", violations == 0,
-      std::to_string(violations) + " jobs changed status after finishing or were listed twice");
+      std::to_string(violations) + " jobs changed status after finishing, were listed twice or " +
+          "went missing; " + std::to_string(purged) + " deleted by --retain after finishing");
   add("succeeded results complete", incomplete == 0,
       std::to_string(incomplete) + " succeeded jobs with missing or extra rows / fields");
   add("expected outcome away from faults", report.unexpected_outside_faults.empty(),
@@ -249,7 +257,8 @@ int main(int argc, char** argv) {
                                       0xffffffff);
   const char* usage =
       "usage: outpost-soak --agent BIN --hub BIN [--minutes N] [--seed N] [--rate JOBS_PER_S] "
-      "[--fault-gap MIN_S:MAX_S] [--json FILE] [--log-dir DIR]";
+      "[--fault-gap MIN_S:MAX_S] [--json FILE] [--log-dir DIR] [--store memory|postgres] "
+      "[--retain DURATION (s, m or h)]";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "-h" || a == "--help") {
@@ -281,6 +290,18 @@ int main(int argc, char** argv) {
         o.json_path = value;
       } else if (a == "--log-dir") {
         o.log_dir = value;
+      } else if (a == "--store") {
+        if (value != "memory" && value != "postgres") throw std::invalid_argument(value);
+        o.store = value;
+      } else if (a == "--retain") {
+        // The hub parses it; the driver needs it in seconds for the final check.
+        const double n = std::stod(value);
+        const char unit = value.back();
+        o.retain_s = unit == 'h' ? n * 3600 : unit == 'm' ? n * 60 : n;
+        if (!(o.retain_s > 0) || (unit != 's' && unit != 'm' && unit != 'h')) {
+          throw std::invalid_argument(value);
+        }
+        o.retain = value;
       } else {
         std::cerr << "outpost-soak: unknown argument " << a << "\n" << usage << "\n";
         return 2;

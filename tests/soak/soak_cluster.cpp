@@ -97,9 +97,20 @@ Cluster::Cluster(ClusterOptions options) : o_(std::move(options)) {
       "ANALYZE public.orders;");
   pg_proxy_ = std::make_unique<test::FaultProxy>(pg_->port());
   make_sqlite_file();
-  start_hub();
+  if (o_.store == "postgres") {
+    // The hubs' store: its own role and database; the password as a file.
+    pg_->exec("CREATE ROLE outpost_hub LOGIN PASSWORD 'soak-hub-store-7f2e'");
+    pg_->exec("CREATE DATABASE outpost_hub OWNER outpost_hub");  // no transaction block
+    std::ofstream(dir_.path() / "store-password") << "soak-hub-store-7f2e\n";
+    store_url_ = "postgres://outpost_hub@127.0.0.1:" + std::to_string(pg_->port()) +
+                 "/outpost_hub?sslmode=disable";
+    start_hub("hub-a");
+    start_hub("hub-b");
+  } else {
+    start_hub("hub");
+  }
 
-  test::HttpTestClient admin("127.0.0.1", hub_port_);
+  test::HttpTestClient admin("127.0.0.1", hub_port());
   admin.set_header("Authorization", std::string("Bearer ") + kAdminToken);
   auto created = [&](const std::string& target, const json& body) {
     const auto r = admin.post("/api/v1/admin" + target, body.dump());
@@ -122,7 +133,8 @@ Cluster::Cluster(ClusterOptions options) : o_(std::move(options)) {
   for (int i = 0; i < o_.agents; ++i) {
     auto slot = std::make_unique<Slot>();
     slot->name = std::string("agent-") + static_cast<char>('a' + i);
-    slot->hub_proxy = std::make_unique<test::FaultProxy>(hub_port_);
+    slot->hub_proxy = std::make_unique<test::FaultProxy>(
+        hubs_.at(static_cast<std::size_t>(i) % hubs_.size()).port);
     slot->health_port = test::free_port();
     Life life;
     slot->proc = spawn_agent(*slot, life);
@@ -162,22 +174,38 @@ void Cluster::make_sqlite_file() {
   if (rc != SQLITE_OK) throw std::runtime_error("sqlite setup: " + message);
 }
 
-void Cluster::start_hub() {
-  hub_port_ = test::free_port();
+void Cluster::start_hub(const std::string& name) {
+  HubProc hub;
+  hub.port = test::free_port();
   // Short leases so a SIGKILLed agent's jobs come back within seconds; a
   // small part size so big results travel as many parts.
-  hub_ = std::make_unique<test::Process>(test::Process::Options{
-      {o_.hub_bin, "--listen", "127.0.0.1:" + std::to_string(hub_port_), "--admin-token",
-       kAdminToken, "--lease-ttl", "10s", "--heartbeat-interval", "2s", "--poll-wait", "10s",
-       "--max-part-bytes", "256KiB", "--log-level", "warn"},
-      {},
-      std::nullopt,
-      {}});
-  const bool up = test::eventually([&] { return http_status(hub_port_, "/healthz") == 200; },
+  std::vector<std::string> args{o_.hub_bin,
+                                "--listen",
+                                "127.0.0.1:" + std::to_string(hub.port),
+                                "--admin-token",
+                                kAdminToken,
+                                "--lease-ttl",
+                                "10s",
+                                "--heartbeat-interval",
+                                "2s",
+                                "--poll-wait",
+                                "10s",
+                                "--max-part-bytes",
+                                "256KiB",
+                                "--log-level",
+                                "warn"};
+  if (!store_url_.empty()) {
+    args.insert(args.end(), {"--store", store_url_, "--store-password-file",
+                             (dir_.path() / "store-password").string()});
+  }
+  if (!o_.retain.empty()) args.insert(args.end(), {"--retain", o_.retain});
+  hub.proc = std::make_unique<test::Process>(test::Process::Options{args, {}, std::nullopt, {}});
+  const bool up = test::eventually([&] { return http_status(hub.port, "/healthz") == 200; },
                                    milliseconds(20'000));
-  if (!up) throw std::runtime_error("hub did not start: " + hub_->stderr_text());
-  hub_life_.pid = hub_->pid();
-  hub_life_.started_t = now_s();
+  if (!up) throw std::runtime_error(name + " did not start: " + hub.proc->stderr_text());
+  hub.life.pid = hub.proc->pid();
+  hub.life.started_t = now_s();
+  hubs_.push_back(std::move(hub));
 }
 
 std::unique_ptr<test::Process> Cluster::spawn_agent(const Slot& slot, Life& life) const {
@@ -276,15 +304,20 @@ std::vector<std::string> Cluster::sample() {
     slot.lives.back().samples.push_back(s);
     lines.push_back(format_sample(slot.name, t.pid, s, true));
   }
-  Sample h;
-  h.t = now_s();
-  h.rss_kib = rss_kib(hub_life_.pid);
-  h.fds = count_fds(hub_life_.pid);
-  h.cpu_s = cpu_seconds(hub_life_.pid);
-  h.healthz = http_status(hub_port_, "/healthz");
-  std::lock_guard lock(mu_);
-  hub_life_.samples.push_back(h);
-  lines.push_back(format_sample("hub", hub_life_.pid, h, false));
+  for (std::size_t i = 0; i < hubs_.size(); ++i) {
+    auto& hub = hubs_[i];
+    Sample h;
+    h.t = now_s();
+    h.rss_kib = rss_kib(hub.life.pid);
+    h.fds = count_fds(hub.life.pid);
+    h.cpu_s = cpu_seconds(hub.life.pid);
+    h.healthz = http_status(hub.port, "/healthz");
+    h.readyz = http_status(hub.port, "/readyz");
+    std::lock_guard lock(mu_);
+    hub.life.samples.push_back(h);
+    const char* name = hubs_.size() == 1 ? "hub" : (i == 0 ? "hub-a" : "hub-b");
+    lines.push_back(format_sample(name, hub.life.pid, h, false));
+  }
   return lines;
 }
 
@@ -303,11 +336,13 @@ void Cluster::stop_agents() {
     slot->down = true;
   }
   std::lock_guard lock(mu_);
-  hub_->signal(SIGTERM);
-  const auto status = hub_->wait(milliseconds(20'000));
-  hub_life_.ended_t = now_s();
-  hub_life_.end_reason = "stopped";
-  hub_life_.exit_status = status ? *status : -1;
+  for (auto& hub : hubs_) {
+    hub.proc->signal(SIGTERM);
+    const auto status = hub.proc->wait(milliseconds(20'000));
+    hub.life.ended_t = now_s();
+    hub.life.end_reason = "stopped";
+    hub.life.exit_status = status ? *status : -1;
+  }
 }
 
 std::vector<Life> Cluster::lives(std::size_t i) const {
@@ -315,9 +350,9 @@ std::vector<Life> Cluster::lives(std::size_t i) const {
   return slots_.at(i)->lives;
 }
 
-Life Cluster::hub_life() const {
+Life Cluster::hub_life(std::size_t i) const {
   std::lock_guard lock(mu_);
-  return hub_life_;
+  return hubs_.at(i).life;
 }
 
 void Cluster::save_slot_logs(const Slot& slot) const {
@@ -330,9 +365,10 @@ void Cluster::save_slot_logs(const Slot& slot) const {
 void Cluster::save_logs() const {
   std::lock_guard lock(mu_);
   for (const auto& slot : slots_) save_slot_logs(*slot);
-  if (hub_) {
-    std::ofstream((o_.log_dir / "hub.stdout.log").string()) << hub_->stdout_text();
-    std::ofstream((o_.log_dir / "hub.stderr.log").string()) << hub_->stderr_text();
+  for (std::size_t i = 0; i < hubs_.size(); ++i) {
+    const std::string name = hubs_.size() == 1 ? "hub" : (i == 0 ? "hub-a" : "hub-b");
+    std::ofstream((o_.log_dir / (name + ".stdout.log")).string()) << hubs_[i].proc->stdout_text();
+    std::ofstream((o_.log_dir / (name + ".stderr.log")).string()) << hubs_[i].proc->stderr_text();
   }
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 
 // The processes a soak run drives: a throwaway PostgreSQL (reached by the
-// agents through a fault proxy), a SQLite file, one outpost-hub, and agent
+// agents through a fault proxy), a SQLite file, one outpost-hub (or, with
+// --store postgres, two hubs on a store database of that PostgreSQL), and agent
 // slots each connected to the hub through its own fault proxy. Each slot
 // records one `Life` per agent process (a SIGKILL + restart starts a new one)
 // with the RSS / fd / health samples taken during it.
@@ -59,6 +60,11 @@ struct ClusterOptions {
   std::filesystem::path log_dir;  ///< agent and hub logs are copied here
   int agents = 2;
   int max_concurrency = 8;
+  /// "memory": one hub on its in-memory store. "postgres": two hubs on one
+  /// PostgreSQL store (a database of the soak's cluster); agent i talks to
+  /// hub i % 2, the driver's admin calls go to hub A.
+  std::string store = "memory";
+  std::string retain;  ///< --retain of the hubs; empty = the hub's default
 };
 
 class Cluster {
@@ -72,7 +78,8 @@ class Cluster {
   Cluster(const Cluster&) = delete;
   Cluster& operator=(const Cluster&) = delete;
 
-  [[nodiscard]] std::uint16_t hub_port() const { return hub_port_; }
+  [[nodiscard]] std::uint16_t hub_port() const { return hubs_.at(0).port; }
+  [[nodiscard]] std::size_t hub_count() const { return hubs_.size(); }
   [[nodiscard]] const std::string& pg_source() const { return pg_source_; }
   [[nodiscard]] const std::string& sqlite_source() const { return sqlite_source_; }
   test::PostgresServer& pg() { return *pg_; }
@@ -94,7 +101,8 @@ class Cluster {
 
   /// A copy of every life of agent `i`.
   [[nodiscard]] std::vector<Life> lives(std::size_t i) const;
-  [[nodiscard]] Life hub_life() const;
+  /// Hub `i` (0 = A, 1 = B with the postgres store).
+  [[nodiscard]] Life hub_life(std::size_t i = 0) const;
 
   /// Copies the current logs of every process into the log dir.
   void save_logs() const;
@@ -110,7 +118,14 @@ class Cluster {
     std::vector<Life> lives;
   };
 
-  void start_hub();
+  struct HubProc {
+    std::uint16_t port = 0;
+    std::unique_ptr<test::Process> proc;
+    Life life;
+  };
+
+  /// Starts hub `index` (A, B) on the store chosen in the options.
+  void start_hub(const std::string& name);
   /// Starts an agent for `slot` and waits for "agent started"; `life` gets its pid and start.
   std::unique_ptr<test::Process> spawn_agent(const Slot& slot, Life& life) const;
   void make_sqlite_file();
@@ -121,11 +136,10 @@ class Cluster {
   std::unique_ptr<test::PostgresServer> pg_;
   std::unique_ptr<test::FaultProxy> pg_proxy_;
   test::TempDir dir_;
-  std::uint16_t hub_port_ = 0;
-  std::unique_ptr<test::Process> hub_;
-  Life hub_life_;
+  std::vector<HubProc> hubs_;
+  std::string store_url_;  ///< postgres://… of the hubs' store, empty for memory
   std::string pg_source_, sqlite_source_;
-  mutable std::mutex mu_;  // guards slots' proc / down / lives and hub_life_
+  mutable std::mutex mu_;  // guards slots' proc / down / lives and the hubs' lives
   std::vector<std::unique_ptr<Slot>> slots_;
 };
 

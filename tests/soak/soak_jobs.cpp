@@ -265,19 +265,28 @@ void Ledger::learn_final(JobRecord& r, const json& view, double t) {
   }
 }
 
-void Ledger::final_verify() {
-  const auto resp = admin_.get("/api/v1/admin/jobs");
-  if (resp.status != 200) {
-    problems_.push_back("final job list answered " + std::to_string(resp.status));
-    return;
-  }
+void Ledger::final_verify(double t, double retain_s) {
+  // hub-v2 §2: pages of {"jobs": [...], "next_cursor": C|null}.
   std::map<std::string, std::vector<std::string>> listed;
-  for (const auto& j : json::parse(resp.body)) {
-    listed[j.value("id", "")].push_back(j.value("status", ""));
-  }
+  std::string cursor;
+  do {
+    const auto resp = admin_.get("/api/v1/admin/jobs?limit=1000" +
+                                 (cursor.empty() ? std::string() : "&cursor=" + cursor));
+    if (resp.status != 200) {
+      problems_.push_back("final job list answered " + std::to_string(resp.status));
+      return;
+    }
+    const auto page = json::parse(resp.body);
+    for (const auto& j : page.at("jobs"))
+      listed[j.value("id", "")].push_back(j.value("status", ""));
+    cursor = page.at("next_cursor").is_string() ? page["next_cursor"].get<std::string>() : "";
+  } while (!cursor.empty());
   for (auto& r : records_) {
     const auto it = listed.find(r.id);
-    if (it == listed.end()) {
+    if (it == listed.end() && retain_s > 0 && !r.status.empty() &&
+        t - r.finished_t > retain_s - 30) {
+      r.purged = true;  // finished long enough ago for retention to delete it
+    } else if (it == listed.end()) {
       r.violation = "missing from the hub's job list";
     } else if (it->second.size() != 1) {
       r.violation = "listed " + std::to_string(it->second.size()) + " times";

@@ -46,6 +46,7 @@ struct JobRecord {
   std::string agent_instance;
   std::string result_problem;  ///< non-empty when a succeeded result is incomplete
   std::string violation;       ///< a terminal status that changed later, etc.
+  bool purged = false;         ///< gone from the job list after --retain (seen terminal before)
 };
 
 /// Submits the mixed load through the admin API and follows each job to its
@@ -64,8 +65,10 @@ class Ledger {
   /// Learns which jobs finished since the last poll (hub job views).
   void poll(double t);
   /// Every submitted job's final status checked against the full job list:
-  /// present exactly once, and the status first seen terminal unchanged.
-  void final_verify();
+  /// present exactly once, and the status first seen terminal unchanged. With
+  /// the hubs' --retain (`retain_s` > 0), a job seen terminal more than
+  /// retain_s - 30 s before `t` may be gone: retention, not a loss.
+  void final_verify(double t = 0, double retain_s = 0);
 
   [[nodiscard]] std::size_t pending() const;
   [[nodiscard]] const std::vector<JobRecord>& records() const { return records_; }

@@ -20,6 +20,12 @@ double mib(double kib) {
   return kib / 1024.0;
 }
 
+double max_rss(const Life& life) {
+  std::uint64_t m = 0;
+  for (const auto& s : life.samples) m = std::max(m, s.rss_kib);
+  return static_cast<double>(m);
+}
+
 }  // namespace
 
 LifeVerdict evaluate_life(const std::string& agent, int index, const Life& life,
@@ -143,15 +149,26 @@ void Report::print() const {
       std::printf("\n");
     }
   }
-  if (!hub.samples.empty()) {
+  for (std::size_t i = 0; i < hubs.size(); ++i) {
+    const Life& hub = hubs[i];
+    if (hub.samples.empty()) continue;
+    // Least-squares RSS slope over the samples after the agents' warm-up.
+    double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (const auto& s : hub.samples) {
+      if (s.t < policy.warmup_s || s.t > policy.load_end_t) continue;
+      const double x = s.t / 60.0, y = static_cast<double>(s.rss_kib);
+      n += 1, sx += x, sy += y, sxx += x * x, sxy += x * y;
+    }
+    const double slope = n >= 3 ? (n * sxy - sx * sy) / (n * sxx - sx * sx) : 0;
     std::printf(
-        "hub: RSS %.1f -> %.1f MiB (keeps every job and its rows in memory), fds %d -> %d, "
-        "cpu %.1f%%; driver cpu %.1f%%\n",
+        "%s (%s store): RSS %.1f -> %.1f MiB (max %.1f), trend after warm-up %+.0f KiB/min, "
+        "fds %d -> %d, cpu %.1f%%\n",
+        hubs.size() == 1 ? "hub" : (i == 0 ? "hub-a" : "hub-b"), store.c_str(),
         mib(static_cast<double>(hub.samples.front().rss_kib)),
-        mib(static_cast<double>(hub.samples.back().rss_kib)), hub.samples.front().fds,
-        hub.samples.back().fds, 100.0 * hub.samples.back().cpu_s / run_s,
-        100.0 * driver_cpu_s / run_s);
+        mib(static_cast<double>(hub.samples.back().rss_kib)), mib(max_rss(hub)), slope,
+        hub.samples.front().fds, hub.samples.back().fds, 100.0 * hub.samples.back().cpu_s / run_s);
   }
+  std::printf("driver cpu %.1f%%\n", 100.0 * driver_cpu_s / run_s);
 
   std::map<std::string, std::map<std::string, int>> by_kind;
   for (const auto& r : jobs) {
@@ -200,6 +217,11 @@ json Report::to_json() const {
     }
     return out;
   };
+  json hubs_json = json::array();
+  for (const auto& hub : hubs) {
+    hubs_json.push_back(
+        {{"pid", hub.pid}, {"exit_status", hub.exit_status}, {"samples", samples_json(hub)}});
+  }
   json agents = json::array();
   for (const auto& v : lives) {
     agents.push_back({{"agent", v.agent},
@@ -251,27 +273,27 @@ json Report::to_json() const {
   for (const auto& c : checks) {
     check_list.push_back({{"name", c.name}, {"ok", c.ok}, {"detail", c.detail}});
   }
-  return {
-      {"seed", seed},
-      {"minutes", minutes},
-      {"run_s", run_s},
-      {"policy",
-       {{"warmup_s", policy.warmup_s},
-        {"baseline_s", policy.baseline_s},
-        {"load_end_t", policy.load_end_t},
-        {"rss_ratio", policy.rss_ratio},
-        {"rss_abs_kib", policy.rss_abs_kib},
-        {"fd_slack", policy.fd_slack}}},
-      {"agents", agents},
-      {"hub", {{"pid", hub.pid}, {"exit_status", hub.exit_status}, {"samples", samples_json(hub)}}},
-      {"driver_cpu_s", driver_cpu_s},
-      {"jobs",
-       {{"submitted", jobs.size()},
-        {"by_kind", by_kind},
-        {"unexpected_outside_faults", unexpected_outside_faults}}},
-      {"faults", fault_list},
-      {"checks", check_list},
-      {"passed", passed()}};
+  return {{"seed", seed},
+          {"minutes", minutes},
+          {"run_s", run_s},
+          {"policy",
+           {{"warmup_s", policy.warmup_s},
+            {"baseline_s", policy.baseline_s},
+            {"load_end_t", policy.load_end_t},
+            {"rss_ratio", policy.rss_ratio},
+            {"rss_abs_kib", policy.rss_abs_kib},
+            {"fd_slack", policy.fd_slack}}},
+          {"agents", agents},
+          {"store", store},
+          {"hubs", hubs_json},
+          {"driver_cpu_s", driver_cpu_s},
+          {"jobs",
+           {{"submitted", jobs.size()},
+            {"by_kind", by_kind},
+            {"unexpected_outside_faults", unexpected_outside_faults}}},
+          {"faults", fault_list},
+          {"checks", check_list},
+          {"passed", passed()}};
 }
 
 }  // namespace outpost::soak

@@ -59,7 +59,8 @@ struct Report {
   double minutes = 0;
   GrowthPolicy policy;
   std::vector<LifeVerdict> lives;
-  Life hub;
+  std::vector<Life> hubs;  ///< one (memory store) or two (hub A, hub B on PostgreSQL)
+  std::string store = "memory";
   double driver_cpu_s = 0;
   double run_s = 0;
   std::vector<JobRecord> jobs;
