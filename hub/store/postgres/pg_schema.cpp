@@ -129,6 +129,8 @@ CREATE TABLE pools (
 );
 INSERT INTO pools (seq, id, name, created_at) VALUES (0, 'pool_default', 'default', now());
 CREATE INDEX agent_instances_pool ON agent_instances (pool_id, last_seen);
+)sql";
+
 // Retries and schedules (hub-v2.md §4). Version 3: version 2 is the pools
 // migration of the pools work; they touch different columns and tables.
 constexpr const char* kV3RetriesSchedules = R"sql(
