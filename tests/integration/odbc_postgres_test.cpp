@@ -72,7 +72,7 @@ class OdbcPostgresTest : public ::testing::Test {
     j.type = type;
     j.timeout = 30s;
     j.source = Source{"src_pg", "pg", "odbc", std::move(source), ""};
-    j.params = params.is_null() ? nlohmann::json::object() : std::move(params);
+    outpost::test::set_params(j, params);
     return j;
   }
   static std::string code(const JobResult& r) {
@@ -319,7 +319,7 @@ class BudgetRows final : public ResultSink {
     rows.push_back(nlohmann::json::parse(buffer_));
     return true;
   }
-  bool add_table(const nlohmann::json&) override { return true; }
+  bool add_table(const Table&) override { return true; }
   [[nodiscard]] std::uint64_t count() const override { return rows.size(); }
   std::vector<nlohmann::json> rows;
   int dropped = 0;

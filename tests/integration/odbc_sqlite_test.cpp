@@ -43,7 +43,7 @@ class OdbcSqliteTest : public ::testing::Test {
     j.type = type;
     j.timeout = 30s;
     j.source = Source{"src_sqlite", "shop", "odbc", config(), ""};
-    j.params = params.is_null() ? nlohmann::json::object() : std::move(params);
+    outpost::test::set_params(j, params);
     return j;
   }
 

@@ -58,7 +58,7 @@ class SqliteTest : public ::testing::Test {
     j.timeout = timeout;
     j.source.type = "sqlite";
     j.source.config = {{"path", path_}};
-    j.params = std::move(params);
+    outpost::test::set_params(j, params);
     return j;
   }
 
