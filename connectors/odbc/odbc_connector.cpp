@@ -22,7 +22,7 @@ std::vector<JobType> OdbcConnector::job_types() const {
 JobResult OdbcConnector::run(JobContext& ctx) {
   const auto started = Clock::now();
   auto parsed = parse_config(ctx.job.source.config, catalog_, ctx.policy);
-  if (!parsed.config) return JobResult::failure(ErrorCode::kInvalidJob, parsed.error);
+  if (!parsed.config) return JobResult::failure(parsed.code, parsed.error);
   if (ctx.cancel.cancelled()) return cancelled_result(ctx.cancel);
   SessionLease session = lease_session(pool_, common::config_fingerprint(ctx.job.source.config));
   if (auto error = open_session(session, *parsed.config, ctx.network,

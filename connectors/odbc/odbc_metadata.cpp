@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "odbc/odbc_jobs.hpp"
+#include "odbc/odbc_sql_guard.hpp"
 
 namespace outpost::connectors::odbc {
 namespace {
@@ -44,6 +45,9 @@ std::optional<std::string> table_kind(const std::string& type) {
 
 JobResult run_metadata(JobContext& ctx, OdbcConnection& c) {
   const MetadataParams& filter = ctx.job.metadata;
+  // sqliteodbc names neither catalog nor schema: its tables are in "main",
+  // as the sqlite connector reports them.
+  const std::string default_schema = c.dialect() == SqlDialect::kSqlite ? "main" : "";
   auto wanted = [&](const std::string& schema) {
     if (is_system_schema(schema)) return false;
     return filter.wants(schema);
@@ -63,6 +67,7 @@ JobResult run_metadata(JobContext& ctx, OdbcConnection& c) {
       const std::string catalog = column_text(stmt.get(), 1);
       std::string schema = column_text(stmt.get(), 2);
       if (schema.empty()) schema = catalog;  // catalog-only drivers
+      if (schema.empty()) schema = default_schema;
       const std::string name = column_text(stmt.get(), 3);
       const auto kind = table_kind(column_text(stmt.get(), 4));
       if (!kind || !wanted(schema) || (!filter.include_views && *kind == "view")) continue;
@@ -80,6 +85,7 @@ JobResult run_metadata(JobContext& ctx, OdbcConnection& c) {
       const std::string catalog = column_text(stmt.get(), 1);
       std::string schema = column_text(stmt.get(), 2);
       if (schema.empty()) schema = catalog;
+      if (schema.empty()) schema = default_schema;
       auto it = index.find({schema, column_text(stmt.get(), 3)});
       if (it == index.end()) continue;
       const std::string name = column_text(stmt.get(), 4);

@@ -51,6 +51,12 @@ std::string code(const JobResult& r) {
   return r.error ? std::string(to_string(r.error->code)) + ": " + r.error->message : "ok";
 }
 
+// As the runtime reports it: a connector that stopped at max_rows itself
+// says so in its result, otherwise the sink knows.
+bool truncated(const JobResult& r, const PartStreamer::Finished& finished) {
+  return r.result.value("truncated", false) || finished.fields.value("truncated", false);
+}
+
 class Conformance : public ::testing::TestWithParam<std::string> {
  protected:
   Target& t() { return target(GetParam()); }
@@ -181,7 +187,7 @@ TEST_P(Conformance, RowCapTruncatesAndTheSourceStaysUsable) {
   ASSERT_TRUE(r.ok()) << code(r);
   auto finished = sink.finish();
   EXPECT_EQ(finished.fields["row_count"], 5);
-  EXPECT_EQ(finished.fields["truncated"], true);
+  EXPECT_TRUE(truncated(r, finished));
   ASSERT_EQ(finished.fields["rows"].size(), 5U);
   // The cut-short session is cleaned up or closed: the next job runs.
   EXPECT_EQ(count_items(), 3);
@@ -195,7 +201,7 @@ TEST_P(Conformance, ByteCapTruncates) {
   auto r = run(j, sink, cancel);
   ASSERT_TRUE(r.ok()) << code(r);
   auto finished = sink.finish();
-  EXPECT_EQ(finished.fields["truncated"], true);
+  EXPECT_TRUE(truncated(r, finished));
   EXPECT_GT(finished.fields["row_count"].get<int>(), 0);
   EXPECT_LT(finished.fields["row_count"].get<int>(), 1000);
   EXPECT_EQ(count_items(), 3);
