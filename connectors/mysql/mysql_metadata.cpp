@@ -33,8 +33,9 @@ std::string where_clause(MYSQL* handle, const MetadataParams& filter) {
   std::string where =
       " WHERE TABLE_SCHEMA NOT IN ('mysql','information_schema','performance_schema','sys')";
   if (filter.schemas) {
-    // Never empty (the SDK's parser makes [] "no filter").
+    // An empty list matches nothing (and "IN ()" is not SQL).
     where += " AND TABLE_SCHEMA IN (";
+    if (filter.schemas->empty()) where += "NULL";
     for (std::size_t i = 0; i < filter.schemas->size(); ++i) {
       where += (i == 0 ? "" : ",") + quoted(handle, (*filter.schemas)[i]);
     }
@@ -78,9 +79,9 @@ std::optional<JobError> load_tables(Connection& connection, const std::string& w
 
 Table table_object(const TableRow& table, std::vector<TableColumn> columns) {
   return Table{table.schema, table.name, table.kind,
-               table.row_estimate ? std::optional<std::int64_t>(
-                                        static_cast<std::int64_t>(*table.row_estimate))
-                                  : std::nullopt,
+               table.row_estimate
+                   ? std::optional<std::int64_t>(static_cast<std::int64_t>(*table.row_estimate))
+                   : std::nullopt,
                std::move(columns)};
 }
 

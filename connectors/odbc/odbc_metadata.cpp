@@ -113,5 +113,4 @@ JobResult run_metadata(JobContext& ctx, OdbcConnection& c) {
   return JobResult::success({{"database", database}});
 }
 
-
 }  // namespace outpost::connectors::odbc

@@ -87,5 +87,4 @@ JobResult run_query(JobContext& ctx, OdbcConnection& c) {
   return JobResult::success();
 }
 
-
 }  // namespace outpost::connectors::odbc

@@ -6,10 +6,11 @@
 
 namespace outpost::connectors::odbc {
 
-JobResult run_test_connection(JobContext& ctx, OdbcConnection& c, std::chrono::steady_clock::time_point started) {
+JobResult run_test_connection(JobContext& ctx, OdbcConnection& c,
+                              std::chrono::steady_clock::time_point started) {
   (void)ctx;
-  const auto latency =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  const auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
   return JobResult::success({{"ok", true},
                              {"server_version", c.dbms_name() + " " + c.dbms_version()},
                              {"latency_ms", latency.count()},
@@ -17,6 +18,5 @@ JobResult run_test_connection(JobContext& ctx, OdbcConnection& c, std::chrono::s
                              {"read_only", c.read_only_mode()},
                              {"privileges", c.privileges()}});
 }
-
 
 }  // namespace outpost::connectors::odbc

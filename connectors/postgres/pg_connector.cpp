@@ -8,8 +8,8 @@
 #include "common/pooled_session.hpp"
 #include "common/source_config.hpp"
 #include "common/text_format.hpp"
-#include "postgres/pg_jobs.hpp"
 #include "postgres/pg_config.hpp"
+#include "postgres/pg_jobs.hpp"
 #include "postgres/pg_privileges.hpp"
 
 namespace outpost::connectors::postgres {
@@ -128,8 +128,8 @@ JobResult PostgresConnector::run(JobContext& ctx) {
   JobResult result;
   {
     auto hook = session->guard_cancel(ctx.cancel, ctx.deadline);
-    result = ctx.cancel.cancelled() ? cancelled_result(ctx.cancel)
-                                    : dispatch(*session, ctx, connect_ms);
+    result =
+        ctx.cancel.cancelled() ? cancelled_result(ctx.cancel) : dispatch(*session, ctx, connect_ms);
   }
   session->release_job();
   return result;

@@ -27,8 +27,8 @@ JobResult SqliteConnector::run(JobContext& ctx) {
   if (resolved.error) return failed(std::move(*resolved.error));
   if (ctx.cancel.cancelled()) return common::cancelled_result(ctx.cancel);
   // Never wait on a lock past the job's own deadline.
-  const auto busy_ms = std::min<std::int64_t>(config.busy_timeout_ms,
-                                              common::remaining_ms(ctx.deadline));
+  const auto busy_ms =
+      std::min<std::int64_t>(config.busy_timeout_ms, common::remaining_ms(ctx.deadline));
 
   const auto start = Clock::now();
   auto opened = Database::open(resolved.path, static_cast<int>(busy_ms), ctx);

@@ -52,8 +52,7 @@ JobResult run_metadata(Database& db, JobContext& ctx) {
   int crc = sqlite3_step(columns.get());
   while ((rc = sqlite3_step(tables.get())) == SQLITE_ROW) {
     const std::string name = text(tables.get(), 0);
-    Table table{"main", name, text(tables.get(), 1) == "view" ? "view" : "table", std::nullopt,
-                {}};
+    Table table{"main", name, text(tables.get(), 1) == "view" ? "view" : "table", std::nullopt, {}};
     if (sqlite3_column_type(tables.get(), 2) != SQLITE_NULL) {
       table.row_estimate = sqlite3_column_int64(tables.get(), 2);
     }

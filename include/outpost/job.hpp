@@ -25,9 +25,9 @@ std::optional<JobType> parse_job_type(std::string_view name) noexcept;
 struct Source {
   std::string id;
   std::string name;
-  std::string type;        ///< connector type, e.g. "postgres"
-  nlohmann::json config;   ///< connector-specific object
-  std::string ref;         ///< local sources-file name, empty if inline
+  std::string type;       ///< connector type, e.g. "postgres"
+  nlohmann::json config;  ///< connector-specific object
+  std::string ref;        ///< local sources-file name, empty if inline
 };
 
 /// One job as a connector sees it: no lease, no HTTP, no protocol plumbing.

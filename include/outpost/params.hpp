@@ -23,9 +23,8 @@ struct QueryParams {
 
 /// A metadata job's parameters (protocol v1 §7.2).
 struct MetadataParams {
-  /// Only these schemas (never an empty list); nullopt: every schema that is
-  /// not the database's own catalog. `"schemas": []` and null mean the same
-  /// as no field: no filter.
+  /// Only these schemas; nullopt (the field absent or null): every schema
+  /// that is not the database's own catalog. An empty list matches nothing.
   std::optional<std::vector<std::string>> schemas;
   bool include_views = true;
 

@@ -58,7 +58,6 @@ std::optional<JobError> parse_metadata(const json& p, MetadataParams& out) {
       if (!v.is_string()) return invalid("field 'params.schemas' must be an array of strings");
       out.schemas->push_back(v.get<std::string>());
     }
-    if (out.schemas->empty()) out.schemas.reset();
   }
   if (auto v = p.find("include_views"); v != p.end() && !v->is_null()) {
     if (!v->is_boolean()) return invalid("field 'params.include_views' must be a boolean");
@@ -89,8 +88,8 @@ json to_json(const Table& table) {
 std::optional<JobError> parse_job_params(JobType type, const json& params, JobParams& out) {
   out = JobParams{};
   try {
-    if (params.is_null()) return type == JobType::kQuery ? parse_query(json::object(), out.query)
-                                                         : std::nullopt;
+    if (params.is_null())
+      return type == JobType::kQuery ? parse_query(json::object(), out.query) : std::nullopt;
     if (!params.is_object()) return invalid("field 'params' must be an object");
     switch (type) {
       case JobType::kQuery: return parse_query(params, out.query);

@@ -57,9 +57,9 @@ class MysqlTarget final : public Target {
       server_ = std::make_unique<MariaDbServer>();
       server_->execute(kFixture);
     }
-    return {{"host", server_->host()}, {"port", server_->port()},   {"database", "conf"},
-            {"user", user},            {"password", password},      {"ssl_mode", "disabled"},
-            {"connect_timeout", 5}};
+    return {
+        {"host", server_->host()}, {"port", server_->port()}, {"database", "conf"},  {"user", user},
+        {"password", password},    {"ssl_mode", "disabled"},  {"connect_timeout", 5}};
   }
 
   std::unique_ptr<MariaDbServer> server_;

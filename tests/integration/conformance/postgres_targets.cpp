@@ -91,11 +91,11 @@ class OdbcPostgresTarget final : public PostgresDialect {
 
  private:
   nlohmann::json config(const std::string& user, const std::string& password) {
-    return {{"connection_string", "Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=" +
-                                      std::to_string(server().port()) +
-                                      ";Database=postgres;Uid=" + user + ";Pwd={" + password +
-                                      "};"},
-            {"connect_timeout", 5}};
+    return {
+        {"connection_string",
+         "Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=" + std::to_string(server().port()) +
+             ";Database=postgres;Uid=" + user + ";Pwd={" + password + "};"},
+        {"connect_timeout", 5}};
   }
   connectors::odbc::OdbcConnector connector_;
 };

@@ -10,10 +10,8 @@ namespace {
 // Enrolling a connector in the suite is one line here (and its target file).
 const std::map<std::string, std::function<std::unique_ptr<Target>()>>& factories() {
   static const std::map<std::string, std::function<std::unique_ptr<Target>()>> map{
-      {"postgres", make_postgres_target},
-      {"mysql", make_mysql_target},
-      {"sqlite", make_sqlite_target},
-      {"odbc_postgres", make_odbc_postgres_target},
+      {"postgres", make_postgres_target},       {"mysql", make_mysql_target},
+      {"sqlite", make_sqlite_target},           {"odbc_postgres", make_odbc_postgres_target},
       {"odbc_sqlite", make_odbc_sqlite_target},
   };
   return map;

@@ -429,7 +429,8 @@ TEST(PartStreamer, MetadataWithPartsHasTableCount) {
   CancelToken cancel;
   PartStreamer s(JobType::kMetadata, {200, 1000, 100000}, up, cancel);
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(s.add_table(Table{"public", "table_" + std::to_string(i), "table", std::nullopt, {}}));
+    ASSERT_TRUE(
+        s.add_table(Table{"public", "table_" + std::to_string(i), "table", std::nullopt, {}}));
   }
   auto f = s.finish();
   EXPECT_GT(f.parts, 1u);

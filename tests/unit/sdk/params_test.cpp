@@ -51,7 +51,8 @@ INSTANTIATE_TEST_SUITE_P(
         Refused{JobType::kQuery, {{"sql", "SELECT 1"}, {"max_rows", -1}}, "params.max_rows"},
         Refused{JobType::kQuery, {{"sql", "SELECT 1"}, {"max_rows", 1.5}}, "params.max_rows"},
         Refused{JobType::kQuery, {{"sql", "SELECT 1"}, {"max_rows", "10"}}, "params.max_rows"},
-        Refused{JobType::kQuery, {{"sql", "SELECT 1"}, {"max_rows", 18446744073709551615ULL}},
+        Refused{JobType::kQuery,
+                {{"sql", "SELECT 1"}, {"max_rows", 18446744073709551615ULL}},
                 "params.max_rows"},
         Refused{JobType::kQuery, json::array(), "'params'"},
         Refused{JobType::kMetadata, {{"schemas", "public"}}, "params.schemas"},
@@ -71,9 +72,10 @@ TEST(JobParams, MetadataDefaultsAndFilter) {
   EXPECT_FALSE(p.metadata.wants("c"));
   EXPECT_FALSE(p.metadata.include_views);
 
-  // An empty list is no filter, as an absent one (every connector agrees).
+  // An empty list is a filter that matches nothing (every connector agrees).
   ASSERT_FALSE(parse(JobType::kMetadata, {{"schemas", json::array()}}, p));
-  EXPECT_FALSE(p.metadata.schemas);
+  ASSERT_TRUE(p.metadata.schemas);
+  EXPECT_FALSE(p.metadata.wants("public"));
 }
 
 TEST(JobParams, TestConnectionIgnoresParams) {
