@@ -21,28 +21,6 @@ struct TableRow {
   std::optional<std::uint64_t> row_estimate;
 };
 
-struct Filter {
-  std::vector<std::string> schemas;  // empty: every non-system schema
-  bool include_views = true;
-};
-
-std::optional<std::string> parse_filter(const nlohmann::json& params, Filter& filter) {
-  if (params.is_null()) return std::nullopt;
-  if (!params.is_object()) return "metadata params must be an object";
-  if (auto it = params.find("schemas"); it != params.end() && !it->is_null()) {
-    if (!it->is_array()) return "metadata param \"schemas\" must be an array of strings";
-    for (const auto& s : *it) {
-      if (!s.is_string()) return "metadata param \"schemas\" must be an array of strings";
-      filter.schemas.push_back(s.get<std::string>());
-    }
-  }
-  if (auto it = params.find("include_views"); it != params.end() && !it->is_null()) {
-    if (!it->is_boolean()) return "metadata param \"include_views\" must be true or false";
-    filter.include_views = it->get<bool>();
-  }
-  return std::nullopt;
-}
-
 std::string quoted(MYSQL* handle, const std::string& text) {
   std::string out(text.size() * 2 + 1, '\0');
   const auto n = mysql_real_escape_string(handle, out.data(), text.data(),
@@ -51,13 +29,15 @@ std::string quoted(MYSQL* handle, const std::string& text) {
   return "'" + out + "'";
 }
 
-std::string where_clause(MYSQL* handle, const Filter& filter) {
+std::string where_clause(MYSQL* handle, const MetadataParams& filter) {
   std::string where =
       " WHERE TABLE_SCHEMA NOT IN ('mysql','information_schema','performance_schema','sys')";
-  if (!filter.schemas.empty()) {
+  if (filter.schemas) {
+    // An empty list matches nothing (and "IN ()" is not SQL).
     where += " AND TABLE_SCHEMA IN (";
-    for (std::size_t i = 0; i < filter.schemas.size(); ++i) {
-      where += (i == 0 ? "" : ",") + quoted(handle, filter.schemas[i]);
+    if (filter.schemas->empty()) where += "NULL";
+    for (std::size_t i = 0; i < filter.schemas->size(); ++i) {
+      where += (i == 0 ? "" : ",") + quoted(handle, (*filter.schemas)[i]);
     }
     where += ")";
   }
@@ -69,7 +49,7 @@ std::string text(const MYSQL_ROW row, const unsigned long* lengths, unsigned i) 
 }
 
 std::optional<JobError> load_tables(Connection& connection, const std::string& where,
-                                    const Filter& filter, std::vector<TableRow>& tables) {
+                                    const MetadataParams& filter, std::vector<TableRow>& tables) {
   // MariaDB marks system-versioned tables 'SYSTEM VERSIONED'; sequences are
   // not listed (no kind in the protocol fits them).
   std::string sql =
@@ -97,24 +77,20 @@ std::optional<JobError> load_tables(Connection& connection, const std::string& w
   return std::nullopt;
 }
 
-nlohmann::json table_object(const TableRow& table, nlohmann::json columns) {
-  return nlohmann::json{{"schema", table.schema},
-                        {"name", table.name},
-                        {"kind", table.kind},
-                        {"row_estimate", table.row_estimate ? nlohmann::json(*table.row_estimate)
-                                                            : nlohmann::json(nullptr)},
-                        {"columns", std::move(columns)}};
+Table table_object(const TableRow& table, std::vector<TableColumn> columns) {
+  return Table{table.schema, table.name, table.kind,
+               table.row_estimate
+                   ? std::optional<std::int64_t>(static_cast<std::int64_t>(*table.row_estimate))
+                   : std::nullopt,
+               std::move(columns)};
 }
 
 }  // namespace
 
 JobResult run_metadata(JobContext& ctx, const MysqlConfig& config, SessionLease& session) {
-  Filter filter;
-  if (auto problem = parse_filter(ctx.job.params, filter)) {
-    return JobResult::failure(ErrorCode::kInvalidJob, *problem);
-  }
-  Connection& connection = session.connection();
-  if (auto error = session.begin_read_only(remaining_budget(ctx))) {
+  const MetadataParams& filter = ctx.job.metadata;
+  Connection& connection = *session;
+  if (auto error = begin_read_only(connection, remaining_budget(ctx))) {
     connection.mark_broken();
     return JobResult{std::move(error), nlohmann::json::object()};
   }
@@ -138,13 +114,13 @@ JobResult run_metadata(JobContext& ctx, const MysqlConfig& config, SessionLease&
   // Both queries are in byte order, and std::string compares bytes, so one
   // pass pairs each table with its columns.
   std::size_t current = 0;
-  nlohmann::json columns = nlohmann::json::array();
+  std::vector<TableColumn> columns;
   bool stopped = false;
   auto emit_until = [&](const std::string& schema, const std::string& name) {
     while (current < tables.size() &&
            std::tie(tables[current].schema, tables[current].name) < std::tie(schema, name)) {
       if (!ctx.sink.add_table(table_object(tables[current], std::move(columns)))) return false;
-      columns = nlohmann::json::array();
+      columns.clear();
       ++current;
     }
     return true;
@@ -161,10 +137,8 @@ JobResult run_metadata(JobContext& ctx, const MysqlConfig& config, SessionLease&
         tables[current].name == name) {
       std::int64_t ordinal = 0;
       if (row[5] != nullptr) std::from_chars(row[5], row[5] + lengths[5], ordinal);
-      columns.push_back({{"name", text(row, lengths, 2)},
-                         {"type", text(row, lengths, 3)},
-                         {"nullable", text(row, lengths, 4) == "YES"},
-                         {"ordinal", ordinal}});
+      columns.push_back(TableColumn{text(row, lengths, 2), text(row, lengths, 3),
+                                    text(row, lengths, 4) == "YES", ordinal});
     }
   }
   std::optional<JobError> error;
@@ -184,7 +158,7 @@ JobResult run_metadata(JobContext& ctx, const MysqlConfig& config, SessionLease&
     // Tables after the last column row (none in practice) still go out.
     while (current < tables.size() &&
            ctx.sink.add_table(table_object(tables[current], std::move(columns)))) {
-      columns = nlohmann::json::array();
+      columns.clear();
       ++current;
     }
   }

@@ -141,18 +141,7 @@ StreamOutcome stream_rows(JobContext& ctx, Connection& connection) {
 }  // namespace
 
 JobResult run_query(JobContext& ctx, const MysqlConfig& config, SessionLease& session) {
-  const auto& params = ctx.job.params;
-  // Copied out of the JSON (GCC -O2 -Wnull-dereference misreads get_ref).
-  std::string text;
-  if (params.is_object()) {
-    if (auto it = params.find("sql"); it != params.end() && it->is_string()) {
-      text = it->get<std::string>();
-    }
-  }
-  if (text.empty()) {
-    return JobResult::failure(ErrorCode::kInvalidJob,
-                              "query params need a non-empty \"sql\" string");
-  }
+  const std::string& text = ctx.job.query.sql;
   if (auto what = forbidden_statement(text)) {
     // Second layer behind the privilege gate and the READ ONLY transaction:
     // effects that escape a transaction are refused before they are sent.
@@ -160,8 +149,8 @@ JobResult run_query(JobContext& ctx, const MysqlConfig& config, SessionLease& se
         ErrorCode::kReadOnlyViolation,
         "the statement uses " + *what + "; the agent runs read-only statements only");
   }
-  Connection& connection = session.connection();
-  if (auto error = session.begin_read_only(remaining_budget(ctx))) {
+  Connection& connection = *session;
+  if (auto error = begin_read_only(connection, remaining_budget(ctx))) {
     connection.mark_broken();
     return JobResult{std::move(error), nlohmann::json::object()};
   }

@@ -8,43 +8,43 @@
 
 namespace outpost::connectors::mysql {
 
-SessionLease::~SessionLease() {
-  if (!connection_ || connection_->broken()) return;
-  // COM_RESET_CONNECTION before the session goes idle: it ends the read-only
-  // transaction (no snapshot kept) and drops what the job left behind on the
-  // server — GET_LOCK() user locks, LOCK TABLES, user variables, temporary
-  // tables, prepared statements, session variables, the active role — so an
-  // idle pooled session holds nothing. A session that cannot be reset is closed.
-  if (mysql_reset_connection(connection_->handle()) != 0) return;
-  pool_.checkin(key_, std::move(connection_));
+SessionLease lease_session(Pool& pool, std::string key) {
+  return SessionLease(pool, std::move(key), [](Connection& connection) {
+    if (connection.broken()) return false;
+    // COM_RESET_CONNECTION before the session goes idle: it ends the read-only
+    // transaction (no snapshot kept) and drops what the job left behind on the
+    // server — GET_LOCK() user locks, LOCK TABLES, user variables, temporary
+    // tables, prepared statements, session variables, the active role — so an
+    // idle pooled session holds nothing. A session that cannot be reset is closed.
+    return mysql_reset_connection(connection.handle()) == 0;
+  });
 }
 
-std::optional<JobError> SessionLease::open(const MysqlConfig& config, const NetworkGuard& network,
-                                           bool fresh) {
+std::optional<JobError> open_session(SessionLease& session, const MysqlConfig& config,
+                                     const NetworkGuard& network, bool fresh) {
   const ResolvedHost resolved = network.resolve(config.host, config.port);
   if (resolved.error) return resolved.error;
   if (!fresh) {
-    connection_ = pool_.checkout(key_, [&](Connection& candidate) {
+    const bool pooled = session.checkout([&](Connection& candidate) {
       // The egress policy is checked again for every job; the session was
       // reset when it was checked in, and a ping proves the link alive.
       return address_permitted(candidate.address(), resolved) &&
              mysql_ping(candidate.handle()) == 0;
     });
-    if (connection_) return std::nullopt;
+    if (pooled) return std::nullopt;
   }
   auto outcome = connect(config, resolved);
   if (!outcome.connection) return outcome.error;
-  connection_ = std::move(outcome.connection);
+  session.adopt(std::move(outcome.connection));
   return std::nullopt;
 }
 
-std::optional<JobError> SessionLease::begin_read_only(std::chrono::milliseconds budget) {
+std::optional<JobError> begin_read_only(Connection& connection, std::chrono::milliseconds budget) {
   if (budget <= std::chrono::milliseconds::zero()) {
-    return JobError{ErrorCode::kTimeout, "the job's time budget was used up before the query",
-                    true};
+    return common::budget_exhausted();
   }
   char set[160];
-  if (connection_->is_mariadb()) {
+  if (connection.is_mariadb()) {
     // MariaDB: max_statement_time in seconds, fractional allowed.
     std::snprintf(set, sizeof set, "SET SESSION time_zone='+00:00', max_statement_time=%.3f",
                   static_cast<double>(budget.count()) / 1000.0);
@@ -53,25 +53,11 @@ std::optional<JobError> SessionLease::begin_read_only(std::chrono::milliseconds 
     std::snprintf(set, sizeof set, "SET SESSION time_zone='+00:00', max_execution_time=%lld",
                   static_cast<long long>(budget.count()));
   }
-  if (auto error = connection_->execute(set)) return error;
+  if (auto error = connection.execute(set)) return error;
   // The session default makes DDL fail too (a DDL statement would otherwise
   // commit the READ ONLY transaction implicitly and run in a new one).
-  if (auto error = connection_->execute("SET SESSION TRANSACTION READ ONLY")) return error;
-  return connection_->execute("START TRANSACTION READ ONLY");
-}
-
-std::chrono::milliseconds remaining_budget(const JobContext& ctx) {
-  const auto until_deadline = std::chrono::duration_cast<std::chrono::milliseconds>(
-      ctx.deadline - std::chrono::steady_clock::now());
-  return std::min(ctx.job.timeout, until_deadline);
-}
-
-JobResult cancelled_result(CancelReason reason) {
-  if (reason == CancelReason::kTimeout) {
-    return JobResult::failure(ErrorCode::kTimeout, "the statement was stopped: job timeout", true);
-  }
-  return JobResult::failure(ErrorCode::kCancelled,
-                            "the statement was stopped: " + std::string(to_string(reason)));
+  if (auto error = connection.execute("SET SESSION TRANSACTION READ ONLY")) return error;
+  return connection.execute("START TRANSACTION READ ONLY");
 }
 
 }  // namespace outpost::connectors::mysql

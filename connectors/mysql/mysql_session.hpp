@@ -5,6 +5,8 @@
 #include <string>
 
 #include "common/connection_pool.hpp"
+#include "common/job_support.hpp"
+#include "common/pooled_session.hpp"
 #include "mysql/mysql_config.hpp"
 #include "mysql/mysql_connection.hpp"
 #include "outpost/connector.hpp"
@@ -13,37 +15,24 @@ namespace outpost::connectors::mysql {
 
 using Pool = common::ConnectionPool<Connection>;
 
-/// One job's session: a pooled connection (reset on checkout, which also
-/// proves it alive) or a new one, returned to the pool by the destructor when
-/// it is still clean, closed otherwise.
-class SessionLease {
- public:
-  SessionLease(Pool& pool, std::string key) : pool_(pool), key_(std::move(key)) {}
-  ~SessionLease();
-  SessionLease(const SessionLease&) = delete;
-  SessionLease& operator=(const SessionLease&) = delete;
+/// One job's session (common::PooledSession): a pooled connection (reset on
+/// checkin, proven alive by a ping on checkout) or a new one.
+using SessionLease = common::PooledSession<Connection>;
 
-  /// Opens the session. `fresh` skips the pool (test_connection must prove
-  /// that a new login works). nullopt on success.
-  std::optional<JobError> open(const MysqlConfig& config, const NetworkGuard& network, bool fresh);
+/// A lease on `pool` for `key` whose recycle resets the connection
+/// (COM_RESET_CONNECTION) and pools it only when that worked.
+SessionLease lease_session(Pool& pool, std::string key);
 
-  /// Applies the per-job session state: UTC time zone, the statement timeout
-  /// (`budget`), read-only access mode, and opens a READ ONLY transaction.
-  std::optional<JobError> begin_read_only(std::chrono::milliseconds budget);
+/// Opens the session. `fresh` skips the pool (test_connection must prove
+/// that a new login works). nullopt on success.
+std::optional<JobError> open_session(SessionLease& session, const MysqlConfig& config,
+                                     const NetworkGuard& network, bool fresh);
 
-  [[nodiscard]] Connection& connection() const { return *connection_; }
+/// Applies the per-job session state: UTC time zone, the statement timeout
+/// (`budget`), read-only access mode, and opens a READ ONLY transaction.
+std::optional<JobError> begin_read_only(Connection& connection, std::chrono::milliseconds budget);
 
- private:
-  Pool& pool_;
-  std::string key_;
-  std::unique_ptr<Connection> connection_;
-};
-
-/// What is left of the job's time budget: the smaller of job.timeout and the
-/// time until ctx.deadline.
-std::chrono::milliseconds remaining_budget(const JobContext& ctx);
-
-/// The failure a cancelled job reports: timeout for kTimeout, cancelled otherwise.
-JobResult cancelled_result(CancelReason reason);
+using common::cancelled_result;
+using common::remaining_budget;
 
 }  // namespace outpost::connectors::mysql

@@ -38,7 +38,8 @@ bool under(const std::string& path, const std::string& dir) {
 
 // The same message whether or not a file outside the directories exists.
 std::optional<std::string> check_sqlite_path(const std::string& value, const OperatorPolicy& policy,
-                                             std::string& canonical) {
+                                             std::string& canonical, ErrorCode& code) {
+  code = ErrorCode::kInvalidJob;
   const std::string outside =
       "odbc source config: \"Database\" must be a file under the directories --sqlite-dirs "
       "allows";
@@ -53,7 +54,10 @@ std::optional<std::string> check_sqlite_path(const std::string& value, const Ope
   if (::realpath(value.c_str(), resolved) == nullptr) {
     const auto lexical = std::filesystem::path(value).lexically_normal().string();
     for (const auto& dir : policy.sqlite_dirs) {
-      if (under(lexical, dir)) return "odbc source config: the SQLite database cannot be opened";
+      if (under(lexical, dir)) {
+        code = ErrorCode::kUnreachable;
+        return "odbc source config: the SQLite database cannot be opened";
+      }
     }
     return outside;
   }
@@ -298,8 +302,9 @@ ParsedConfig parse_config(const nlohmann::json& json, const DriverCatalog& catal
       if (!has_database) {
         return {std::nullopt, "odbc source config: sqliteodbc needs \"Database\" (a file path)"};
       }
-      if (auto error = check_sqlite_path(database, policy, out.sqlite_path)) {
-        return {std::nullopt, *error};
+      ErrorCode code = ErrorCode::kInvalidJob;
+      if (auto error = check_sqlite_path(database, policy, out.sqlite_path, code)) {
+        return {std::nullopt, *error, code};
       }
       break;
     }

@@ -41,6 +41,9 @@ struct OdbcConfig {
 struct ParsedConfig {
   std::optional<OdbcConfig> config;
   std::string error;  ///< names keys, never values
+  /// The error's code: invalid_job, except for a SQLite file missing inside
+  /// --sqlite-dirs (unreachable, as the sqlite connector says for it).
+  ErrorCode code = ErrorCode::kInvalidJob;
 };
 
 /// Reads and checks a source config against the installed drivers/DSNs and

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "odbc/odbc_config.hpp"
-#include "odbc/odbc_statement.hpp"
+#include "odbc/odbc_sql_guard.hpp"
 #include "outpost/errors.hpp"
 #include "outpost/network_guard.hpp"
 

@@ -4,10 +4,12 @@
 #include <memory>
 #include <utility>
 
+#include "common/job_support.hpp"
+#include "common/pooled_session.hpp"
 #include "common/source_config.hpp"
 #include "common/text_format.hpp"
+#include "postgres/pg_config.hpp"
 #include "postgres/pg_jobs.hpp"
-#include "postgres/pg_params.hpp"
 #include "postgres/pg_privileges.hpp"
 
 namespace outpost::connectors::postgres {
@@ -74,22 +76,28 @@ std::vector<JobType> PostgresConnector::job_types() const {
 
 JobResult PostgresConnector::run(JobContext& ctx) {
   auto parsed = parse_config(ctx.job.source.config, !ctx.job.source.ref.empty());
-  if (parsed.error) return JobResult{parsed.error, nlohmann::json::object()};
+  if (parsed.error) return common::failed(std::move(*parsed.error));
   ConnectParams params = std::move(parsed.params);
   if (auto error = apply_network_guard(params, ctx.network)) {
-    return JobResult{std::move(error), nlohmann::json::object()};
+    return common::failed(std::move(*error));
   }
   if (ctx.cancel.cancelled()) return cancelled_result(ctx.cancel);
 
   // Operator sources may read agent-host files (passfile, client
   // certificates) that inline ones may not: never share their sessions.
-  const std::string key = common::config_fingerprint(ctx.job.source.config) +
-                          (ctx.job.source.ref.empty() ? "" : "/operator");
+  // Back in the pool only after the reset: it rolls back the job's read-only
+  // transaction and undoes whatever session state the statement left (SET,
+  // PREPARE, advisory locks, …) so the next job starts clean; this also
+  // resets the tag.
+  common::PooledSession<Session> session(
+      pool_,
+      common::config_fingerprint(ctx.job.source.config) +
+          (ctx.job.source.ref.empty() ? "" : "/operator"),
+      [](Session& s) { return s.reset_for_pool(Clock::now() + kHousekeepingLimit); });
   const std::string tag = job_tag(params, ctx.job);
-  std::unique_ptr<Session> session;
   // test_connection always dials: it must prove the credentials work now.
   if (ctx.job.type != JobType::kTestConnection) {
-    session = pool_.checkout(key, [&](Session& s) {
+    session.checkout([&](Session& s) {
       return s.reusable() && s.info() != nullptr && tag_session(s, tag, ctx.cancel, ctx.deadline);
     });
   }
@@ -97,45 +105,43 @@ JobResult PostgresConnector::run(JobContext& ctx) {
   if (!session) {
     const auto start = Clock::now();
     auto connected = Session::connect(params, ctx.cancel, ctx.deadline);
-    if (connected.error) return JobResult{std::move(connected.error), nlohmann::json::object()};
-    session = std::move(connected.session);
+    if (connected.error) return common::failed(std::move(*connected.error));
     connect_ms = common::elapsed_ms(start);
-    if (auto error = learn_privileges(*session, key, tag, ctx)) {
+    if (auto error = learn_privileges(*connected.session, session.key(), tag, ctx)) {
       if (ctx.cancel.cancelled()) return cancelled_result(ctx.cancel);
-      return JobResult{std::move(error), nlohmann::json::object()};
+      return common::failed(std::move(*error));
     }
+    session.adopt(std::move(connected.session));
   }
 
   // The privilege gate: a login that can do more than read runs no query or
   // metadata job unless the operator opted in. The session itself is fine
   // and goes back to the pool with its verdict.
-  if (auto refused = privilege_gate(*session->info(), ctx)) {
-    if (session->reset_for_pool(Clock::now() + kHousekeepingLimit)) {
-      pool_.checkin(key, std::move(session));
-    }
-    return JobResult{std::move(refused), nlohmann::json::object()};
-  }
+  if (auto refused = privilege_gate(*session->info(), ctx)) return common::failed(*refused);
 
+  // A cancel that came while connecting found no statement to stop; the
+  // session is closed rather than reset.
+  if (ctx.cancel.cancelled()) {
+    session.discard();
+    return cancelled_result(ctx.cancel);
+  }
   JobResult result;
   {
     auto hook = session->guard_cancel(ctx.cancel, ctx.deadline);
-    // A cancel that came while connecting found no statement to stop.
-    if (ctx.cancel.cancelled()) return cancelled_result(ctx.cancel);
-    switch (ctx.job.type) {
-      case JobType::kTestConnection: result = run_test_connection(*session, ctx, connect_ms); break;
-      case JobType::kMetadata: result = run_metadata(*session, ctx); break;
-      case JobType::kQuery: result = run_query(*session, ctx); break;
-    }
+    result =
+        ctx.cancel.cancelled() ? cancelled_result(ctx.cancel) : dispatch(*session, ctx, connect_ms);
   }
   session->release_job();
-
-  // Roll back the job's read-only transaction and undo whatever session
-  // state the statement left (SET, PREPARE, advisory locks, …) so the next
-  // job starts clean; this also resets the tag.
-  if (session->reset_for_pool(Clock::now() + kHousekeepingLimit)) {
-    pool_.checkin(key, std::move(session));
-  }
   return result;
+}
+
+JobResult PostgresConnector::dispatch(Session& session, JobContext& ctx, std::int64_t connect_ms) {
+  switch (ctx.job.type) {
+    case JobType::kTestConnection: return run_test_connection(session, ctx, connect_ms);
+    case JobType::kMetadata: return run_metadata(session, ctx);
+    case JobType::kQuery: return run_query(session, ctx);
+  }
+  return JobResult::failure(ErrorCode::kUnsupported, "unknown job type");
 }
 
 std::optional<JobError> PostgresConnector::learn_privileges(Session& session,
@@ -174,18 +180,8 @@ std::optional<JobError> PostgresConnector::learn_privileges(Session& session,
   return std::nullopt;
 }
 
-JobResult cancelled_result(const CancelToken& cancel) {
-  if (cancel.reason() == CancelReason::kTimeout) {
-    return JobResult::failure(ErrorCode::kTimeout, "job timed out", true);
-  }
-  return JobResult::failure(ErrorCode::kCancelled,
-                            "job cancelled (" + std::string(to_string(cancel.reason())) + ")");
-}
-
 std::string statement_timeout_sql(const JobContext& ctx) {
-  std::int64_t ms = common::remaining_ms(ctx.deadline);
-  ms = std::min<std::int64_t>(ms, ctx.job.timeout.count());
-  return "SET LOCAL statement_timeout = " + std::to_string(std::max<std::int64_t>(1, ms));
+  return "SET LOCAL statement_timeout = " + std::to_string(common::statement_budget(ctx).count());
 }
 
 std::string text_array_literal(const std::vector<std::string>& items) {

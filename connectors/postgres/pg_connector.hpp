@@ -39,6 +39,9 @@ class PostgresConnector final : public Connector {
   std::optional<JobError> learn_privileges(Session& session, const std::string& key,
                                            const std::string& tag, JobContext& ctx);
 
+  /// Runs the job's body on a session that is tagged and guarded.
+  static JobResult dispatch(Session& session, JobContext& ctx, std::int64_t connect_ms);
+
   common::ConnectionPool<Session> pool_;
   VerdictCache verdicts_;
 };

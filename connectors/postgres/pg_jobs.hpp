@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "common/job_support.hpp"
 #include "outpost/connector.hpp"
 #include "postgres/pg_session.hpp"
 
@@ -17,8 +18,7 @@ JobResult run_query(Session& session, JobContext& ctx);
 /// "SET LOCAL statement_timeout = …" for what is left of the job's time (ms ≥ 1).
 std::string statement_timeout_sql(const JobContext& ctx);
 
-/// The error for a job stopped by its cancel token (cancelled or timeout).
-JobResult cancelled_result(const CancelToken& cancel);
+using common::cancelled_result;
 
 /// Quotes `items` as a PostgreSQL text[] literal ({"a","b\"c"}), for use as a
 /// bound parameter value (never spliced into SQL).

@@ -97,34 +97,11 @@ bool ok(const ResultPtr& r) {
                PQresultStatus(r.get()) == PGRES_TUPLES_OK);
 }
 
-// Parses the optional params; an error message when they are malformed.
-std::optional<std::string> parse_params(const nlohmann::json& params,
-                                        std::optional<std::vector<std::string>>& schemas,
-                                        bool& include_views) {
-  if (!params.is_object()) return "metadata params must be an object";
-  if (auto it = params.find("schemas"); it != params.end() && !it->is_null()) {
-    if (!it->is_array()) return "metadata params: \"schemas\" must be an array of strings";
-    schemas.emplace();
-    for (const auto& s : *it) {
-      if (!s.is_string()) return "metadata params: \"schemas\" must be an array of strings";
-      schemas->push_back(s.get<std::string>());
-    }
-  }
-  if (auto it = params.find("include_views"); it != params.end() && !it->is_null()) {
-    if (!it->is_boolean()) return "metadata params: \"include_views\" must be true or false";
-    include_views = it->get<bool>();
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 JobResult run_metadata(Session& session, JobContext& ctx) {
-  std::optional<std::vector<std::string>> schemas;
-  bool include_views = true;
-  if (auto error = parse_params(ctx.job.params, schemas, include_views)) {
-    return JobResult::failure(ErrorCode::kInvalidJob, *error);
-  }
+  const auto& schemas = ctx.job.metadata.schemas;
+  const bool include_views = ctx.job.metadata.include_views;
   // Bound as text; "" means no filter (see kSchemaFilter).
   const std::vector<std::string> params{schemas ? text_array_literal(*schemas) : std::string(),
                                         include_views ? "true" : "false"};
@@ -178,20 +155,15 @@ JobResult run_metadata(Session& session, JobContext& ctx) {
     const PGresult* r = rel_reader.current();
     const std::string oid = PQgetvalue(r, rel, 0);
     const char relkind = PQgetvalue(r, rel, 3)[0];
-    nlohmann::json table = {{"schema", PQgetvalue(r, rel, 1)},
-                            {"name", PQgetvalue(r, rel, 2)},
-                            {"kind", kind_name(relkind)},
-                            {"row_estimate", nullptr}};
+    Table table{PQgetvalue(r, rel, 1), PQgetvalue(r, rel, 2), kind_name(relkind), std::nullopt, {}};
     const double tuples = std::strtod(PQgetvalue(r, rel, 4), nullptr);
     // reltuples is -1 until the first VACUUM/ANALYZE (PostgreSQL 14+); views have none.
-    if (relkind != 'v' && tuples >= 0) table["row_estimate"] = std::llround(tuples);
-    auto& cols = table["columns"] = nlohmann::json::array();
+    if (relkind != 'v' && tuples >= 0) table.row_estimate = std::llround(tuples);
     while (col >= 0 && !failed && oid == PQgetvalue(col_reader.current(), col, 0)) {
       const PGresult* c = col_reader.current();
-      cols.push_back({{"name", PQgetvalue(c, col, 1)},
-                      {"type", PQgetvalue(c, col, 2)},
-                      {"nullable", PQgetvalue(c, col, 3)[0] == 't'},
-                      {"ordinal", std::strtoll(PQgetvalue(c, col, 4), nullptr, 10)}});
+      table.columns.push_back(TableColumn{PQgetvalue(c, col, 1), PQgetvalue(c, col, 2),
+                                          PQgetvalue(c, col, 3)[0] == 't',
+                                          std::strtoll(PQgetvalue(c, col, 4), nullptr, 10)});
       col = col_reader.next(ctx, failed);
     }
     if (failed) break;

@@ -90,21 +90,8 @@ std::optional<JobResult> name_types(Session& session, JobContext& ctx, const std
 }  // namespace
 
 JobResult run_query(Session& session, JobContext& ctx) {
-  const auto& p = ctx.job.params;
-  if (!p.is_object() || !p.contains("sql") || !p["sql"].is_string() ||
-      p["sql"].get_ref<const std::string&>().find_first_not_of(" \t\r\n") == std::string::npos) {
-    return JobResult::failure(ErrorCode::kInvalidJob,
-                              "query params: \"sql\" must be a non-empty string");
-  }
-  const std::string& sql = p["sql"].get_ref<const std::string&>();
-  std::optional<std::uint64_t> max_rows;
-  if (auto it = p.find("max_rows"); it != p.end() && !it->is_null()) {
-    if (!it->is_number_integer() || it->get<std::int64_t>() < 0) {
-      return JobResult::failure(ErrorCode::kInvalidJob,
-                                "query params: \"max_rows\" must be a non-negative integer");
-    }
-    max_rows = it->get<std::uint64_t>();
-  }
+  const std::string& sql = ctx.job.query.sql;
+  const std::optional<std::uint64_t>& max_rows = ctx.job.query.max_rows;
   PGconn* conn = session.raw();
 
   auto begin = session.exec_simple("BEGIN READ ONLY; " + statement_timeout_sql(ctx) + "; " +

@@ -12,7 +12,7 @@
 
 #include "outpost/cancel.hpp"
 #include "outpost/errors.hpp"
-#include "postgres/pg_params.hpp"
+#include "postgres/pg_config.hpp"
 #include "postgres/pg_privileges.hpp"
 
 namespace outpost::connectors::postgres {

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "outpost/params.hpp"
+
 namespace outpost {
 
 /// The job types of protocol v1 §7.
@@ -23,9 +25,9 @@ std::optional<JobType> parse_job_type(std::string_view name) noexcept;
 struct Source {
   std::string id;
   std::string name;
-  std::string type;        ///< connector type, e.g. "postgres"
-  nlohmann::json config;   ///< connector-specific object
-  std::string ref;         ///< local sources-file name, empty if inline
+  std::string type;       ///< connector type, e.g. "postgres"
+  nlohmann::json config;  ///< connector-specific object
+  std::string ref;        ///< local sources-file name, empty if inline
 };
 
 /// One job as a connector sees it: no lease, no HTTP, no protocol plumbing.
@@ -37,7 +39,10 @@ struct Job {
   /// --job-timeout. Connectors use it for server-side statement timeouts.
   std::chrono::milliseconds timeout{60'000};
   Source source;
-  nlohmann::json params = nlohmann::json::object();
+  /// The job's parameters, parsed once by the runtime (parse_job_params):
+  /// `query` for a query job, `metadata` for a metadata job.
+  QueryParams query;
+  MetadataParams metadata;
 };
 
 }  // namespace outpost

@@ -5,8 +5,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "outpost/params.hpp"
 #include "outpost/row_writer.hpp"
 
 namespace outpost {
@@ -44,9 +43,9 @@ class ResultSink {
   /// a full part is uploaded (that is the back-pressure that bounds memory).
   [[nodiscard]] virtual bool end_row() = 0;
 
-  /// metadata: one table object, which must carry a "schema" field.
+  /// metadata: one table with its columns (the runtime writes to_json(table)).
   /// Same return value as end_row().
-  [[nodiscard]] virtual bool add_table(const nlohmann::json& table) = 0;
+  [[nodiscard]] virtual bool add_table(const Table& table) = 0;
 
   /// Rows (or tables) accepted so far.
   [[nodiscard]] virtual std::uint64_t count() const = 0;

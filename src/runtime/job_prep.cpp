@@ -74,39 +74,6 @@ std::optional<JobError> parse_source(const json& raw, ClaimedJob& out) {
   return std::nullopt;
 }
 
-std::optional<JobError> check_params(const ClaimedJob& claimed) {
-  const json& p = claimed.job.params;
-  bool present = false;
-  switch (claimed.job.type) {
-    case JobType::kQuery: {
-      auto sql = p.find("sql");
-      if (sql == p.end() || !sql->is_string())
-        return invalid("field 'params.sql' is missing or not a string");
-      if (sql->get_ref<const std::string&>().find_first_not_of(" \t\r\n") == std::string::npos) {
-        return invalid("field 'params.sql' is empty");
-      }
-      if (!positive_integer(p, "max_rows", present) && present) {
-        return invalid("field 'params.max_rows' must be a positive integer");
-      }
-      break;
-    }
-    case JobType::kMetadata: {
-      if (auto s = p.find("schemas"); s != p.end() && !s->is_null()) {
-        if (!s->is_array()) return invalid("field 'params.schemas' must be an array of strings");
-        for (const auto& v : *s) {
-          if (!v.is_string()) return invalid("field 'params.schemas' must be an array of strings");
-        }
-      }
-      if (auto v = p.find("include_views"); v != p.end() && !v->is_null() && !v->is_boolean()) {
-        return invalid("field 'params.include_views' must be a boolean");
-      }
-      break;
-    }
-    case JobType::kTestConnection: break;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 std::string printable_prefix(std::string_view text) {
@@ -191,14 +158,15 @@ ClaimedJob parse_claimed_job(const json& raw) {
       out.error = invalid("field 'timeout_ms' must be a positive integer");
       return out;
     }
-    if (auto p = raw.find("params"); p != raw.end() && !p->is_null()) {
-      if (!p->is_object()) {
-        out.error = invalid("field 'params' must be an object");
-        return out;
-      }
-      out.job.params = *p;
+    // Parsed once, here: connectors get typed params and never re-read JSON.
+    JobParams params;
+    const auto p = raw.find("params");
+    if (auto err = parse_job_params(out.job.type, p == raw.end() ? json(nullptr) : *p, params)) {
+      out.error = std::move(err);
+      return out;
     }
-    if (auto err = check_params(out)) out.error = std::move(err);
+    out.job.query = std::move(params.query);
+    out.job.metadata = std::move(params.metadata);
   } catch (const std::exception& e) {
     out.error = invalid(std::string("job could not be read: ") + e.what());
   }

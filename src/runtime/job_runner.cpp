@@ -34,10 +34,8 @@ void audit(RuntimeState& state, const JobState& job, const WorkerOutcome& out) {
   rec.job_id = job.id();
   rec.attempt = job.claimed.attempt;
   rec.source = job.claimed.source_label;
-  const auto& params = job.claimed.job.params;
-  if (job.claimed.job.type == JobType::kQuery && params.contains("sql") &&
-      params["sql"].is_string()) {
-    rec.statement = params["sql"].get<std::string>();
+  if (job.claimed.job.type == JobType::kQuery) {
+    rec.statement = job.claimed.job.query.sql;
   } else {
     rec.statement = std::string(to_string(job.claimed.job.type));
   }
@@ -245,11 +243,8 @@ asio::awaitable<void> run_job(std::shared_ptr<RuntimeState> state, std::shared_p
     job->wake.notify();  // the keeper now also watches the deadline
     const StreamLimits limits{
         state->session.max_part_bytes,
-        std::min<std::uint64_t>(
-            state->config.max_result_rows,
-            c.job.params.contains("max_rows") && c.job.params["max_rows"].is_number_unsigned()
-                ? c.job.params["max_rows"].get<std::uint64_t>()
-                : state->config.max_result_rows),
+        std::min<std::uint64_t>(state->config.max_result_rows,
+                                c.job.query.max_rows.value_or(state->config.max_result_rows)),
         state->config.max_result_bytes};
     outcome = co_await asio::co_spawn(state->workers->get_executor(), execute(state, job, limits),
                                       asio::use_awaitable);

@@ -59,8 +59,8 @@ bool PartStreamer::end_row() {
   return accept_line(row_);
 }
 
-bool PartStreamer::add_table(const json& table) {
-  std::string line = table.dump(-1, ' ', false, json::error_handler_t::replace);
+bool PartStreamer::add_table(const Table& table) {
+  std::string line = to_json(table).dump(-1, ' ', false, json::error_handler_t::replace);
   if (!scrubber_.empty()) scrubber_.scrub_line(line);
   return accept_line(line);
 }

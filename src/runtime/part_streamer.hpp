@@ -70,7 +70,7 @@ class PartStreamer final : public ResultSink {
   void set_columns(std::vector<Column> columns) override;
   RowWriter& begin_row() override;
   [[nodiscard]] bool end_row() override;
-  [[nodiscard]] bool add_table(const nlohmann::json& table) override;
+  [[nodiscard]] bool add_table(const Table& table) override;
   [[nodiscard]] std::uint64_t count() const override { return count_; }
   [[nodiscard]] std::uint64_t max_value_bytes() const override;
 

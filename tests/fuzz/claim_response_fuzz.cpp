@@ -181,15 +181,17 @@ void check_job(const json& raw) {
     if (claimed.timeout && (claimed.timeout->count() <= 0 || *claimed.timeout > kMaxJobTimeout)) {
       std::abort();
     }
-    if (!claimed.job.params.is_object()) std::abort();
     if (claimed.source_is_ref) {
       if (claimed.job.source.ref.empty()) std::abort();
     } else if (claimed.job.source.type.empty() || !claimed.job.source.config.is_object()) {
       std::abort();
     }
     if (claimed.job.type == JobType::kQuery) {
-      const auto sql = claimed.job.params.find("sql");
-      if (sql == claimed.job.params.end() || !sql->is_string()) std::abort();
+      // Typed params (parse_job_params): a query job always carries SQL
+      // with something in it, and a positive row cap when it has one.
+      const auto& q = claimed.job.query;
+      if (q.sql.find_first_not_of(" \t\r\n") == std::string::npos) std::abort();
+      if (q.max_rows && *q.max_rows == 0) std::abort();
     }
   }
   // Each way the agent may have been started.

@@ -96,7 +96,7 @@ class MysqlConnectorTest : public ::testing::Test {
     j.type = type;
     j.timeout = 30s;
     j.source = Source{"src_1", "shop", "mysql", std::move(source_config), ""};
-    j.params = params.is_null() ? nlohmann::json::object() : std::move(params);
+    outpost::test::set_params(j, params);
     return j;
   }
   JobResult query(const std::string& sql, CollectingRows& sink,

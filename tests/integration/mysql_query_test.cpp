@@ -134,60 +134,6 @@ TEST_F(MysqlQueryTest, SyntaxErrorIsQueryError) {
   EXPECT_NE(r.error->message.find("1064"), std::string::npos) << r.error->message;
 }
 
-TEST_F(MysqlQueryTest, WritesAreRefusedAsReadOnlyViolation) {
-  // The privilege gate refuses this login by default; with the operator's
-  // opt-in the READ ONLY transaction is what still stops every write.
-  const auto writer = config("writer", "writer-pw");
-  for (const std::string sql :
-       {"INSERT INTO orders VALUES (9, 1, 'x')", "UPDATE orders SET note = 'y'",
-        "DELETE FROM orders", "CREATE TABLE sneaky (x INT)", "DROP TABLE orders",
-        "CREATE TEMPORARY TABLE tmp (x INT)"}) {
-    CollectingRows sink;
-    auto r =
-        run_with_policy(job(JobType::kQuery, writer, {{"sql", sql}}), sink, allow_privileged());
-    EXPECT_EQ(code(r), "read_only_violation") << sql << ": " << (r.error ? r.error->message : "");
-  }
-  EXPECT_EQ(server_->scalar("SELECT COUNT(*) FROM shop.orders"), "3");
-  EXPECT_EQ(server_->scalar("SELECT COUNT(*) FROM information_schema.TABLES WHERE "
-                            "TABLE_NAME = 'sneaky'"),
-            "0");
-}
-
-TEST_F(MysqlQueryTest, CancelStopsSleepWithinTwoSeconds) {
-  CancelToken token;
-  CollectingRows sink;
-  JobResult result;
-  auto j = job(JobType::kQuery, config(), {{"sql", "SELECT SLEEP(30)"}});
-  std::thread worker([&] { result = run_job(connector_, j, sink, guard_, &token); });
-  const bool running = wait_running("SELECT SLEEP(30)");
-  const auto cancelled_at = Clock::now();
-  token.cancel(CancelReason::kRequested);
-  worker.join();
-  ASSERT_TRUE(running);
-  const auto took = Clock::now() - cancelled_at;
-  EXPECT_LT(took, 2s);
-  EXPECT_EQ(code(result), "cancelled");
-  EXPECT_TRUE(gone("SELECT SLEEP(30)")) << "the statement still runs on the server";
-  std::printf(
-      "cancel -> job returned in %lld ms\n",
-      static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
-}
-
-TEST_F(MysqlQueryTest, RuntimeTimeoutCancelIsReportedAsTimeout) {
-  CancelToken token;
-  CollectingRows sink;
-  JobResult result;
-  auto j = job(JobType::kQuery, config(), {{"sql", "SELECT SLEEP(30)"}});
-  std::thread worker([&] { result = run_job(connector_, j, sink, guard_, &token); });
-  const bool running = wait_running("SELECT SLEEP(30)");
-  const auto cancelled_at = Clock::now();
-  token.cancel(CancelReason::kTimeout);
-  worker.join();
-  ASSERT_TRUE(running);
-  EXPECT_LT(Clock::now() - cancelled_at, 2s);
-  EXPECT_EQ(code(result), "timeout");
-}
-
 TEST_F(MysqlQueryTest, StatementTimeoutStopsSleepWithinTwoSeconds) {
   // No cancel at all: the server's max_statement_time, set from job.timeout.
   CollectingRows sink;

@@ -41,7 +41,7 @@ class BudgetRows final : public ResultSink {
     ++rows;
     return true;
   }
-  bool add_table(const nlohmann::json&) override { return true; }
+  bool add_table(const Table&) override { return true; }
   [[nodiscard]] std::uint64_t count() const override { return rows; }
 
   std::uint64_t rows = 0;
@@ -274,7 +274,7 @@ class MysqlRogueServerTest : public ::testing::Test {
     j.type = type;
     j.timeout = 20s;
     j.source = Source{"src_rogue", "rogue", "mysql", source(rogue.port()), ""};
-    j.params = {{"sql", "SELECT 1"}};
+    outpost::test::set_params(j, nlohmann::json{{"sql", "SELECT 1"}});
     CollectingRows sink;
     CancelToken token;
     TestNetworkGuard guard;

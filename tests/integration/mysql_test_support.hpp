@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "outpost/connector.hpp"
+#include "support/collecting_sink.hpp"
 
 namespace outpost::test {
 
@@ -86,12 +87,12 @@ class CollectingRows final : public ResultSink {
     rows.push_back(nlohmann::json::parse(buffer_));
     return true;
   }
-  bool add_table(const nlohmann::json& table) override {
+  bool add_table(const Table& table) override {
     if (tables.size() >= max_rows_) {
       truncated = true;
       return false;
     }
-    tables.push_back(table);
+    tables.push_back(to_json(table));
     return true;
   }
   [[nodiscard]] std::uint64_t count() const override { return rows.size() + tables.size(); }
@@ -137,7 +138,7 @@ class CountingRows final : public ResultSink {
     id_sum += id;
     return true;
   }
-  bool add_table(const nlohmann::json&) override { return true; }
+  bool add_table(const Table&) override { return true; }
   [[nodiscard]] std::uint64_t count() const override { return rows; }
 
   std::vector<Column> columns;

@@ -62,7 +62,7 @@ class MysqlTlsTest : public ::testing::Test {
     j.type = JobType::kQuery;
     j.timeout = 30s;
     j.source = Source{"src_tls", "tls", "mysql", std::move(config), ""};
-    j.params = {{"sql", "SHOW SESSION STATUS LIKE 'Ssl_cipher'"}};
+    outpost::test::set_params(j, nlohmann::json{{"sql", "SHOW SESSION STATUS LIKE 'Ssl_cipher'"}});
     return j;
   }
   static nlohmann::json config(const std::string& mode, const std::string& host = "127.0.0.1") {

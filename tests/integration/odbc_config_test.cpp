@@ -9,7 +9,7 @@
 
 #include "odbc/odbc_attributes.hpp"
 #include "odbc/odbc_config.hpp"
-#include "odbc/odbc_statement.hpp"
+#include "odbc/odbc_sql_guard.hpp"
 #include "odbc/odbc_values.hpp"
 #include "support/process.hpp"
 

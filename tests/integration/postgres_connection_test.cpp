@@ -45,15 +45,6 @@ TEST(PostgresConnection, WarnsWhenTheRoleCanWrite) {
   EXPECT_EQ(su.result["privileges"][0]["name"], "superuser");
 }
 
-TEST(PostgresConnection, WrongPasswordIsAuthFailed) {
-  const auto r = test_connection(config_for("reader", "not-the-password"));
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error->code, ErrorCode::kAuthFailed) << error_text(r);
-  EXPECT_NE(r.error->message.find("password authentication failed"), std::string::npos);
-  EXPECT_EQ(r.error->message.find("not-the-password"), std::string::npos);
-  EXPECT_FALSE(r.error->retryable);
-}
-
 TEST(PostgresConnection, UnknownRoleIsAuthFailed) {
   const auto r = test_connection(config_for("nobody", "x"));
   ASSERT_FALSE(r.ok());

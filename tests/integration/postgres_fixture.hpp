@@ -44,7 +44,7 @@ inline Job make_job(JobType type, nlohmann::json config,
   job.source.name = "test";
   job.source.type = "postgres";
   job.source.config = std::move(config);
-  job.params = std::move(params);
+  outpost::test::set_params(job, params);
   return job;
 }
 

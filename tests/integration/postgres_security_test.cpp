@@ -8,7 +8,7 @@
 #include <fstream>
 #include <mutex>
 
-#include "postgres/pg_params.hpp"
+#include "postgres/pg_config.hpp"
 #include "postgres_fixture.hpp"
 
 namespace outpost::test::pg {
@@ -369,7 +369,7 @@ class LimitedSink final : public ResultSink {
     ++count_;
     return true;
   }
-  [[nodiscard]] bool add_table(const nlohmann::json&) override { return true; }
+  [[nodiscard]] bool add_table(const Table&) override { return true; }
   [[nodiscard]] std::uint64_t count() const override { return count_; }
   [[nodiscard]] bool refused() const noexcept { return refused_; }
 

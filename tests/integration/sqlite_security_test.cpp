@@ -70,7 +70,7 @@ class SqliteSecurity : public ::testing::Test {
     j.timeout = 30s;
     j.source.type = "sqlite";
     j.source.config = {{"path", path}};
-    j.params = std::move(params);
+    outpost::test::set_params(j, params);
     return j;
   }
 

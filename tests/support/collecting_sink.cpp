@@ -46,16 +46,25 @@ bool CollectingSink::end_row() {
   return true;
 }
 
-bool CollectingSink::add_table(const nlohmann::json& table) {
-  if (!table.is_object() || !table.contains("schema") || !table["schema"].is_string()) {
-    throw std::logic_error("CollectingSink: a table object lacks a \"schema\" string");
+void set_params(Job& job, const nlohmann::json& params) {
+  JobParams parsed;
+  if (auto error = parse_job_params(job.type, params, parsed)) {
+    throw std::invalid_argument(error->message);
+  }
+  job.query = std::move(parsed.query);
+  job.metadata = std::move(parsed.metadata);
+}
+
+bool CollectingSink::add_table(const Table& table) {
+  if (table.name.empty()) {
+    throw std::logic_error("CollectingSink: a table has no name");
   }
   if (options_.cancel != nullptr && options_.cancel->cancelled()) return false;
   if (options_.max_rows && count_ >= *options_.max_rows) {
     truncated_ = true;
     return false;
   }
-  tables_.push_back(table);
+  tables_.push_back(to_json(table));
   ++count_;
   return true;
 }

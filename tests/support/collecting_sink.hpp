@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "outpost/cancel.hpp"
+#include "outpost/job.hpp"
 #include "outpost/network_guard.hpp"
 #include "outpost/result_sink.hpp"
 
@@ -42,7 +43,7 @@ class CollectingSink final : public ResultSink {
   void set_columns(std::vector<Column> columns) override;
   RowWriter& begin_row() override;
   [[nodiscard]] bool end_row() override;
-  [[nodiscard]] bool add_table(const nlohmann::json& table) override;
+  [[nodiscard]] bool add_table(const Table& table) override;
   [[nodiscard]] std::uint64_t count() const override { return count_; }
 
   [[nodiscard]] const std::vector<Column>& columns() const noexcept { return columns_; }
@@ -70,6 +71,12 @@ class CollectingSink final : public ResultSink {
   bool truncated_ = false;
   bool in_row_ = false;
 };
+
+/// Sets `job.query` / `job.metadata` from the params' wire form for a job of
+/// `job.type`, exactly as the runtime does (parse_job_params). Params the
+/// runtime would refuse throw std::invalid_argument with its message: a
+/// connector never sees them.
+void set_params(Job& job, const nlohmann::json& params);
 
 /// Allows every host, resolving names with getaddrinfo (tests use loopback
 /// only). Counts resolve() calls.

@@ -411,9 +411,9 @@ TEST(PartStreamer, MetadataInlineIsGroupedBySchema) {
   RecordingUploader up;
   CancelToken cancel;
   PartStreamer s(JobType::kMetadata, {}, up, cancel);
-  ASSERT_TRUE(s.add_table({{"schema", "public"}, {"name", "a"}, {"kind", "table"}}));
-  ASSERT_TRUE(s.add_table({{"schema", "sales"}, {"name", "b"}, {"kind", "view"}}));
-  ASSERT_TRUE(s.add_table({{"schema", "public"}, {"name", "c"}, {"kind", "table"}}));
+  ASSERT_TRUE(s.add_table(Table{"public", "a", "table", std::nullopt, {}}));
+  ASSERT_TRUE(s.add_table(Table{"sales", "b", "view", std::nullopt, {}}));
+  ASSERT_TRUE(s.add_table(Table{"public", "c", "table", std::nullopt, {}}));
   auto f = s.finish();
   const auto& schemas = f.fields["schemas"];
   ASSERT_EQ(schemas.size(), 2u);
@@ -427,9 +427,10 @@ TEST(PartStreamer, MetadataInlineIsGroupedBySchema) {
 TEST(PartStreamer, MetadataWithPartsHasTableCount) {
   RecordingUploader up;
   CancelToken cancel;
-  PartStreamer s(JobType::kMetadata, {80, 1000, 100000}, up, cancel);
+  PartStreamer s(JobType::kMetadata, {200, 1000, 100000}, up, cancel);
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(s.add_table({{"schema", "public"}, {"name", "table_" + std::to_string(i)}}));
+    ASSERT_TRUE(
+        s.add_table(Table{"public", "table_" + std::to_string(i), "table", std::nullopt, {}}));
   }
   auto f = s.finish();
   EXPECT_GT(f.parts, 1u);

@@ -1,4 +1,4 @@
-#include "odbc/odbc_statement.hpp"
+#include "odbc/odbc_sql_guard.hpp"
 
 #include <algorithm>
 #include <array>

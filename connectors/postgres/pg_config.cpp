@@ -1,4 +1,4 @@
-#include "postgres/pg_params.hpp"
+#include "postgres/pg_config.hpp"
 
 #include <libpq-fe.h>
 

@@ -1,7 +1,7 @@
 #pragma once
 
 // Private to the SQLite connector: an open read-only database bound to one
-// job (cancel hook, deadline), error mapping, and the job bodies.
+// job (cancel hook, deadline) and its error mapping.
 
 #include <sqlite3.h>
 
@@ -63,9 +63,5 @@ class Database {
   std::optional<JobError> refusal_;  // the authorizer's first refusal
   std::optional<CancelToken::HookRegistration> hook_;
 };
-
-JobResult run_test_connection(Database& db, JobContext& ctx, std::int64_t open_ms);
-JobResult run_metadata(Database& db, JobContext& ctx);
-JobResult run_query(Database& db, JobContext& ctx);
 
 }  // namespace outpost::connectors::sqlite

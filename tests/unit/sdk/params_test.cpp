@@ -1,0 +1,96 @@
+#include "outpost/params.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "outpost/job.hpp"
+
+namespace outpost {
+namespace {
+
+using nlohmann::json;
+
+std::optional<JobError> parse(JobType type, const json& params, JobParams& out) {
+  return parse_job_params(type, params, out);
+}
+
+TEST(JobParams, QueryReadsSqlAndMaxRows) {
+  JobParams p;
+  ASSERT_FALSE(parse(JobType::kQuery, {{"sql", "SELECT 1"}, {"max_rows", 10}}, p));
+  EXPECT_EQ(p.query.sql, "SELECT 1");
+  EXPECT_EQ(p.query.max_rows, 10u);
+  ASSERT_FALSE(parse(JobType::kQuery, {{"sql", "SELECT 1"}, {"max_rows", nullptr}}, p));
+  EXPECT_FALSE(p.query.max_rows);
+}
+
+struct Refused {
+  JobType type;
+  json params;
+  const char* field;  // named in the message
+};
+
+class JobParamsRefused : public ::testing::TestWithParam<Refused> {};
+
+TEST_P(JobParamsRefused, NamesTheField) {
+  JobParams p;
+  auto error = parse(GetParam().type, GetParam().params, p);
+  ASSERT_TRUE(error) << GetParam().params.dump();
+  EXPECT_EQ(error->code, ErrorCode::kInvalidJob);
+  EXPECT_NE(error->message.find(GetParam().field), std::string::npos) << error->message;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Fields, JobParamsRefused,
+    ::testing::Values(
+        Refused{JobType::kQuery, json(nullptr), "params.sql"},
+        Refused{JobType::kQuery, json::object(), "params.sql"},
+        Refused{JobType::kQuery, {{"sql", 7}}, "params.sql"},
+        Refused{JobType::kQuery, {{"sql", " \t\r\n"}}, "params.sql"},
+        Refused{JobType::kQuery, {{"sql", "SELECT 1"}, {"max_rows", 0}}, "params.max_rows"},
+        Refused{JobType::kQuery, {{"sql", "SELECT 1"}, {"max_rows", -1}}, "params.max_rows"},
+        Refused{JobType::kQuery, {{"sql", "SELECT 1"}, {"max_rows", 1.5}}, "params.max_rows"},
+        Refused{JobType::kQuery, {{"sql", "SELECT 1"}, {"max_rows", "10"}}, "params.max_rows"},
+        Refused{JobType::kQuery,
+                {{"sql", "SELECT 1"}, {"max_rows", 18446744073709551615ULL}},
+                "params.max_rows"},
+        Refused{JobType::kQuery, json::array(), "'params'"},
+        Refused{JobType::kMetadata, {{"schemas", "public"}}, "params.schemas"},
+        Refused{JobType::kMetadata, {{"schemas", {"public", 3}}}, "params.schemas"},
+        Refused{JobType::kMetadata, {{"include_views", "yes"}}, "params.include_views"},
+        Refused{JobType::kTestConnection, "x", "'params'"}));
+
+TEST(JobParams, MetadataDefaultsAndFilter) {
+  JobParams p;
+  ASSERT_FALSE(parse(JobType::kMetadata, json(nullptr), p));
+  EXPECT_FALSE(p.metadata.schemas);
+  EXPECT_TRUE(p.metadata.include_views);
+  EXPECT_TRUE(p.metadata.wants("anything"));
+
+  ASSERT_FALSE(parse(JobType::kMetadata, {{"schemas", {"a", "b"}}, {"include_views", false}}, p));
+  EXPECT_TRUE(p.metadata.wants("b"));
+  EXPECT_FALSE(p.metadata.wants("c"));
+  EXPECT_FALSE(p.metadata.include_views);
+
+  // An empty list is a filter that matches nothing (every connector agrees).
+  ASSERT_FALSE(parse(JobType::kMetadata, {{"schemas", json::array()}}, p));
+  ASSERT_TRUE(p.metadata.schemas);
+  EXPECT_FALSE(p.metadata.wants("public"));
+}
+
+TEST(JobParams, TestConnectionIgnoresParams) {
+  JobParams p;
+  EXPECT_FALSE(parse(JobType::kTestConnection, {{"sql", 7}}, p));
+}
+
+TEST(Table, WireFormHasEveryField) {
+  Table t{"public", "orders", "table", 120, {{"id", "bigint", false, 1}}};
+  const json j = to_json(t);
+  EXPECT_EQ(j, json::parse(R"({"schema":"public","name":"orders","kind":"table",
+      "row_estimate":120,"columns":[{"name":"id","type":"bigint","nullable":false,"ordinal":1}]})"));
+  t.row_estimate.reset();
+  EXPECT_TRUE(to_json(t)["row_estimate"].is_null());
+}
+
+}  // namespace
+}  // namespace outpost
