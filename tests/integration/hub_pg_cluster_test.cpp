@@ -22,10 +22,13 @@ class Worker {
   Worker(std::vector<std::uint16_t> ports, std::string token, std::string instance)
       : ports_(std::move(ports)), token_(std::move(token)), instance_(std::move(instance)) {}
 
-  // Runs until `done()`; `parts` result parts of one row each per job.
+  // Runs until `done()`, or gives up after five minutes so that a job that
+  // never finishes fails the test's checks instead of hanging it; `parts`
+  // result parts of one row each per job.
   void run(const std::function<bool()>& done, std::uint64_t parts,
            std::map<std::string, int>& accepted, std::mutex& mu, std::atomic<int>& unavailable) {
-    while (!done()) {
+    const auto give_up = std::chrono::steady_clock::now() + 300s;
+    while (!done() && std::chrono::steady_clock::now() < give_up) {
       auto r = call([&](HttpTestClient& c) { return claim(c, instance_, 2, 200); }, unavailable);
       for (const auto& job : parse(r).value("jobs", Json::array())) {
         const std::string id = job["id"];
@@ -41,7 +44,10 @@ class Worker {
             call([&](HttpTestClient& c) { return post_result(c, id, lease, parts); }, unavailable);
         const auto body = parse(res);
         std::lock_guard lock(mu);
-        if (res.status == 200 && !body.value("duplicate", false)) ++accepted[id];
+        // A job is done for the worker once a result call answers 200; only a
+        // first acceptance counts (a duplicate is the idempotent replay of a
+        // result whose answer was lost, e.g. when its hub was killed).
+        if (res.status == 200) accepted[id] += body.value("duplicate", false) ? 0 : 1;
       }
     }
   }
@@ -151,8 +157,11 @@ TEST(HubPgClusterTest, ALongPollOnOneHubIsWokenByAJobCreatedOnTheOther) {
 
 TEST(HubPgClusterTest, KillNineOfAHubLosesNothingAndAcceptsNoResultTwice) {
   StoreEnv env;
-  auto a = std::make_unique<HubProcess>(env, std::vector<std::string>{"--lease-ttl", "3s"});
-  HubProcess b(env, {"--lease-ttl", "3s"});
+  // Short leases so that A's expire soon after the kill; attempts to spare so
+  // that a lease lapsing on a loaded machine does not end a job `agent_lost`.
+  const std::vector<std::string> flags{"--lease-ttl", "3s", "--max-attempts", "20"};
+  auto a = std::make_unique<HubProcess>(env, flags);
+  HubProcess b(env, flags);
   ASSERT_TRUE(a->wait_started()) << a->output();
   ASSERT_TRUE(b.wait_started()) << b.output();
   auto admin_b = b.admin();
@@ -180,10 +189,12 @@ TEST(HubPgClusterTest, KillNineOfAHubLosesNothingAndAcceptsNoResultTwice) {
   ASSERT_TRUE(a->process().wait(10s).has_value());
   for (auto& t : threads) t.join();  // the rest through B (leases lost with A expire in 3 s)
 
-  a = std::make_unique<HubProcess>(env, std::vector<std::string>{"--lease-ttl", "3s"});
+  a = std::make_unique<HubProcess>(env, flags);
   ASSERT_TRUE(a->wait_started()) << a->output();
   EXPECT_EQ(finished(), static_cast<std::size_t>(kJobs));
-  for (const auto& [id, n] : accepted) EXPECT_EQ(n, 1) << id << " accepted " << n << " times";
+  // 0 for a result the killed hub committed but could not answer (the retry
+  // through B was a duplicate): never more than one acceptance.
+  for (const auto& [id, n] : accepted) EXPECT_LE(n, 1) << id << " accepted " << n << " times";
   EXPECT_EQ(env.count("SELECT count(*) FROM jobs WHERE status = 'succeeded' AND part_count = 2"),
             kJobs);
   EXPECT_EQ(env.count("SELECT count(*) FROM job_parts"), 2 * kJobs);
