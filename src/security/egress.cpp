@@ -155,8 +155,11 @@ bool EgressGuard::allows_address(std::string_view address, std::uint16_t port) c
 }
 
 bool EgressGuard::allows_name(std::string_view host, std::uint16_t port) const {
+  return name_allowed(normalize_host(host), port);
+}
+
+bool EgressGuard::name_allowed(const std::string& name, std::uint16_t port) const {
   if (unrestricted_) return true;
-  const std::string name = normalize_host(host);
   if (name.empty() || parse_numeric_host(name)) return false;
   const bool exact = std::any_of(names_.begin(), names_.end(), [&](const NameRule& rule) {
     return rule.ports.contains(port) && rule.name == name;
@@ -195,7 +198,7 @@ outpost::ResolvedHost EgressGuard::check(std::string_view host, std::uint16_t po
 outpost::ResolvedHost EgressGuard::decide(const std::string& name, std::uint16_t port,
                                           std::vector<std::string> addresses, bool numeric) const {
   if (unrestricted_) return {std::move(addresses), std::nullopt};
-  if (!numeric && allows_name(name, port)) return {std::move(addresses), std::nullopt};
+  if (!numeric && name_allowed(name, port)) return {std::move(addresses), std::nullopt};
   const auto refuse = [&](const std::string& shown, const std::string& why) {
     std::string message = "egress to " + shown + " is not allowed by --allow-hosts";
     if (listed_ignoring_port(name, numeric, addresses)) {
@@ -256,7 +259,7 @@ outpost::ResolvedHost EgressGuard::resolve(std::string_view host, std::uint16_t 
   const bool block_for_port =
       std::any_of(blocks_.begin(), blocks_.end(),
                   [&](const BlockRule& rule) { return rule.ports.contains(port); });
-  if (!unrestricted_ && !allows_name(name, port) && !block_for_port) {
+  if (!unrestricted_ && !name_allowed(name, port) && !block_for_port) {
     return decide(name, port, {}, false);
   }
   found = lookup(name, false);

@@ -92,6 +92,10 @@ class EgressGuard final : public outpost::NetworkGuard {
     PortRange ports;
   };
 
+  /// allows_name() for a name normalize_host() already produced: normalising
+  /// twice would strip a second trailing dot ("db.corp.." → "db.corp"), so a
+  /// name the resolver never sees as listed would pass.
+  [[nodiscard]] bool name_allowed(const std::string& name, std::uint16_t port) const;
   [[nodiscard]] bool in_blocks(const IpBlock& address, std::uint16_t port) const;
   [[nodiscard]] bool judge(const IpBlock& address, std::uint16_t port) const;
   [[nodiscard]] outpost::ResolvedHost decide(const std::string& name, std::uint16_t port,

@@ -131,6 +131,17 @@ TEST(EgressGuardMatch, NamesAndSuffixes) {
   EXPECT_FALSE(guard.allows_name("corp.example.evil.com", 5432));
 }
 
+TEST(EgressGuardCheck, OneTrailingDotIsStrippedNeverTwo) {
+  // Found by fuzz_allowlist: check() normalised a name and then matched it
+  // through allows_name(), which normalised again, so "db.internal.." passed
+  // as "db.internal" although no resolver reads it so.
+  const EgressGuard guard({"db.internal", "*.corp.example"});
+  EXPECT_FALSE(guard.check("db.internal.", 5432, {"10.0.0.5"}).error);
+  EXPECT_TRUE(guard.check("db.internal..", 5432, {"10.0.0.5"}).error);
+  EXPECT_TRUE(guard.check("pg.corp.example..", 5432, {"10.0.0.5"}).error);
+  EXPECT_FALSE(guard.allows_name("db.internal..", 5432));
+}
+
 TEST(EgressGuardCheck, AllowedNameNeedsNoAddressMatch) {
   const EgressGuard guard({"db.internal"});
   const auto result = guard.check("db.internal", 5432, {"127.0.0.1"});
