@@ -258,7 +258,12 @@ asio::awaitable<void> run_job(std::shared_ptr<RuntimeState> state, std::shared_p
 void spawn_job(const std::shared_ptr<RuntimeState>& state, const std::shared_ptr<JobState>& job) {
   state->job_group.spawn(
       run_job(state, job),
-      [state, job](asio::cancellation_type) { cancel_job(*state, job, CancelReason::kShutdown); },
+      // The slot lives in the state's own group, so it never runs after the
+      // state is gone; a shared_ptr here would be a cycle that keeps the
+      // state alive when the io_context is torn down with the job suspended.
+      [raw = state.get(), job](asio::cancellation_type) {
+        cancel_job(*raw, job, CancelReason::kShutdown);
+      },
       [state, job](std::exception_ptr error) {
         if (!error || job->finished) return;
         const std::string what = describe(error);

@@ -177,10 +177,14 @@ class AgentE2E : public ::testing::Test {
         .value("id", "");
   }
 
+  /// Creates a job. `max_attempts` 0 keeps the hub's default (3 attempts, so
+  /// a retryable failure runs again); a test of one attempt's outcome passes 1.
   std::string create_job(const std::string& source_id, const std::string& sql,
-                         int timeout_ms = 60000, const std::string& type = "query") {
+                         int timeout_ms = 60000, const std::string& type = "query",
+                         int max_attempts = 0) {
     Json body{{"source_id", source_id}, {"type", type}, {"timeout_ms", timeout_ms}};
     if (type == "query") body["params"] = {{"sql", sql}};
+    if (max_attempts > 0) body["max_attempts"] = max_attempts;
     return admin_json("POST", "/jobs", body, 201).value("id", "");
   }
 

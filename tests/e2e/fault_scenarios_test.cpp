@@ -91,7 +91,9 @@ TEST_F(FaultScenarios, PostgresBackendKilledMidQueryFailsTheJobAndFreesTheWorker
   keep_logs(agent);
   ASSERT_TRUE(agent.wait_for_msg("agent started", 10s));
 
-  const auto id = create_job(source, "SELECT pg_sleep(30)", 60000);
+  // One attempt: a killed backend is a retryable failure, and this test is
+  // about that attempt's outcome, not the hub's retry of it.
+  const auto id = create_job(source, "SELECT pg_sleep(30)", 60000, "query", 1);
   ASSERT_TRUE(eventually(
       [&] {
         return pg_->query_column(
@@ -124,7 +126,7 @@ TEST_F(FaultScenarios, BlackHoledPostgresTimesOutAndFreesTheWorker) {
   db_proxy.set_blackhole(true);
 
   const auto started = std::chrono::steady_clock::now();
-  const auto id = create_job(source, "SELECT 2", 3000);
+  const auto id = create_job(source, "SELECT 2", 3000, "query", 1);
   const auto view = wait_finished(id, 30s);
   EXPECT_EQ(view.value("status", ""), "failed") << view.dump();
   EXPECT_EQ(view["error"].value("code", ""), "timeout") << view.dump();
