@@ -83,6 +83,11 @@ export const api = {
     create: (name, poolId) => admin('POST', '/tokens', poolId ? {name, pool_id: poolId} : {name}),
     revoke: (id) => admin('DELETE', `/tokens/${enc(id)}`),
   },
+  pools: {
+    /** → [{id, name, agents_online, queue_depth, created_at}]; pool_default always exists. */
+    list: () => admin('GET', '/pools'),
+    create: (name) => admin('POST', '/pools', {name}),
+  },
   agents: {
     list: () => admin('GET', '/agents'),
   },
@@ -90,6 +95,16 @@ export const api = {
     list: () => admin('GET', '/sources'),
     get: (id) => admin('GET', `/sources/${enc(id)}`),
     create: (source) => admin('POST', '/sources', source),
+    /** patch: any of {name, config, pool_id}; a config value "********" keeps the stored one. */
+    update: (id, patch) => admin('PATCH', `/sources/${enc(id)}`, patch),
+    remove: (id) => admin('DELETE', `/sources/${enc(id)}`),
+    /** 200 with the finished job, or 202 {id} when it outlasts waitMs. */
+    test: (id, waitMs) => admin('POST', `/sources/${enc(id)}/test`, {wait_ms: waitMs}),
+  },
+  schedules: {
+    list: () => admin('GET', '/schedules'),
+    create: (schedule) => admin('POST', '/schedules', schedule),
+    remove: (id) => admin('DELETE', `/schedules/${enc(id)}`),
   },
   jobs: {
     /** filter: {status, source_id, pool_id, limit, cursor} → {jobs, next_cursor}. */

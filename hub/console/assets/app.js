@@ -5,11 +5,13 @@ import {fill, h} from './dom.js';
 import * as agents from './pages/agents.js';
 import * as jobDetail from './pages/job.js';
 import * as jobs from './pages/jobs.js';
+import * as pools from './pages/pools.js';
+import * as schedules from './pages/schedules.js';
 import * as signin from './pages/signin.js';
 import * as sources from './pages/sources.js';
 import * as tokens from './pages/tokens.js';
 
-const routes = {agents, tokens, sources, jobs, job: jobDetail};
+const routes = {agents, pools, tokens, sources, schedules, jobs, job: jobDetail};
 
 const main = document.getElementById('main');
 const top = document.getElementById('top');

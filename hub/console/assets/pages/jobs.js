@@ -2,18 +2,18 @@
 // cursor; refreshed every 3 s while only the first page is shown.
 import {api} from '../api.js';
 import {badge, empty, fill, h, table, when} from '../dom.js';
+import {poolNames, poolSelect} from './pools.js';
 
 const STATUSES = ['', 'scheduled', 'running', 'succeeded', 'failed', 'cancelled'];
 
 export async function render(main, ctx) {
-  const sources = await api.sources.list();
+  const [sources, pools] = await Promise.all([api.sources.list(), api.pools.list()]);
   const names = new Map(sources.map((s) => [s.id, s.name]));
-  const pools = [...new Set(['pool_default', ...sources.map((s) => s.pool_id).filter(Boolean)])];
+  const pNames = poolNames(pools);
   const status = h('select', {id: 'filter-status'}, STATUSES.map((s) => h('option', {value: s}, s || 'any')));
   const source = h('select', {id: 'filter-source'}, h('option', {value: ''}, 'any'),
     sources.map((s) => h('option', {value: s.id}, s.name)));
-  const pool = h('select', {id: 'filter-pool'}, h('option', {value: ''}, 'any'),
-    pools.map((p) => h('option', {value: p}, p)));
+  const pool = poolSelect('filter-pool', pools, '', true);
   const list = h('div', {id: 'job-list', 'aria-live': 'polite'});
   const more = h('button', {type: 'button', class: 'quiet', id: 'jobs-older', hidden: true}, 'Older jobs');
   const note = h('p', {class: 'muted', id: 'jobs-note'}, 'Refreshed every 3 seconds.');
@@ -23,7 +23,7 @@ export async function render(main, ctx) {
 
   const filter = () => ({status: status.value, source_id: source.value, pool_id: pool.value, limit: 50});
   const row = (j) => [h('a', {href: `#/job/${encodeURIComponent(j.id)}`}, j.id), j.type, badge(j.status),
-    j.source_id ? (names.get(j.source_id) ?? j.source_id) : '(by name)', j.pool_id, when(j.created_at),
+    j.source_id ? (names.get(j.source_id) ?? j.source_id) : '(by name)', pNames.get(j.pool_id) ?? j.pool_id, when(j.created_at),
     when(j.finished_at), j.error ? String(j.error.code || '') : ''];
   const draw = () => {
     if (rows.length === 0) {

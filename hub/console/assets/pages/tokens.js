@@ -2,6 +2,7 @@
 // Kubernetes Secret), list, revoke.
 import {api} from '../api.js';
 import {copyBlock, confirmButton, empty, fill, h, table, when} from '../dom.js';
+import {poolNames, poolSelect} from './pools.js';
 
 export function dockerLine(image, token) {
   return `docker run ${image} -u ${location.origin}/api -t ${token}`;
@@ -12,10 +13,12 @@ export function secretYaml(token) {
           'type: Opaque', 'stringData:', `  token: "${token}"`, ''].join('\n');
 }
 
-function createdPanel(ctx, created) {
+function createdPanel(ctx, created, pools) {
+  const pool = pools.get(created.pool_id) ?? created.pool_id;
   return h('section', {class: 'card created', id: 'new-token', 'aria-labelledby': 'new-token-title'},
     h('h2', {id: 'new-token-title'}, 'Token created — copy it now'),
-    h('p', {}, 'This is the only time the token is shown. The hub keeps only its hash.'),
+    h('p', {}, 'This is the only time the token is shown. The hub keeps only its hash. Agents started ',
+      'with it belong to pool ', h('strong', {id: 'new-token-pool'}, pool), '.'),
     copyBlock('Token', created.token, 'new-token-value'),
     copyBlock('Start an agent with Docker', dockerLine(ctx.session.agentImage, created.token),
               'docker-line'),
@@ -30,7 +33,9 @@ export async function render(main, ctx) {
   const created = h('div');
   const name = h('input', {id: 'token-name', name: 'name', required: true, placeholder: 'prod-eu-agent',
                            autocomplete: 'off'});
-  const pool = h('input', {id: 'token-pool', name: 'pool', placeholder: 'pool_default', autocomplete: 'off'});
+  const poolList = await api.pools.list();
+  const names = poolNames(poolList);
+  const pool = poolSelect('token-pool', poolList, ctx.args[0]);
   const form = h('form', {class: 'card inline-form', id: 'token-form'},
     h('h2', {}, 'New agent token'),
     h('div', {class: 'field'}, h('label', {for: 'token-name'}, 'Name'), name),
@@ -44,7 +49,7 @@ export async function render(main, ctx) {
       return;
     }
     fill(list, table(['Name', 'Id', 'Pool', 'Created', 'Last used', 'State', ''],
-      tokens.map((t) => [t.name, h('code', {}, t.id), t.pool_id || 'pool_default', when(t.created_at),
+      tokens.map((t) => [t.name, h('code', {}, t.id), names.get(t.pool_id) ?? t.pool_id, when(t.created_at),
         when(t.last_used_at), t.revoked ? 'revoked' : 'active',
         t.revoked ? '' : confirmButton('Revoke', 'Click again to revoke', async () => {
           await api.tokens.revoke(t.id);
@@ -56,9 +61,9 @@ export async function render(main, ctx) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     try {
-      const t = await api.tokens.create(name.value.trim(), pool.value.trim());
+      const t = await api.tokens.create(name.value.trim(), pool.value);
       name.value = '';
-      fill(created, createdPanel(ctx, t));
+      fill(created, createdPanel(ctx, t, names));
       document.getElementById('new-token-title').focus?.();
       await refresh();
     } catch (e) {
