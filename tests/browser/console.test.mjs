@@ -1,9 +1,10 @@
 // The web console end to end in headless Chromium (hub-v2 §6, issue 17):
-// sign in → create a token → start the agent with the shown flags → agent
-// online → create a source → Test connection → metadata → query paged from
-// /rows; wrong token, CSRF, XSS payloads rendered as text, no request to
-// any other host, no console errors, sign-out. Screenshots of each page go
-// to $OUTPOST_CONSOLE_SHOTS.
+// sign in → create a pool → a token in it → start the agent with the shown
+// flags → agent online in that pool → create a source in the pool → Test
+// connection → metadata → query paged from /rows; edit a source (its masked
+// password kept), delete one; schedules; wrong token, CSRF, XSS payloads
+// rendered as text, no request to any other host, no console errors,
+// sign-out. Screenshots of each page go to $OUTPOST_CONSOLE_SHOTS.
 import assert from 'node:assert/strict';
 import {after, before, describe, it} from 'node:test';
 import * as hx from './harness.mjs';
@@ -12,14 +13,19 @@ const PWN_SOURCE = '<img src=x onerror=window.__pwned=1>';
 const PWN_COLUMN = '<script>window.__pwned=2</script>';
 const PWN_TABLE = '<img src=x onerror=window.__pwned=3>';
 const PWN_ERROR = '<img src=x onerror=window.__pwned=4>nope';
+const PWN_POOL = 'eu-vpc <img src=x onerror=window.__pwned=8>';
+// Form feeds: HTML separates attributes with them, the cron parser does not
+// split fields on them, so the whole tag comes back in the error message.
+const PWN_CRON = '<img\fsrc=x\fonerror=window.__pwned=9>';
 
 describe('web console', () => {
-  let dir, db, hub, agent, b, page;
-  let agentLine;
+  let dir, db, pg, hub, agent, b, page;
+  let agentLine, poolId;
 
   before(async () => {
     dir = hx.tempDir();
     db = hx.makeDatabase(dir);
+    pg = hx.startPostgres();
     hub = await hx.startHub();
     b = await hx.openBrowser(hub.origin);
     page = b.page;
@@ -29,10 +35,17 @@ describe('web console', () => {
     if (b) await b.browser.close();
     await hx.stop(agent);
     await hx.stop(hub && hub.proc);
+    if (pg) pg.stop();
     if (dir) hx.cleanup(dir);
   });
 
   const text = (selector) => page.locator(selector).innerText();
+  const adminGet = async (path) => {
+    const r = await fetch(`${hub.origin}/api/v1/admin${path}`, {headers: {Authorization: `Bearer ${hub.adminToken}`}});
+    assert.equal(r.status, 200);
+    return r.json();
+  };
+  const sourceRow = (name) => page.locator('#sources-table tbody tr', {has: page.getByText(name, {exact: true})});
   const noScriptRan = async () => {
     assert.equal(await page.evaluate(() => window.__pwned), 0, 'an injected script ran');
     assert.deepEqual(b.seen.dialogs, [], 'a dialog was opened');
@@ -78,8 +91,25 @@ describe('web console', () => {
     await hx.shot(page, 'agents-empty');
   });
 
-  it('creates a token shown once with the docker run line and a Kubernetes Secret', async () => {
-    await page.click('a[href="#/tokens"]');
+  it('creates a pool; its hostile name is shown as text', async () => {
+    await page.click('#nav a[href="#/pools"]');
+    await page.locator('#pools-table').getByText('pool_default', {exact: true}).waitFor();
+    await page.fill('#pool-name', PWN_POOL);
+    await page.keyboard.press('Enter');
+    const row = page.locator('#pools-table tbody tr', {has: page.getByText(PWN_POOL, {exact: true})});
+    await row.waitFor();
+    poolId = await row.locator('code').innerText();
+    assert.match(poolId, /^pool_/);
+    assert.deepEqual((await row.locator('td').allInnerTexts()).slice(2, 4), ['0', '0']);
+    await noScriptRan();
+    await hx.shot(page, 'pools');
+  });
+
+  it('creates a token in that pool, shown once with the docker run line and a Kubernetes Secret', async () => {
+    // The pool's "New token in this pool" link opens the tokens page with the pool chosen.
+    await page.locator('#pools-table tbody tr', {hasText: poolId}).locator('.pool-token').click();
+    await page.locator('#token-form').waitFor();
+    assert.equal(await page.inputValue('#token-pool'), poolId);
     await page.fill('#token-name', 'e2e-agent');
     await page.click('#token-create');
     await page.locator('#new-token').waitFor();
@@ -88,11 +118,17 @@ describe('web console', () => {
     assert.ok(m, `unexpected docker line: ${agentLine}`);
     assert.equal(m[1], `${hub.origin}/api`);
     assert.match(await text('#k8s-secret'), new RegExp(`kind: Secret[\\s\\S]*token: "${m[2]}"`));
-    await page.locator('#tokens-table').getByText('e2e-agent').waitFor();
+    assert.equal(await text('#new-token-pool'), PWN_POOL);
+    const row = page.locator('#tokens-table tbody tr', {hasText: 'e2e-agent'});
+    await row.waitFor();
+    assert.ok((await row.innerText()).includes(PWN_POOL));
+    const [token] = (await adminGet('/tokens')).filter((t) => t.name === 'e2e-agent');
+    assert.equal(token.pool_id, poolId);
+    await noScriptRan();
     await hx.shot(page, 'tokens-created');
   });
 
-  it('shows the agent started with those flags as online', async () => {
+  it('shows the agent started with those flags as online in that pool', async () => {
     const [, url, token] = agentLine.match(/-u (\S+) -t (\S+)/);
     agent = await hx.startAgent(url, token, dir);
     await page.click('a[href="#/agents"]');
@@ -102,7 +138,12 @@ describe('web console', () => {
     assert.match(row, /e2e-agent/);
     assert.match(row, /online/);
     assert.match(row, /0 \/ \d+/);
+    assert.ok(row.includes(PWN_POOL), row);
     await hx.shot(page, 'agents-online');
+    // The pools page counts it (refreshed without a reload).
+    await page.click('#nav a[href="#/pools"]');
+    await page.waitForFunction((id) => [...document.querySelectorAll('#pools-table tbody tr')].some((tr) =>
+      tr.cells[1].innerText === id && tr.cells[2].innerText === '1'), poolId);
   });
 
   it('creates a source with a hostile name, shown as text', async () => {
@@ -111,8 +152,10 @@ describe('web console', () => {
     await page.fill('#source-name', PWN_SOURCE);
     await page.selectOption('#source-type', 'sqlite');
     await page.fill('#src-sqlite-path', db);
+    await page.selectOption('#source-pool', poolId);
     await page.click('#source-create');
     await page.locator('#sources-table').getByText(PWN_SOURCE, {exact: true}).waitFor();
+    assert.ok((await sourceRow(PWN_SOURCE).innerText()).includes(PWN_POOL));
     await noScriptRan();
   });
 
@@ -131,6 +174,7 @@ describe('web console', () => {
     await page.fill('#source-name', 'missing-file');
     await page.selectOption('#source-type', 'sqlite');
     await page.fill('#src-sqlite-path', `${dir}/missing.db`);
+    await page.selectOption('#source-pool', poolId);
     await page.click('#source-create');
     const row = page.locator('#sources-table tr', {hasText: 'missing-file'});
     await row.waitFor();
@@ -156,6 +200,52 @@ describe('web console', () => {
     assert.match(details, /password\s+\*{8}/);
     assert.ok(!details.includes('hunter2'));
     await hx.shot(page, 'sources');
+    // Its pool (the default one) has no agent: the hub says so at once.
+    await row.locator('.test-connection').click();
+    await page.locator('#test-failed').waitFor();
+    assert.match(await text('#test-failed'), /no_agent/);
+  });
+
+  it('edits a source: the masked password is kept, Test connection still succeeds', async () => {
+    await page.fill('#source-name', 'pg-local');
+    await page.selectOption('#source-type', 'postgres');
+    await page.selectOption('#source-pool', poolId);
+    await page.fill('#src-postgres-host', pg.host);
+    await page.fill('#src-postgres-database', pg.database);
+    await page.fill('#src-postgres-user', pg.user);
+    await page.fill('#src-postgres-password', pg.password);
+    await page.selectOption('#src-postgres-sslmode', 'disable');
+    await page.click('#source-create');
+    await sourceRow('pg-local').waitFor();
+    await sourceRow('pg-local').locator('.test-connection').click();
+    await page.locator('#test-ok').waitFor({timeout: 30000});
+    assert.match(await text('#test-ok'), /Connected to pg-local/);
+
+    await sourceRow('pg-local').locator('.edit').click();
+    await page.locator('#edit-form').waitFor();
+    assert.equal(await page.inputValue('#edit-postgres-password'), '********');
+    assert.equal(await page.inputValue('#edit-pool'), poolId);
+    assert.ok(!(await page.content()).includes(pg.password));
+    await page.fill('#edit-name', 'pg-renamed');
+    await page.fill('#edit-postgres-application_name', 'outpost-console-test');
+    await hx.shot(page, 'sources-edit');
+    await page.click('#edit-save');
+    await sourceRow('pg-renamed').waitFor();
+    assert.equal(await page.locator('#edit-form').count(), 0);
+    const [stored] = (await adminGet('/sources')).filter((s) => s.name === 'pg-renamed');
+    assert.equal(stored.config.password, '********');
+    assert.equal(stored.config.application_name, 'outpost-console-test');
+    assert.equal(stored.pool_id, poolId);
+    await sourceRow('pg-renamed').locator('.test-connection').click();
+    await page.locator('#test-ok', {hasText: 'pg-renamed'}).waitFor({timeout: 30000});
+  });
+
+  it('deletes a source after a second click', async () => {
+    const row = sourceRow('missing-file');
+    await row.locator('button', {hasText: 'Delete'}).click();
+    await row.locator('button', {hasText: 'Click again to delete'}).click();
+    await page.locator('#sources-table').getByText('missing-file', {exact: true}).waitFor({state: 'detached'});
+    assert.ok(!(await adminGet('/sources')).some((s) => s.name === 'missing-file'));
   });
 
   it('runs metadata and shows the tables as a schema tree', async () => {
@@ -202,6 +292,10 @@ describe('web console', () => {
     const box = page.locator('#job-view .error-box');
     await box.waitFor({timeout: 30000});
     assert.ok((await box.innerText()).includes(PWN_ERROR), await box.innerText());
+    // Its attempts, each with its agent and outcome.
+    const attempts = page.locator('#attempts-table tbody tr');
+    assert.equal(await attempts.count(), 1);
+    assert.match(await attempts.first().innerText(), /failed/);
     await noScriptRan();
     await hx.shot(page, 'job-error');
   });
@@ -209,11 +303,64 @@ describe('web console', () => {
   it('lists and filters jobs', async () => {
     await page.click('a[href="#/jobs"]');
     await page.locator('#jobs-table').waitFor();
-    assert.equal(await page.locator('#jobs-table tbody tr').count(), 5);  // 2 tests, metadata, 2 queries
+    const rows = () => page.locator('#jobs-table tbody tr');
+    const count = (n) => page.waitForFunction((k) => document.querySelectorAll('#jobs-table tbody tr').length === k, n);
+    // 5 tests (sqlite ok, missing file, no agent, postgres twice), metadata, 2 queries;
+    // the missing-file test ended 'cancelled' or 'failed' with its source deleted.
+    await count(8);
+    await page.selectOption('#filter-status', 'succeeded');
+    await count(5);
+    for (const row of await rows().allInnerTexts()) assert.match(row, /succeeded/);
+    await page.selectOption('#filter-status', '');
+    await page.selectOption('#filter-pool', 'pool_default');
+    await count(1);
+    assert.match(await rows().first().innerText(), /no_agent/);
+    await page.selectOption('#filter-pool', poolId);
+    await count(7);
+    await page.selectOption('#filter-source', {label: PWN_SOURCE});
+    await count(4);  // test, metadata, 2 queries
     await page.selectOption('#filter-status', 'failed');
-    await page.waitForFunction(() => document.querySelectorAll('#jobs-table tbody tr').length === 2);
-    for (const row of await page.locator('#jobs-table tbody tr').allInnerTexts()) assert.match(row, /failed/);
+    await count(1);
     await hx.shot(page, 'jobs');
+  });
+
+  it('creates and deletes schedules; a cron error with markup is shown as text', async () => {
+    await page.click('#nav a[href="#/schedules"]');
+    await page.locator('#schedule-list .empty').waitFor();
+    await page.selectOption('#sched-source', {label: `${PWN_SOURCE} (sqlite)`});
+    await page.selectOption('#sched-mode', 'cron');
+    await page.fill('#sched-cron', `${PWN_CRON} 3 * * *`);
+    await page.click('#sched-create');
+    const box = page.locator('#sched-status .error-box');
+    await box.waitFor();
+    assert.ok((await box.textContent()).includes(PWN_CRON), await box.textContent());
+    assert.equal(await box.locator('img').count(), 0);
+    await noScriptRan();
+    hx.forgiveStatus(b.seen, 400);
+
+    await page.fill('#sched-cron', '30 2 * * 1');
+    await page.fill('#sched-tz', 'Europe/Paris');
+    await page.click('#sched-create');
+    await page.locator('#schedules-table').getByText('30 2 * * 1', {exact: true}).waitFor();
+    assert.match(await page.locator('#schedules-table tbody tr').first().innerText(), /Europe\/Paris/);
+
+    // Every 2 s a connection test: its last job is linked once the hub ran it.
+    await page.selectOption('#sched-type', 'test_connection');
+    await page.selectOption('#sched-mode', 'every');
+    await page.fill('#sched-every', '2');
+    await page.selectOption('#sched-unit', 's');
+    await page.click('#sched-create');
+    const every = page.locator('#schedules-table tbody tr', {hasText: 'every 2 s'});
+    await every.waitFor();
+    await every.locator('a[href^="#/job/"]').waitFor({timeout: 20000});
+    assert.equal(await page.locator('#schedules-table tbody tr').count(), 2);
+    await hx.shot(page, 'schedules');
+    await every.locator('button', {hasText: 'Delete'}).click();
+    await every.locator('button', {hasText: 'Click again to delete'}).click();
+    await page.waitForFunction(() => ![...document.querySelectorAll('#schedules-table tbody tr')]
+      .some((tr) => tr.innerText.includes('every 2 s')));
+    const left = await adminGet('/schedules');
+    assert.deepEqual(left.filter((s) => s.status !== 'cancelled').map((s) => s.cron), ['30 2 * * 1']);
   });
 
   it('refuses a state-changing request without the CSRF header', async () => {
@@ -234,9 +381,15 @@ describe('web console', () => {
     await page.setViewportSize({width: 390, height: 844});
     await page.click('a[href="#/agents"]');
     await page.locator('#agents-table .badge-online').waitFor();
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
-    assert.equal(overflow, false, 'the page scrolls sideways at 390 px');
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+    assert.equal(await overflow(), false, 'the page scrolls sideways at 390 px');
     await hx.shot(page, 'agents-phone');
+    for (const name of ['pools', 'sources', 'schedules']) {
+      await page.click(`#nav a[href="#/${name}"]`);
+      await page.locator(`#${name}-table`).waitFor();
+      assert.equal(await overflow(), false, `the ${name} page scrolls sideways at 390 px`);
+    }
+    await hx.shot(page, 'schedules-phone');
     await page.setViewportSize({width: 1280, height: 800});
   });
 

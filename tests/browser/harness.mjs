@@ -4,7 +4,7 @@
 // message, page error and dialog recorded.
 import {spawn, execFileSync} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
-import {mkdtempSync, mkdirSync, rmSync} from 'node:fs';
+import {chownSync, mkdtempSync, mkdirSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {chromium} from 'playwright-core';
@@ -50,6 +50,40 @@ export function makeDatabase(dir) {
   ].join('\n');
   execFileSync('sqlite3', [path], {input: sql});
   return path;
+}
+
+const PG_BIN = process.env.OUTPOST_PG_BIN || '/usr/lib/postgresql/15/bin';
+
+function asPostgres(args, options = {}) {
+  return execFileSync('/usr/sbin/runuser', ['-u', 'postgres', '--', ...args],
+    {env: {...process.env, LC_ALL: 'C'}, stdio: ['ignore', 'pipe', 'pipe'], ...options});
+}
+
+/**
+ * A throwaway PostgreSQL server that listens only on a Unix socket in its
+ * own temp dir (no TCP port to pick) and wants a password (scram-sha-256):
+ * {host: socket dir, user, password, database, stop()}.
+ */
+export function startPostgres() {
+  const dir = mkdtempSync(join(tmpdir(), 'outpost-console-pg-'));
+  const password = randomBytes(12).toString('hex');
+  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+  chownSync(dir, uid, gid);
+  writeFileSync(join(dir, 'pwfile'), password + '\n');
+  chownSync(join(dir, 'pwfile'), uid, gid);
+  const data = join(dir, 'data');
+  asPostgres([`${PG_BIN}/initdb`, '-D', data, '-U', 'postgres', '--auth-local=scram-sha-256',
+    '--auth-host=reject', `--pwfile=${join(dir, 'pwfile')}`, '-E', 'UTF8', '--no-locale', '-N']);
+  asPostgres(['/bin/sh', '-c', `cat >> '${data}/postgresql.auto.conf'`], {input:
+    `listen_addresses = ''\nunix_socket_directories = '${dir}'\nfsync = off\nshared_buffers = 16MB\n`,
+    stdio: ['pipe', 'pipe', 'pipe']});
+  asPostgres([`${PG_BIN}/pg_ctl`, '-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+  const stop = () => {
+    try { asPostgres([`${PG_BIN}/pg_ctl`, '-D', data, '-m', 'immediate', '-w', 'stop']); } catch { /* gone */ }
+    rmSync(dir, {recursive: true, force: true});
+  };
+  return {host: dir, user: 'postgres', password, database: 'postgres', stop};
 }
 
 export async function startHub(extraArgs = []) {
