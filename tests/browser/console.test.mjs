@@ -13,7 +13,8 @@ const PWN_SOURCE = '<img src=x onerror=window.__pwned=1>';
 const PWN_COLUMN = '<script>window.__pwned=2</script>';
 const PWN_TABLE = '<img src=x onerror=window.__pwned=3>';
 const PWN_ERROR = '<img src=x onerror=window.__pwned=4>nope';
-const PWN_POOL = 'eu-vpc <img src=x onerror=window.__pwned=8>';
+const PWN_POOL = 'lab <img src=x onerror=window.__pwned=8>';
+const POOL = 'eu-vpc';
 // Form feeds: HTML separates attributes with them, the cron parser does not
 // split fields on them, so the whole tag comes back in the error message.
 const PWN_CRON = '<img\fsrc=x\fonerror=window.__pwned=9>';
@@ -91,16 +92,19 @@ describe('web console', () => {
     await hx.shot(page, 'agents-empty');
   });
 
-  it('creates a pool; its hostile name is shown as text', async () => {
+  it('creates pools; a hostile pool name is shown as text', async () => {
     await page.click('#nav a[href="#/pools"]');
     await page.locator('#pools-table').getByText('pool_default', {exact: true}).waitFor();
+    const poolRow = (name) => page.locator('#pools-table tbody tr', {has: page.getByText(name, {exact: true})});
     await page.fill('#pool-name', PWN_POOL);
     await page.keyboard.press('Enter');
-    const row = page.locator('#pools-table tbody tr', {has: page.getByText(PWN_POOL, {exact: true})});
-    await row.waitFor();
-    poolId = await row.locator('code').innerText();
+    await poolRow(PWN_POOL).waitFor();
+    await page.fill('#pool-name', POOL);
+    await page.click('#pool-create');
+    await poolRow(POOL).waitFor();
+    poolId = await poolRow(POOL).locator('code').innerText();
     assert.match(poolId, /^pool_/);
-    assert.deepEqual((await row.locator('td').allInnerTexts()).slice(2, 4), ['0', '0']);
+    assert.deepEqual((await poolRow(POOL).locator('td').allInnerTexts()).slice(2, 4), ['0', '0']);
     await noScriptRan();
     await hx.shot(page, 'pools');
   });
@@ -118,10 +122,10 @@ describe('web console', () => {
     assert.ok(m, `unexpected docker line: ${agentLine}`);
     assert.equal(m[1], `${hub.origin}/api`);
     assert.match(await text('#k8s-secret'), new RegExp(`kind: Secret[\\s\\S]*token: "${m[2]}"`));
-    assert.equal(await text('#new-token-pool'), PWN_POOL);
+    assert.equal(await text('#new-token-pool'), POOL);
     const row = page.locator('#tokens-table tbody tr', {hasText: 'e2e-agent'});
     await row.waitFor();
-    assert.ok((await row.innerText()).includes(PWN_POOL));
+    assert.ok((await row.innerText()).includes(POOL));
     const [token] = (await adminGet('/tokens')).filter((t) => t.name === 'e2e-agent');
     assert.equal(token.pool_id, poolId);
     await noScriptRan();
@@ -138,7 +142,7 @@ describe('web console', () => {
     assert.match(row, /e2e-agent/);
     assert.match(row, /online/);
     assert.match(row, /0 \/ \d+/);
-    assert.ok(row.includes(PWN_POOL), row);
+    assert.ok(row.includes(POOL), row);
     await hx.shot(page, 'agents-online');
     // The pools page counts it (refreshed without a reload).
     await page.click('#nav a[href="#/pools"]');
@@ -155,7 +159,9 @@ describe('web console', () => {
     await page.selectOption('#source-pool', poolId);
     await page.click('#source-create');
     await page.locator('#sources-table').getByText(PWN_SOURCE, {exact: true}).waitFor();
-    assert.ok((await sourceRow(PWN_SOURCE).innerText()).includes(PWN_POOL));
+    assert.ok((await sourceRow(PWN_SOURCE).innerText()).includes(POOL));
+    // The hostile pool name is an option of the pool select, as text.
+    await page.locator('#source-pool option', {hasText: PWN_POOL}).waitFor({state: 'attached'});
     await noScriptRan();
   });
 
@@ -228,7 +234,7 @@ describe('web console', () => {
     assert.ok(!(await page.content()).includes(pg.password));
     await page.fill('#edit-name', 'pg-renamed');
     await page.fill('#edit-postgres-application_name', 'outpost-console-test');
-    await hx.shot(page, 'sources-edit');
+    await hx.shotOf(page.locator('#edit-form'), 'sources-edit');
     await page.click('#edit-save');
     await sourceRow('pg-renamed').waitFor();
     assert.equal(await page.locator('#edit-form').count(), 0);

@@ -153,8 +153,19 @@ export function forgiveStatus(seen, status) {
   seen.consoleErrors = seen.consoleErrors.filter((m) => !m.includes(`status of ${status}`));
 }
 
+/**
+ * A full-page screenshot without the toast (a passing notice that would
+ * cover the page). Hidden through its class: the page's CSP refuses the
+ * style sheet Playwright's `style` option would inject, as it should.
+ */
 export async function shot(page, name) {
-  await page.screenshot({path: join(env.shots, `${name}.png`), fullPage: true});
+  await page.evaluate(() => document.getElementById('toast')?.classList.remove('show'));
+  await page.screenshot({path: join(env.shots, `${name}.png`), fullPage: true, animations: 'disabled'});
+}
+
+/** A screenshot of one element (a form, a panel). */
+export async function shotOf(locator, name) {
+  await locator.screenshot({path: join(env.shots, `${name}.png`), animations: 'disabled'});
 }
 
 export function cleanup(dir) {
