@@ -104,6 +104,22 @@ TEST_F(ConsoleTest, PageHasNoInlineScriptOrStyle) {
   }
 }
 
+TEST_F(ConsoleTest, ScriptsNeverTurnTextIntoMarkup) {
+  // Every value reaches the page as text (dom.js's h() and fill()); none of
+  // the DOM calls that parse a string as HTML or code may appear in a script.
+  std::size_t scripts = 0;
+  for (const auto& a : assets()) {
+    if (!a.path.ends_with(".js")) continue;
+    ++scripts;
+    for (std::string_view sink :
+         {"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write",
+          "createContextualFragment", "DOMParser", "eval(", "new Function", "setHTMLUnsafe"}) {
+      EXPECT_EQ(a.body.find(sink), std::string_view::npos) << a.path << " uses " << sink;
+    }
+  }
+  EXPECT_GE(scripts, 10U);
+}
+
 TEST_F(ConsoleTest, SignInSetsAStrictHttpOnlyCookieAndReturnsTheCsrfToken) {
   auto r = console_.handle(request("POST", "/console/session", R"({"token":"ADMIN-TOKEN"})"));
   ASSERT_EQ(r.status, 200);
