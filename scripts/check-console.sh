@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Browser tests of the hub's web console (tests/browser/): a real outpost-hub
-# and outpost-agent on loopback, a throwaway SQLite database, and Debian's
+# and outpost-agent on loopback, a throwaway SQLite database, a throwaway
+# PostgreSQL server (Unix socket only, run as the postgres user), and Debian's
 # Chromium driven by playwright-core (pinned in tests/browser/package.json,
 # installed with npm into build/console-tools, never globally; Chromium is
 # never downloaded). scripts/test.sh's "console" stage runs it.
@@ -14,7 +15,7 @@ root=$PWD
 build=${OUTPOST_CONSOLE_BUILD:-build/dev}
 tools=$root/build/console-tools
 
-for cmd in node npm sqlite3 /usr/bin/chromium; do
+for cmd in node npm sqlite3 /usr/bin/chromium /usr/sbin/runuser "${OUTPOST_PG_BIN:-/usr/lib/postgresql/15/bin}/initdb"; do
   command -v "$cmd" >/dev/null || { echo "check-console: $cmd is missing (scripts/install-deps.sh installs it)" >&2; exit 1; }
 done
 
