@@ -54,10 +54,35 @@ struct Table {
 /// The table's wire form (one line of a metadata part).
 nlohmann::json to_json(const Table& table);
 
+/// The one table a monitor job reads (jobs-v1.1 `freshness`, `volume`):
+/// `table` is a name, never SQL; without `schema` the database's own
+/// resolution applies (PostgreSQL's search_path, MySQL's current database,
+/// SQLite's `main`).
+struct TableRef {
+  std::optional<std::string> schema;
+  std::string table;
+};
+
+/// A freshness job: the newest value of a date or timestamp `column`, or,
+/// without one, the database's own last-modified signal for the table.
+struct FreshnessParams {
+  TableRef target;
+  std::optional<std::string> column;
+};
+
+/// A volume job: the table's row count, estimated from the catalog unless
+/// `exact` asks for a count.
+struct VolumeParams {
+  TableRef target;
+  bool exact = false;
+};
+
 /// The typed parameters of one job: only the member of its type is filled.
 struct JobParams {
   QueryParams query;
   MetadataParams metadata;
+  FreshnessParams freshness;
+  VolumeParams volume;
 };
 
 /// Reads a job's `params` object (null or absent: `{}`) for a job of `type`,

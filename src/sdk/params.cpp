@@ -66,6 +66,44 @@ std::optional<JobError> parse_metadata(const json& p, MetadataParams& out) {
   return std::nullopt;
 }
 
+// A name field: a non-empty string without NUL (identifiers are quoted by
+// the connectors, never spliced; a NUL would cut them short in C APIs).
+std::optional<JobError> name_field(const json& p, const char* key, bool required,
+                                   std::optional<std::string>& out) {
+  auto v = p.find(key);
+  if (v == p.end() || v->is_null()) {
+    if (required) return invalid(std::string("field 'params.") + key + "' is missing");
+    return std::nullopt;
+  }
+  if (!v->is_string() || v->get_ref<const std::string&>().empty() ||
+      v->get_ref<const std::string&>().find('\0') != std::string::npos) {
+    return invalid(std::string("field 'params.") + key + "' must be a non-empty name");
+  }
+  out = v->get<std::string>();
+  return std::nullopt;
+}
+
+std::optional<JobError> parse_table(const json& p, TableRef& out) {
+  std::optional<std::string> table;
+  if (auto e = name_field(p, "table", true, table)) return e;
+  out.table = std::move(*table);
+  return name_field(p, "schema", false, out.schema);
+}
+
+std::optional<JobError> parse_freshness(const json& p, FreshnessParams& out) {
+  if (auto e = parse_table(p, out.target)) return e;
+  return name_field(p, "column", false, out.column);
+}
+
+std::optional<JobError> parse_volume(const json& p, VolumeParams& out) {
+  if (auto e = parse_table(p, out.target)) return e;
+  if (auto v = p.find("exact"); v != p.end() && !v->is_null()) {
+    if (!v->is_boolean()) return invalid("field 'params.exact' must be a boolean");
+    out.exact = v->get<bool>();
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 bool MetadataParams::wants(const std::string& schema) const {
@@ -88,12 +126,21 @@ json to_json(const Table& table) {
 std::optional<JobError> parse_job_params(JobType type, const json& params, JobParams& out) {
   out = JobParams{};
   try {
-    if (params.is_null())
-      return type == JobType::kQuery ? parse_query(json::object(), out.query) : std::nullopt;
+    if (params.is_null()) {
+      switch (type) {
+        case JobType::kQuery: return parse_query(json::object(), out.query);
+        case JobType::kFreshness: return parse_freshness(json::object(), out.freshness);
+        case JobType::kVolume: return parse_volume(json::object(), out.volume);
+        case JobType::kMetadata:
+        case JobType::kTestConnection: return std::nullopt;
+      }
+    }
     if (!params.is_object()) return invalid("field 'params' must be an object");
     switch (type) {
       case JobType::kQuery: return parse_query(params, out.query);
       case JobType::kMetadata: return parse_metadata(params, out.metadata);
+      case JobType::kFreshness: return parse_freshness(params, out.freshness);
+      case JobType::kVolume: return parse_volume(params, out.volume);
       case JobType::kTestConnection: return std::nullopt;
     }
   } catch (const std::exception& e) {

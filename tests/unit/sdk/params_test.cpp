@@ -58,7 +58,41 @@ INSTANTIATE_TEST_SUITE_P(
         Refused{JobType::kMetadata, {{"schemas", "public"}}, "params.schemas"},
         Refused{JobType::kMetadata, {{"schemas", {"public", 3}}}, "params.schemas"},
         Refused{JobType::kMetadata, {{"include_views", "yes"}}, "params.include_views"},
-        Refused{JobType::kTestConnection, "x", "'params'"}));
+        Refused{JobType::kTestConnection, "x", "'params'"},
+        Refused{JobType::kVolume, json(nullptr), "params.table"},
+        Refused{JobType::kVolume, {{"table", ""}}, "params.table"},
+        Refused{JobType::kVolume, {{"table", 3}}, "params.table"},
+        Refused{JobType::kVolume, {{"table", std::string("a\0b", 3)}}, "params.table"},
+        Refused{JobType::kVolume, {{"table", "t"}, {"schema", ""}}, "params.schema"},
+        Refused{JobType::kVolume, {{"table", "t"}, {"exact", "yes"}}, "params.exact"},
+        Refused{JobType::kFreshness, json::object(), "params.table"},
+        Refused{JobType::kFreshness, {{"table", "t"}, {"column", 1}}, "params.column"}));
+
+TEST(JobParams, MonitorsReadTheirTable) {
+  JobParams p;
+  ASSERT_FALSE(parse(JobType::kVolume, {{"table", "orders"}}, p));
+  EXPECT_EQ(p.volume.target.table, "orders");
+  EXPECT_FALSE(p.volume.target.schema);
+  EXPECT_FALSE(p.volume.exact);
+  ASSERT_FALSE(
+      parse(JobType::kVolume, {{"table", "orders"}, {"schema", "sales"}, {"exact", true}}, p));
+  EXPECT_EQ(p.volume.target.schema, "sales");
+  EXPECT_TRUE(p.volume.exact);
+
+  ASSERT_FALSE(parse(JobType::kFreshness, {{"table", "o\"rd"}, {"column", "updated_at"}}, p));
+  EXPECT_EQ(p.freshness.target.table, "o\"rd");  // a name, quoted by the connector
+  EXPECT_EQ(p.freshness.column, "updated_at");
+  ASSERT_FALSE(parse(JobType::kFreshness, {{"table", "orders"}, {"column", nullptr}}, p));
+  EXPECT_FALSE(p.freshness.column);
+}
+
+TEST(JobType, MonitorNamesRoundTrip) {
+  for (auto type : {JobType::kFreshness, JobType::kVolume}) {
+    EXPECT_EQ(parse_job_type(to_string(type)), type);
+  }
+  EXPECT_EQ(to_string(JobType::kVolume), "volume");
+  EXPECT_EQ(to_string(JobType::kFreshness), "freshness");
+}
 
 TEST(JobParams, MetadataDefaultsAndFilter) {
   JobParams p;
