@@ -128,3 +128,48 @@ TEST(Table, WireFormHasEveryField) {
 
 }  // namespace
 }  // namespace outpost
+
+namespace outpost {
+namespace {
+
+TEST(TableFingerprint, ChangesWithTheSchemaNotWithCommentsOrStatistics) {
+  Table t{"public", "orders", "table", 120, {{"id", "bigint", false, 1}}};
+  t.primary_key = std::vector<std::string>{"id"};
+  const auto base = fingerprint_text(t);
+  Table same = t;
+  same.comment = "described";
+  same.row_estimate = 5;
+  same.size_bytes = 8192;
+  same.columns[0].comment = "the key";
+  EXPECT_EQ(fingerprint_text(same), base);
+
+  Table retyped = t;
+  retyped.columns[0].type = "integer";
+  EXPECT_NE(fingerprint_text(retyped), base);
+  Table nullable = t;
+  nullable.columns[0].nullable = true;
+  EXPECT_NE(fingerprint_text(nullable), base);
+  Table keyless = t;
+  keyless.primary_key.reset();
+  EXPECT_NE(fingerprint_text(keyless), base);
+}
+
+TEST(MetadataTables, PatternsUseStarOnly) {
+  EXPECT_TRUE(wildcard_match("fact_*", "fact_sales"));
+  EXPECT_TRUE(wildcard_match("*", ""));
+  EXPECT_TRUE(wildcard_match("a*b*c", "axxbyyc"));
+  EXPECT_FALSE(wildcard_match("a*b*c", "axxbyy"));
+  EXPECT_FALSE(wildcard_match("fact_?", "fact_1"));
+  EXPECT_TRUE(wildcard_match("fact_?", "fact_?"));
+  EXPECT_FALSE(wildcard_match("Orders", "orders"));
+  JobParams p;
+  ASSERT_FALSE(parse_job_params(JobType::kMetadata, {{"tables", {"o*", "x"}}}, p));
+  EXPECT_TRUE(p.metadata.wants_table("orders"));
+  EXPECT_TRUE(p.metadata.wants_table("x"));
+  EXPECT_FALSE(p.metadata.wants_table("y"));
+  EXPECT_FALSE(parse_job_params(JobType::kMetadata, {{"tables", {""}}}, p) == std::nullopt);
+  EXPECT_FALSE(parse_job_params(JobType::kMetadata, {{"include_stats", 1}}, p) == std::nullopt);
+}
+
+}  // namespace
+}  // namespace outpost
