@@ -46,7 +46,8 @@ MysqlConnector::MysqlConnector() {
 }
 
 std::vector<JobType> MysqlConnector::job_types() const {
-  return {JobType::kTestConnection, JobType::kMetadata, JobType::kQuery};
+  return {JobType::kTestConnection, JobType::kMetadata, JobType::kQuery, JobType::kFreshness,
+          JobType::kVolume};
 }
 
 JobResult MysqlConnector::run(JobContext& ctx) {
@@ -70,6 +71,8 @@ JobResult MysqlConnector::run(JobContext& ctx) {
     case JobType::kTestConnection: return run_test_connection(ctx, session, started);
     case JobType::kMetadata: return run_metadata(ctx, config, session);
     case JobType::kQuery: return run_query(ctx, config, session);
+    case JobType::kFreshness: return run_freshness(ctx, config, session);
+    case JobType::kVolume: return run_volume(ctx, config, session);
   }
   return JobResult::failure(ErrorCode::kUnsupported, "unknown job type");
 }

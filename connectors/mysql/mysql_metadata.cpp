@@ -100,6 +100,8 @@ JobResult run_metadata(JobContext& ctx, const MysqlConfig& config, SessionLease&
   if (auto error = load_tables(connection, where, filter, tables)) {
     return JobResult{std::move(error), nlohmann::json::object()};
   }
+  // The `tables` patterns: the columns of a table left out are skipped below.
+  std::erase_if(tables, [&](const TableRow& t) { return !filter.wants_table(t.name); });
 
   const std::string sql =
       "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, ORDINAL_POSITION "

@@ -46,6 +46,9 @@ JobResult OdbcConnector::run(JobContext& ctx) {
     case JobType::kTestConnection: return run_test_connection(ctx, *session, started);
     case JobType::kMetadata: return run_metadata(ctx, *session);
     case JobType::kQuery: return run_query(ctx, *session);
+    case JobType::kFreshness:
+    case JobType::kVolume:
+      break;  // not in job_types(): the runtime answers `unsupported` before this
   }
   return JobResult::failure(ErrorCode::kUnsupported, "unknown job type");
 }

@@ -102,6 +102,7 @@ JobResult run_metadata(JobContext& ctx, OdbcConnection& c) {
     }
   }
   for (const auto& table : tables) {
+    if (!ctx.job.metadata.wants_table(table.name)) continue;
     if (!ctx.sink.add_table(table)) break;
   }
   std::string database = c.dbms_name();

@@ -71,7 +71,8 @@ PostgresConnector::PostgresConnector(common::PoolOptions pool_options)
     : pool_(std::move(pool_options)) {}
 
 std::vector<JobType> PostgresConnector::job_types() const {
-  return {JobType::kTestConnection, JobType::kMetadata, JobType::kQuery};
+  return {JobType::kTestConnection, JobType::kMetadata, JobType::kQuery, JobType::kFreshness,
+          JobType::kVolume};
 }
 
 JobResult PostgresConnector::run(JobContext& ctx) {
@@ -140,6 +141,8 @@ JobResult PostgresConnector::dispatch(Session& session, JobContext& ctx, std::in
     case JobType::kTestConnection: return run_test_connection(session, ctx, connect_ms);
     case JobType::kMetadata: return run_metadata(session, ctx);
     case JobType::kQuery: return run_query(session, ctx);
+    case JobType::kFreshness: return run_freshness(session, ctx);
+    case JobType::kVolume: return run_volume(session, ctx);
   }
   return JobResult::failure(ErrorCode::kUnsupported, "unknown job type");
 }

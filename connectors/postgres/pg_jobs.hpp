@@ -14,6 +14,9 @@ namespace outpost::connectors::postgres {
 JobResult run_test_connection(Session& session, JobContext& ctx, std::int64_t connect_ms);
 JobResult run_metadata(Session& session, JobContext& ctx);
 JobResult run_query(Session& session, JobContext& ctx);
+// The monitors of jobs-v1.1 (pg_monitors.cpp).
+JobResult run_volume(Session& session, JobContext& ctx);
+JobResult run_freshness(Session& session, JobContext& ctx);
 
 /// "SET LOCAL statement_timeout = …" for what is left of the job's time (ms ≥ 1).
 std::string statement_timeout_sql(const JobContext& ctx);

@@ -30,6 +30,50 @@ constexpr const char* kSchemaFilter = R"SQL(
 constexpr const char* kRelationOrder =
     " ORDER BY n.nspname COLLATE \"C\", c.relname COLLATE \"C\", c.oid";
 
+// The relation cursor's columns: identity, estimate, then the jobs-v1.1
+// facts. Keys and partitions come as JSON built by the server, one row per
+// relation (index look-ups by indrelid/conrelid/inhparent).
+constexpr const char* kRelationColumns = R"SQL(
+  SELECT c.oid, n.nspname, c.relname, c.relkind, c.reltuples,
+    pg_catalog.obj_description(c.oid, 'pg_class'),
+    CASE WHEN $3::bool AND c.relkind IN ('r', 'm') THEN pg_catalog.pg_total_relation_size(c.oid)
+         WHEN $3::bool AND c.relkind = 'p' THEN (SELECT sum(pg_catalog.pg_total_relation_size(i.inhrelid))
+           FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid) END,
+    CASE WHEN $4::bool AND c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END,
+    CASE WHEN c.relispartition THEN (SELECT pn.nspname || '.' || pc.relname
+      FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent
+      JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = c.oid) END,
+    CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(pg_catalog.json_agg(ch.relname ORDER BY ch.relname), '[]')
+      FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class ch ON ch.oid = i.inhrelid
+      WHERE i.inhparent = c.oid)::text END,
+    (SELECT coalesce(pg_catalog.json_agg(pg_catalog.json_build_object(
+        'name', ic.relname, 'unique', ix.indisunique, 'primary', ix.indisprimary,
+        'constraint', EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k
+                              WHERE k.conindid = ix.indexrelid AND k.contype IN ('p', 'u')),
+        'columns', (SELECT pg_catalog.json_agg(CASE WHEN k.attnum = 0
+                      THEN pg_catalog.pg_get_indexdef(ix.indexrelid, k.ord::int, true)
+                      ELSE a.attname::text END ORDER BY k.ord)
+                    FROM unnest(ix.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+                    LEFT JOIN pg_catalog.pg_attribute a
+                      ON a.attrelid = ix.indrelid AND a.attnum = k.attnum
+                    WHERE k.ord <= ix.indnkeyatts)) ORDER BY ic.relname), '[]')::text
+      FROM pg_catalog.pg_index ix JOIN pg_catalog.pg_class ic ON ic.oid = ix.indexrelid
+      WHERE ix.indrelid = c.oid),
+    (SELECT coalesce(pg_catalog.json_agg(pg_catalog.json_build_object(
+        'name', k.conname, 'ref_schema', rn.nspname, 'ref_table', rc.relname,
+        'columns', (SELECT pg_catalog.json_agg(a.attname ORDER BY u.ord)
+                    FROM unnest(k.conkey) WITH ORDINALITY AS u(attnum, ord)
+                    JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum),
+        'ref_columns', (SELECT pg_catalog.json_agg(a.attname ORDER BY u.ord)
+                        FROM unnest(k.confkey) WITH ORDINALITY AS u(attnum, ord)
+                        JOIN pg_catalog.pg_attribute a
+                          ON a.attrelid = k.confrelid AND a.attnum = u.attnum))
+        ORDER BY k.conname), '[]')::text
+      FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class rc ON rc.oid = k.confrelid
+      JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace
+      WHERE k.conrelid = c.oid AND k.contype = 'f')
+)SQL";
+
 constexpr int kRelationBatch = 500;
 constexpr int kColumnBatch = 5000;
 
@@ -83,6 +127,80 @@ class CursorReader {
   bool done_ = false;
 };
 
+std::optional<std::string> opt_text(const PGresult* r, int row, int col) {
+  if (PQgetisnull(r, row, col)) return std::nullopt;
+  return std::string(PQgetvalue(r, row, col));
+}
+
+// A JSON text the catalog query built (json_agg): nullopt when NULL.
+std::optional<nlohmann::json> opt_json(const PGresult* r, int row, int col) {
+  if (PQgetisnull(r, row, col)) return std::nullopt;
+  auto parsed = nlohmann::json::parse(PQgetvalue(r, row, col), nullptr, false);
+  if (parsed.is_discarded()) return std::nullopt;
+  return parsed;
+}
+
+// Primary key, unique constraints and indexes from the relation row's
+// index list; foreign keys from its constraint list.
+void add_keys(Table& table, const nlohmann::json& indexes, const nlohmann::json& fks) {
+  table.indexes.emplace();
+  for (const auto& ix : indexes) {
+    std::vector<std::string> columns;
+    for (const auto& c : ix.value("columns", nlohmann::json::array())) {
+      if (c.is_string()) columns.push_back(c.get<std::string>());
+    }
+    if (ix.value("primary", false)) {
+      table.primary_key = columns;
+    } else if (ix.value("constraint", false)) {
+      table.unique.push_back(columns);
+    }
+    table.indexes->push_back(
+        TableIndex{ix.value("name", ""), std::move(columns), ix.value("unique", false)});
+  }
+  for (const auto& fk : fks) {
+    ForeignKey key{
+        fk.value("name", ""), {}, fk.value("ref_schema", ""), fk.value("ref_table", ""), {}};
+    for (const auto& c : fk.value("columns", nlohmann::json::array())) {
+      if (c.is_string()) key.columns.push_back(c.get<std::string>());
+    }
+    for (const auto& c : fk.value("ref_columns", nlohmann::json::array())) {
+      if (c.is_string()) key.ref_columns.push_back(c.get<std::string>());
+    }
+    table.foreign_keys.push_back(std::move(key));
+  }
+}
+
+// One row of the relation cursor (kRelationColumns) as a Table, without columns.
+Table table_of(const PGresult* r, int row) {
+  const char relkind = PQgetvalue(r, row, 3)[0];
+  Table table{PQgetvalue(r, row, 1), PQgetvalue(r, row, 2), kind_name(relkind), std::nullopt, {}};
+  const double tuples = std::strtod(PQgetvalue(r, row, 4), nullptr);
+  // reltuples is -1 until the first VACUUM/ANALYZE (PostgreSQL 14+); views have none.
+  if (relkind != 'v' && tuples >= 0) table.row_estimate = std::llround(tuples);
+  table.comment = opt_text(r, row, 5);
+  if (!PQgetisnull(r, row, 6)) table.size_bytes = std::strtoll(PQgetvalue(r, row, 6), nullptr, 10);
+  table.definition = opt_text(r, row, 7);
+  table.partition_of = opt_text(r, row, 8);
+  if (auto parts = opt_json(r, row, 9)) table.partitions = parts->get<std::vector<std::string>>();
+  if (relkind == 'r' || relkind == 'p' || relkind == 'm') {
+    add_keys(table, opt_json(r, row, 10).value_or(nlohmann::json::array()),
+             opt_json(r, row, 11).value_or(nlohmann::json::array()));
+  }
+  return table;
+}
+
+// One row of the column cursor as a TableColumn.
+TableColumn column_of(const PGresult* c, int row) {
+  TableColumn column{PQgetvalue(c, row, 1), PQgetvalue(c, row, 2), PQgetvalue(c, row, 3)[0] == 't',
+                     std::strtoll(PQgetvalue(c, row, 4), nullptr, 10)};
+  column.default_value = opt_text(c, row, 5);
+  column.generated = PQgetvalue(c, row, 6)[0] == 't';
+  column.comment = opt_text(c, row, 7);
+  if (auto labels = opt_json(c, row, 8))
+    column.enum_values = labels->get<std::vector<std::string>>();
+  return column;
+}
+
 JobResult statement_failure(const PGresult* r, JobContext& ctx) {
   if (r == nullptr) {
     if (ctx.cancel.cancelled()) return cancelled_result(ctx.cancel);
@@ -105,6 +223,9 @@ JobResult run_metadata(Session& session, JobContext& ctx) {
   // Bound as text; "" means no filter (see kSchemaFilter).
   const std::vector<std::string> params{schemas ? text_array_literal(*schemas) : std::string(),
                                         include_views ? "true" : "false"};
+  std::vector<std::string> relation_params = params;
+  relation_params.emplace_back(ctx.job.metadata.include_stats ? "true" : "false");
+  relation_params.emplace_back(ctx.job.metadata.include_definitions ? "true" : "false");
 
   auto begin = session.exec_simple("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; " +
                                    statement_timeout_sql(ctx));
@@ -124,22 +245,29 @@ JobResult run_metadata(Session& session, JobContext& ctx) {
   schema_rows.reset();
 
   auto relations =
-      session.exec(std::string("DECLARE outpost_rel NO SCROLL CURSOR FOR "
-                               "SELECT c.oid, n.nspname, c.relname, c.relkind, c.reltuples "
-                               "FROM pg_catalog.pg_class c "
-                               "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE ") +
+      session.exec(std::string("DECLARE outpost_rel NO SCROLL CURSOR FOR ") + kRelationColumns +
+                       "FROM pg_catalog.pg_class c "
+                       "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE " +
                        kRelationFilter + kRelationOrder,
-                   params);
+                   relation_params);
   if (!ok(relations)) return statement_failure(relations.get(), ctx);
   auto columns = session.exec(
-      std::string("DECLARE outpost_col NO SCROLL CURSOR FOR "
-                  "SELECT a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), "
-                  "NOT a.attnotnull, "
-                  "pg_catalog.row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum) "
-                  "FROM pg_catalog.pg_attribute a "
-                  "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
-                  "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-                  "WHERE a.attnum > 0 AND NOT a.attisdropped AND ") +
+      std::string(
+          "DECLARE outpost_col NO SCROLL CURSOR FOR "
+          "SELECT a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), "
+          "NOT a.attnotnull, "
+          "pg_catalog.row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum), "
+          "pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attgenerated <> '', "
+          "pg_catalog.col_description(a.attrelid, a.attnum), "
+          "CASE WHEN t.typtype = 'e' THEN (SELECT pg_catalog.json_agg(e.enumlabel "
+          "ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum e "
+          "WHERE e.enumtypid = t.oid)::text END "
+          "FROM pg_catalog.pg_attribute a "
+          "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+          "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+          "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+          "LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+          "WHERE a.attnum > 0 AND NOT a.attisdropped AND ") +
           kRelationFilter + kRelationOrder + ", a.attnum",
       params);
   if (!ok(columns)) return statement_failure(columns.get(), ctx);
@@ -154,19 +282,13 @@ JobResult run_metadata(Session& session, JobContext& ctx) {
        rel = rel_reader.next(ctx, failed)) {
     const PGresult* r = rel_reader.current();
     const std::string oid = PQgetvalue(r, rel, 0);
-    const char relkind = PQgetvalue(r, rel, 3)[0];
-    Table table{PQgetvalue(r, rel, 1), PQgetvalue(r, rel, 2), kind_name(relkind), std::nullopt, {}};
-    const double tuples = std::strtod(PQgetvalue(r, rel, 4), nullptr);
-    // reltuples is -1 until the first VACUUM/ANALYZE (PostgreSQL 14+); views have none.
-    if (relkind != 'v' && tuples >= 0) table.row_estimate = std::llround(tuples);
+    Table table = table_of(r, rel);
     while (col >= 0 && !failed && oid == PQgetvalue(col_reader.current(), col, 0)) {
-      const PGresult* c = col_reader.current();
-      table.columns.push_back(TableColumn{PQgetvalue(c, col, 1), PQgetvalue(c, col, 2),
-                                          PQgetvalue(c, col, 3)[0] == 't',
-                                          std::strtoll(PQgetvalue(c, col, 4), nullptr, 10)});
+      table.columns.push_back(column_of(col_reader.current(), col));
       col = col_reader.next(ctx, failed);
     }
     if (failed) break;
+    if (!ctx.job.metadata.wants_table(table.name)) continue;
     if (!ctx.sink.add_table(table)) {
       stopped = true;
       break;

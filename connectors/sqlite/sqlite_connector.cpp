@@ -16,7 +16,8 @@ using Clock = std::chrono::steady_clock;
 }  // namespace
 
 std::vector<JobType> SqliteConnector::job_types() const {
-  return {JobType::kTestConnection, JobType::kMetadata, JobType::kQuery};
+  return {JobType::kTestConnection, JobType::kMetadata, JobType::kQuery, JobType::kFreshness,
+          JobType::kVolume};
 }
 
 JobResult SqliteConnector::run(JobContext& ctx) {
@@ -38,6 +39,8 @@ JobResult SqliteConnector::run(JobContext& ctx) {
     case JobType::kTestConnection: return run_test_connection(*opened.db, ctx, open_ms);
     case JobType::kMetadata: return run_metadata(*opened.db, ctx);
     case JobType::kQuery: return run_query(*opened.db, ctx);
+    case JobType::kFreshness: return run_freshness(*opened.db, ctx);
+    case JobType::kVolume: return run_volume(*opened.db, ctx);
   }
   return JobResult::failure(ErrorCode::kUnsupported, "unknown job type");
 }

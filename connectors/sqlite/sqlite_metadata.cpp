@@ -63,6 +63,7 @@ JobResult run_metadata(Database& db, JobContext& ctx) {
       crc = sqlite3_step(columns.get());
     }
     if (crc != SQLITE_ROW && crc != SQLITE_DONE) return failed(db.error_for(crc));
+    if (!ctx.job.metadata.wants_table(name)) continue;
     if (!ctx.sink.add_table(table)) {
       if (ctx.cancel.cancelled()) return failed(db.error_for(SQLITE_INTERRUPT));
       result["truncated"] = true;

@@ -13,8 +13,9 @@
 
 namespace outpost {
 
-/// The job types of protocol v1 §7.
-enum class JobType { kTestConnection, kMetadata, kQuery };
+/// The job types of protocol v1 §7, and the monitors of jobs-v1.1
+/// (`freshness`, `volume`).
+enum class JobType { kTestConnection, kMetadata, kQuery, kFreshness, kVolume };
 
 std::string_view to_string(JobType type) noexcept;
 std::optional<JobType> parse_job_type(std::string_view name) noexcept;
@@ -43,6 +44,8 @@ struct Job {
   /// `query` for a query job, `metadata` for a metadata job.
   QueryParams query;
   MetadataParams metadata;
+  FreshnessParams freshness;  ///< a freshness job's parameters
+  VolumeParams volume;        ///< a volume job's parameters
 };
 
 }  // namespace outpost

@@ -167,6 +167,8 @@ ClaimedJob parse_claimed_job(const json& raw) {
     }
     out.job.query = std::move(params.query);
     out.job.metadata = std::move(params.metadata);
+    out.job.freshness = std::move(params.freshness);
+    out.job.volume = std::move(params.volume);
   } catch (const std::exception& e) {
     out.error = invalid(std::string("job could not be read: ") + e.what());
   }

@@ -34,10 +34,18 @@ void audit(RuntimeState& state, const JobState& job, const WorkerOutcome& out) {
   rec.job_id = job.id();
   rec.attempt = job.claimed.attempt;
   rec.source = job.claimed.source_label;
-  if (job.claimed.job.type == JobType::kQuery) {
-    rec.statement = job.claimed.job.query.sql;
-  } else {
-    rec.statement = std::string(to_string(job.claimed.job.type));
+  const Job& j = job.claimed.job;
+  // The statement, or for the jobs whose SQL the connector writes, what they read.
+  auto table = [](const TableRef& t) { return (t.schema ? *t.schema + "." : "") + t.table; };
+  switch (j.type) {
+    case JobType::kQuery: rec.statement = j.query.sql; break;
+    case JobType::kVolume: rec.statement = "volume of " + table(j.volume.target); break;
+    case JobType::kFreshness:
+      rec.statement = "freshness of " + table(j.freshness.target) +
+                      (j.freshness.column ? " by column " + *j.freshness.column : "");
+      break;
+    case JobType::kTestConnection:
+    case JobType::kMetadata: rec.statement = std::string(to_string(j.type)); break;
   }
   rec.rows = job.progress_rows.load();
   rec.bytes = out.bytes;

@@ -5,6 +5,8 @@
 #include <map>
 #include <utility>
 
+#include "common/sha256.hpp"
+
 namespace outpost::runtime {
 namespace {
 
@@ -60,7 +62,10 @@ bool PartStreamer::end_row() {
 }
 
 bool PartStreamer::add_table(const Table& table) {
-  std::string line = to_json(table).dump(-1, ' ', false, json::error_handler_t::replace);
+  json wire = to_json(table);
+  // Every connector's tables get one: equal fingerprints, same schema.
+  wire["fingerprint"] = "sha256:" + common::sha256_hex(fingerprint_text(table));
+  std::string line = wire.dump(-1, ' ', false, json::error_handler_t::replace);
   if (!scrubber_.empty()) scrubber_.scrub_line(line);
   return accept_line(line);
 }

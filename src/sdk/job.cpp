@@ -7,6 +7,8 @@ std::string_view to_string(JobType type) noexcept {
     case JobType::kTestConnection: return "test_connection";
     case JobType::kMetadata: return "metadata";
     case JobType::kQuery: return "query";
+    case JobType::kFreshness: return "freshness";
+    case JobType::kVolume: return "volume";
   }
   return "query";
 }
@@ -15,6 +17,8 @@ std::optional<JobType> parse_job_type(std::string_view name) noexcept {
   if (name == "test_connection") return JobType::kTestConnection;
   if (name == "metadata") return JobType::kMetadata;
   if (name == "query") return JobType::kQuery;
+  if (name == "freshness") return JobType::kFreshness;
+  if (name == "volume") return JobType::kVolume;
   return std::nullopt;
 }
 

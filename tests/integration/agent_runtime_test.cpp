@@ -325,3 +325,30 @@ TEST_F(AgentRuntime, ARetryableTimeoutRunsAgainUntilMaxAttempts) {
 
 }  // namespace
 }  // namespace outpost::test
+
+namespace outpost::test {
+namespace {
+
+// The monitors of jobs-v1.1 through the hub: the agent advertises them, the
+// hub stores their results as any job's, and a bad one fails by name.
+TEST_F(AgentRuntime, MonitorJobsRunThroughTheHub) {
+  start_agent();
+  const auto volume =
+      wait_final(create_job(source_, "volume", Json{{"table", "knob"}, {"exact", true}}));
+  ASSERT_EQ(volume.value("status", ""), "succeeded") << volume.dump();
+  EXPECT_EQ(volume["result"]["row_count"], 1) << volume.dump();
+  EXPECT_EQ(volume["result"]["exact"], true) << volume.dump();
+
+  const auto fresh = wait_final(create_job(source_, "freshness", Json{{"table", "knob"}}));
+  ASSERT_EQ(fresh.value("status", ""), "failed") << fresh.dump();
+  EXPECT_EQ(fresh["error"].value("code", ""), "unsupported") << fresh.dump();
+
+  const auto bad = wait_final(create_job(source_, "volume", Json{{"schema", "main"}}));
+  ASSERT_EQ(bad.value("status", ""), "failed") << bad.dump();
+  EXPECT_EQ(bad["error"].value("code", ""), "invalid_job") << bad.dump();
+  EXPECT_NE(bad["error"].value("message", "").find("params.table"), std::string::npos);
+  expect_slot_free();
+}
+
+}  // namespace
+}  // namespace outpost::test

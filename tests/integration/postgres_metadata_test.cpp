@@ -33,7 +33,8 @@ TEST(PostgresMetadata, DescribesEveryKindTableByTable) {
   EXPECT_EQ((*all)["row_estimate"], nullptr);  // never analyzed: unknown, not 0
   const auto& cols = (*all)["columns"];
   ASSERT_EQ(cols.size(), 25u);
-  EXPECT_EQ(cols[0], json::parse(R"({"name":"id","type":"integer","nullable":false,"ordinal":1})"));
+  EXPECT_EQ(cols[0], json::parse(R"({"name":"id","type":"integer","nullable":false,"ordinal":1,
+      "generated":false})"));
   auto column = [&](const char* name) {
     for (const auto& c : cols) {
       if (c["name"] == name) return c;
@@ -131,6 +132,97 @@ TEST(PostgresMetadata, StreamsLargeCatalogsAcrossCursorBatches) {
   ASSERT_TRUE(c.ok()) << error_text(c);
   EXPECT_EQ(capped.tables().size(), 10u);
   EXPECT_TRUE(capped.truncated());
+}
+
+}  // namespace
+}  // namespace outpost::test::pg
+
+namespace outpost::test::pg {
+namespace {
+
+// jobs-v1.1: keys, indexes, comments, defaults, generated and enum columns,
+// view definitions, partitions, sizes, and the `tables` patterns.
+TEST(PostgresMetadata, ReportsKeysCommentsDefinitionsAndPartitions) {
+  server().exec(R"SQL(
+CREATE SCHEMA cat;
+GRANT USAGE ON SCHEMA cat TO reader;
+CREATE TABLE cat.customer (id int PRIMARY KEY, email text NOT NULL UNIQUE);
+CREATE TABLE cat.orders (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  customer_id int NOT NULL CONSTRAINT orders_customer_fk REFERENCES cat.customer (id),
+  status app.mood NOT NULL DEFAULT 'ok',
+  total numeric(10,2),
+  total_x2 numeric GENERATED ALWAYS AS (total * 2) STORED);
+CREATE INDEX orders_by_customer ON cat.orders (customer_id, abs(customer_id));
+COMMENT ON TABLE cat.orders IS 'one row per order';
+COMMENT ON COLUMN cat.orders.total IS 'in EUR';
+CREATE VIEW cat.big_orders AS SELECT id, total FROM cat.orders WHERE total > 100;
+CREATE TABLE cat.measurements (at date NOT NULL, v int) PARTITION BY RANGE (at);
+CREATE TABLE cat.measurements_2026_11 PARTITION OF cat.measurements
+  FOR VALUES FROM ('2026-11-01') TO ('2026-12-01');
+CREATE TABLE cat.measurements_2026_12 PARTITION OF cat.measurements
+  FOR VALUES FROM ('2026-12-01') TO ('2027-01-01');
+GRANT SELECT ON ALL TABLES IN SCHEMA cat TO reader;
+)SQL",
+                kDatabase);
+  PostgresConnector connector;
+  CollectingSink sink;
+  auto r = metadata(connector, sink,
+                    {{"schemas", {"cat"}}, {"include_definitions", true}, {"include_stats", true}});
+  ASSERT_TRUE(r.ok()) << error_text(r);
+
+  const json* orders = sink.table("cat", "orders");
+  ASSERT_NE(orders, nullptr) << json(sink.tables()).dump();
+  EXPECT_EQ((*orders)["comment"], "one row per order");
+  EXPECT_EQ((*orders)["primary_key"], json::array({"id"}));
+  EXPECT_EQ((*orders)["foreign_keys"], json::parse(R"([{"name":"orders_customer_fk",
+      "columns":["customer_id"],"ref_schema":"cat","ref_table":"customer","ref_columns":["id"]}])"));
+  EXPECT_EQ(
+      (*orders)["indexes"],
+      json::parse(R"J([{"name":"orders_by_customer","columns":["customer_id","abs(customer_id)"],
+                "unique":false},{"name":"orders_pkey","columns":["id"],"unique":true}])J"));
+  EXPECT_TRUE((*orders)["size_bytes"].is_number_integer()) << orders->dump();
+  const auto& cols = (*orders)["columns"];
+  ASSERT_EQ(cols.size(), 5u);
+  EXPECT_FALSE(cols[0].contains("default")) << "an identity column has no default expression";
+  EXPECT_EQ(cols[2]["default"], "'ok'::app.mood");
+  EXPECT_EQ(cols[2]["enum_values"], json::array({"sad", "ok", "happy"}));
+  EXPECT_EQ(cols[3]["comment"], "in EUR");
+  EXPECT_EQ(cols[4]["generated"], true);
+  EXPECT_EQ(cols[3]["generated"], false);
+
+  const json* customer = sink.table("cat", "customer");
+  ASSERT_NE(customer, nullptr);
+  EXPECT_EQ((*customer)["unique"], json::parse(R"([["email"]])"));
+  EXPECT_FALSE(customer->contains("foreign_keys"));
+
+  const json* view = sink.table("cat", "big_orders");
+  ASSERT_NE(view, nullptr);
+  EXPECT_NE((*view)["definition"].get<std::string>().find("total > "), std::string::npos)
+      << view->dump();
+  EXPECT_FALSE(view->contains("indexes"));
+
+  const json* parent = sink.table("cat", "measurements");
+  ASSERT_NE(parent, nullptr);
+  EXPECT_EQ((*parent)["kind"], "table");  // v1's kind; `partitions` says the rest
+  EXPECT_EQ((*parent)["partitions"], json::array({"measurements_2026_11", "measurements_2026_12"}));
+  const json* child = sink.table("cat", "measurements_2026_12");
+  ASSERT_NE(child, nullptr);
+  EXPECT_EQ((*child)["partition_of"], "cat.measurements");
+
+  // Without the options: no definitions, no sizes; `tables` patterns.
+  CollectingSink plain;
+  r = metadata(connector, plain, {{"schemas", {"cat"}}, {"tables", {"measure*", "customer"}}});
+  ASSERT_TRUE(r.ok()) << error_text(r);
+  std::vector<std::string> names;
+  for (const auto& t : plain.tables()) names.push_back(t["name"].get<std::string>());
+  EXPECT_EQ(names, (std::vector<std::string>{"customer", "measurements", "measurements_2026_11",
+                                             "measurements_2026_12"}));
+  EXPECT_FALSE(plain.table("cat", "customer")->contains("size_bytes"));
+  CollectingSink views;
+  ASSERT_TRUE(metadata(connector, views, {{"schemas", {"cat"}}, {"tables", {"big_*"}}}).ok());
+  ASSERT_EQ(views.tables().size(), 1u);
+  EXPECT_FALSE(views.tables()[0].contains("definition"));
 }
 
 }  // namespace

@@ -53,6 +53,8 @@ void set_params(Job& job, const nlohmann::json& params) {
   }
   job.query = std::move(parsed.query);
   job.metadata = std::move(parsed.metadata);
+  job.freshness = std::move(parsed.freshness);
+  job.volume = std::move(parsed.volume);
 }
 
 bool CollectingSink::add_table(const Table& table) {

@@ -5,6 +5,7 @@
 // own behaviour beyond it stays in its own tests.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -293,6 +294,104 @@ TEST_P(Conformance, MetadataListsTablesViewsAndColumns) {
     EXPECT_TRUE(elsewhere.tables().empty()) << schemas << json(elsewhere.tables()).dump();
   }
 }
+
+// The monitors of jobs-v1.1. A connector that does not advertise them
+// (job_types) answers `unsupported`; the runtime refuses them before that.
+class Monitors : public Conformance {
+ protected:
+  bool supported(JobType type) {
+    const auto types = t().connector().job_types();
+    return std::find(types.begin(), types.end(), type) != types.end();
+  }
+  JobResult monitor(JobType type, json params) {
+    if (t().schema() != "main") params["schema"] = t().schema();
+    CollectingSink sink;
+    auto r = run(job(type, t().reader(), params), sink);
+    EXPECT_TRUE(sink.rows().empty() && sink.tables().empty()) << "a monitor streams nothing";
+    return r;
+  }
+};
+
+TEST_P(Monitors, VolumeCountsOrEstimatesAndSaysWhich) {
+  if (!supported(JobType::kVolume)) {
+    const auto r = monitor(JobType::kVolume, {{"table", "items"}});
+    ASSERT_TRUE(r.error) << r.result.dump();
+    EXPECT_EQ(r.error->code, ErrorCode::kUnsupported);
+    return;
+  }
+  auto r = monitor(JobType::kVolume, {{"table", "items"}, {"exact", true}});
+  ASSERT_TRUE(r.ok()) << code(r);
+  EXPECT_EQ(r.result["row_count"], 3) << r.result.dump();
+  EXPECT_EQ(r.result["exact"], true);
+  EXPECT_TRUE(r.result["read_at"].is_string());
+
+  // An estimate is the catalog's (whatever it says before ANALYZE); a
+  // connector without one counts and says so.
+  r = monitor(JobType::kVolume, {{"table", "items"}});
+  ASSERT_TRUE(r.ok()) << code(r);
+  ASSERT_TRUE(r.result["exact"].is_boolean()) << r.result.dump();
+  EXPECT_GE(r.result["row_count"].get<std::int64_t>(), 0);
+  if (r.result["exact"] == true) {
+    EXPECT_EQ(r.result["row_count"], 3) << r.result.dump();
+  }
+
+  r = monitor(JobType::kVolume, {{"table", "items_view"}});
+  ASSERT_TRUE(r.ok()) << code(r);
+  EXPECT_EQ(r.result["row_count"], 3) << r.result.dump();
+  EXPECT_EQ(r.result["exact"], true) << "a view has no estimate";
+}
+
+TEST_P(Monitors, FreshnessIsTheNewestValueOfAColumnInUtc) {
+  if (!supported(JobType::kFreshness)) {
+    const auto r = monitor(JobType::kFreshness, {{"table", "events"}, {"column", "at"}});
+    ASSERT_TRUE(r.error) << r.result.dump();
+    EXPECT_EQ(r.error->code, ErrorCode::kUnsupported);
+    return;
+  }
+  const auto r = monitor(JobType::kFreshness, {{"table", "events"}, {"column", "at"}});
+  ASSERT_TRUE(r.ok()) << code(r);
+  EXPECT_EQ(r.result["value"], "2026-11-30T08:15:00.250Z") << r.result.dump();
+  EXPECT_EQ(r.result["source"], "column");
+  EXPECT_TRUE(r.result["read_at"].is_string());
+
+  // Without a column: the database's own signal, or a clear unsupported.
+  const auto catalog = monitor(JobType::kFreshness, {{"table", "events"}});
+  if (catalog.ok()) {
+    EXPECT_EQ(catalog.result["source"], "catalog") << catalog.result.dump();
+    EXPECT_TRUE(catalog.result["value"].is_string() || catalog.result["value"].is_null());
+  } else {
+    EXPECT_EQ(catalog.error->code, ErrorCode::kUnsupported) << code(catalog);
+    EXPECT_NE(catalog.error->message.find("column"), std::string::npos) << code(catalog);
+  }
+}
+
+TEST_P(Monitors, MissingTablesAndColumnsAreNamed) {
+  auto r = monitor(JobType::kVolume, {{"table", "no_such_table"}});
+  if (!supported(JobType::kVolume)) {
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->code, ErrorCode::kUnsupported);
+    return;
+  }
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, ErrorCode::kQueryError);
+  EXPECT_NE(r.error->message.find("no_such_table"), std::string::npos) << code(r);
+
+  r = monitor(JobType::kFreshness, {{"table", "events"}, {"column", "no_such_column"}});
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, ErrorCode::kQueryError);
+  EXPECT_NE(r.error->message.find("no_such_column"), std::string::npos) << code(r);
+
+  // A name is a name, never SQL: this is one odd table name that is absent.
+  r = monitor(JobType::kVolume, {{"table", "items; DROP TABLE items"}});
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, ErrorCode::kQueryError) << code(r);
+  EXPECT_EQ(count_items(), 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Connectors, Monitors, ::testing::ValuesIn(target_names()),
+                         [](const ::testing::TestParamInfo<std::string>& target_info) {
+                           return target_info.param;
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Connectors, Conformance, ::testing::ValuesIn(target_names()),
                          [](const ::testing::TestParamInfo<std::string>& target_info) {

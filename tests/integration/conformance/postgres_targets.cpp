@@ -19,6 +19,8 @@ CREATE SCHEMA conf;
 CREATE TABLE conf.items (id int PRIMARY KEY, label text NOT NULL);
 INSERT INTO conf.items VALUES (1, 'one'), (2, 'two'), (3, 'three');
 CREATE VIEW conf.items_view AS SELECT id FROM conf.items;
+CREATE TABLE conf.events (id int, at timestamptz, n int);
+INSERT INTO conf.events VALUES (1, '2026-11-29 10:00:00+00', 1), (2, '2026-11-30 09:15:00.250+01', 2);
 GRANT USAGE ON SCHEMA conf TO reader, writer;
 GRANT SELECT ON ALL TABLES IN SCHEMA conf TO reader;
 GRANT ALL ON ALL TABLES IN SCHEMA conf TO writer;

@@ -19,6 +19,8 @@ constexpr const char* kFixture = R"sql(
 CREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT NOT NULL);
 INSERT INTO items VALUES (1, 'one'), (2, 'two'), (3, 'three');
 CREATE VIEW items_view AS SELECT id FROM items;
+CREATE TABLE events (id INTEGER, at TEXT, n INTEGER);
+INSERT INTO events VALUES (1, '2026-11-29 10:00:00', 1), (2, '2026-11-30 08:15:00.250', 2);
 )sql";
 
 class SqliteDialect : public Target {

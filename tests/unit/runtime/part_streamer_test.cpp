@@ -422,6 +422,12 @@ TEST(PartStreamer, MetadataInlineIsGroupedBySchema) {
   EXPECT_EQ(schemas[0]["tables"][1]["name"], "c");
   EXPECT_FALSE(schemas[0]["tables"][0].contains("schema"));
   EXPECT_EQ(schemas[1]["tables"][0]["name"], "b");
+  // Every table gets its schema fingerprint; a and c have the same shape.
+  const auto fp = schemas[0]["tables"][0]["fingerprint"].get<std::string>();
+  EXPECT_EQ(fp.rfind("sha256:", 0), 0u) << fp;
+  EXPECT_EQ(fp.size(), 7u + 64u);
+  EXPECT_EQ(schemas[0]["tables"][1]["fingerprint"], fp);
+  EXPECT_NE(schemas[1]["tables"][0]["fingerprint"], fp);  // a view
 }
 
 TEST(PartStreamer, MetadataWithPartsHasTableCount) {

@@ -58,7 +58,41 @@ INSTANTIATE_TEST_SUITE_P(
         Refused{JobType::kMetadata, {{"schemas", "public"}}, "params.schemas"},
         Refused{JobType::kMetadata, {{"schemas", {"public", 3}}}, "params.schemas"},
         Refused{JobType::kMetadata, {{"include_views", "yes"}}, "params.include_views"},
-        Refused{JobType::kTestConnection, "x", "'params'"}));
+        Refused{JobType::kTestConnection, "x", "'params'"},
+        Refused{JobType::kVolume, json(nullptr), "params.table"},
+        Refused{JobType::kVolume, {{"table", ""}}, "params.table"},
+        Refused{JobType::kVolume, {{"table", 3}}, "params.table"},
+        Refused{JobType::kVolume, {{"table", std::string("a\0b", 3)}}, "params.table"},
+        Refused{JobType::kVolume, {{"table", "t"}, {"schema", ""}}, "params.schema"},
+        Refused{JobType::kVolume, {{"table", "t"}, {"exact", "yes"}}, "params.exact"},
+        Refused{JobType::kFreshness, json::object(), "params.table"},
+        Refused{JobType::kFreshness, {{"table", "t"}, {"column", 1}}, "params.column"}));
+
+TEST(JobParams, MonitorsReadTheirTable) {
+  JobParams p;
+  ASSERT_FALSE(parse(JobType::kVolume, {{"table", "orders"}}, p));
+  EXPECT_EQ(p.volume.target.table, "orders");
+  EXPECT_FALSE(p.volume.target.schema);
+  EXPECT_FALSE(p.volume.exact);
+  ASSERT_FALSE(
+      parse(JobType::kVolume, {{"table", "orders"}, {"schema", "sales"}, {"exact", true}}, p));
+  EXPECT_EQ(p.volume.target.schema, "sales");
+  EXPECT_TRUE(p.volume.exact);
+
+  ASSERT_FALSE(parse(JobType::kFreshness, {{"table", "o\"rd"}, {"column", "updated_at"}}, p));
+  EXPECT_EQ(p.freshness.target.table, "o\"rd");  // a name, quoted by the connector
+  EXPECT_EQ(p.freshness.column, "updated_at");
+  ASSERT_FALSE(parse(JobType::kFreshness, {{"table", "orders"}, {"column", nullptr}}, p));
+  EXPECT_FALSE(p.freshness.column);
+}
+
+TEST(JobType, MonitorNamesRoundTrip) {
+  for (auto type : {JobType::kFreshness, JobType::kVolume}) {
+    EXPECT_EQ(parse_job_type(to_string(type)), type);
+  }
+  EXPECT_EQ(to_string(JobType::kVolume), "volume");
+  EXPECT_EQ(to_string(JobType::kFreshness), "freshness");
+}
 
 TEST(JobParams, MetadataDefaultsAndFilter) {
   JobParams p;
@@ -90,6 +124,51 @@ TEST(Table, WireFormHasEveryField) {
       "row_estimate":120,"columns":[{"name":"id","type":"bigint","nullable":false,"ordinal":1}]})"));
   t.row_estimate.reset();
   EXPECT_TRUE(to_json(t)["row_estimate"].is_null());
+}
+
+}  // namespace
+}  // namespace outpost
+
+namespace outpost {
+namespace {
+
+TEST(TableFingerprint, ChangesWithTheSchemaNotWithCommentsOrStatistics) {
+  Table t{"public", "orders", "table", 120, {{"id", "bigint", false, 1}}};
+  t.primary_key = std::vector<std::string>{"id"};
+  const auto base = fingerprint_text(t);
+  Table same = t;
+  same.comment = "described";
+  same.row_estimate = 5;
+  same.size_bytes = 8192;
+  same.columns[0].comment = "the key";
+  EXPECT_EQ(fingerprint_text(same), base);
+
+  Table retyped = t;
+  retyped.columns[0].type = "integer";
+  EXPECT_NE(fingerprint_text(retyped), base);
+  Table nullable = t;
+  nullable.columns[0].nullable = true;
+  EXPECT_NE(fingerprint_text(nullable), base);
+  Table keyless = t;
+  keyless.primary_key.reset();
+  EXPECT_NE(fingerprint_text(keyless), base);
+}
+
+TEST(MetadataTables, PatternsUseStarOnly) {
+  EXPECT_TRUE(wildcard_match("fact_*", "fact_sales"));
+  EXPECT_TRUE(wildcard_match("*", ""));
+  EXPECT_TRUE(wildcard_match("a*b*c", "axxbyyc"));
+  EXPECT_FALSE(wildcard_match("a*b*c", "axxbyy"));
+  EXPECT_FALSE(wildcard_match("fact_?", "fact_1"));
+  EXPECT_TRUE(wildcard_match("fact_?", "fact_?"));
+  EXPECT_FALSE(wildcard_match("Orders", "orders"));
+  JobParams p;
+  ASSERT_FALSE(parse_job_params(JobType::kMetadata, {{"tables", {"o*", "x"}}}, p));
+  EXPECT_TRUE(p.metadata.wants_table("orders"));
+  EXPECT_TRUE(p.metadata.wants_table("x"));
+  EXPECT_FALSE(p.metadata.wants_table("y"));
+  EXPECT_FALSE(parse_job_params(JobType::kMetadata, {{"tables", {""}}}, p) == std::nullopt);
+  EXPECT_FALSE(parse_job_params(JobType::kMetadata, {{"include_stats", 1}}, p) == std::nullopt);
 }
 
 }  // namespace
