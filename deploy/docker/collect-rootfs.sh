@@ -51,8 +51,8 @@ copy_with_libs() {
 }
 
 for bin in "$@"; do copy_with_libs "$bin"; done
-arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
-for plugin in /usr/lib/"$arch"/libmariadb3/plugin/*.so; do
+shopt -s nullglob
+for plugin in /usr/lib/*/libmariadb3/plugin/*.so; do
   [ -e "$plugin" ] && copy_with_libs "$plugin"
 done
 copy_path /etc/ssl/certs/ca-certificates.crt
