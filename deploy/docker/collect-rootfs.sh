@@ -11,7 +11,8 @@
 # /etc/passwd, /etc/group (root and outpost 10001), /etc/nsswitch.conf, /tmp
 # (1777) and /work (10001). Writes ROOTFS/usr/share/outpost/image-files.tsv:
 # one line per copied file: path, sha256, bytes, Debian package, version,
-# source package, source version ("-" for files no package owns).
+# source package, source version, architecture, the licence names of the
+# package's machine-readable copyright file ("-" where unknown).
 set -euo pipefail
 rootfs=$1
 shift
@@ -69,8 +70,13 @@ printf 'root:x:0:0:root:/root:/sbin/nologin\noutpost:x:10001:10001:outpost:/work
 printf 'root:x:0:\noutpost:x:10001:\n' >"$rootfs/etc/group"
 printf 'passwd: files\ngroup: files\nhosts: files dns\n' >"$rootfs/etc/nsswitch.conf"
 
+licenses_of() {  # PACKAGE: the License: names of its DEP-5 copyright file
+  local names
+  names=$(sed -n 's/^License: *\([^ ]*\).*/\1/p' "/usr/share/doc/${1%%:*}/copyright" 2>/dev/null | sort -u | paste -sd ' ')
+  printf '%s' "${names:--}"
+}
 manifest=$rootfs/usr/share/outpost/image-files.tsv
-printf '# path\tsha256\tbytes\tpackage\tversion\tsource\tsource_version\n' >"$manifest"
+printf '# path\tsha256\tbytes\tpackage\tversion\tsource\tsource_version\tarch\tlicenses\n' >"$manifest"
 for path in $(printf '%s\n' "${!copied[@]}" | sort); do
   [ -L "$path" ] && continue
   sum=$(sha256sum "$path" | cut -d' ' -f1)
@@ -78,12 +84,16 @@ for path in $(printf '%s\n' "${!copied[@]}" | sort); do
   owner=$(dpkg -S "$path" 2>/dev/null | head -n1 | cut -d: -f1 || true)
   # usr-merge: dpkg knows many libraries by their /lib path.
   [ -n "$owner" ] || owner=$(dpkg -S "${path#/usr}" 2>/dev/null | head -n1 | cut -d: -f1 || true)
+  # update-ca-certificates generates the bundle from the ca-certificates package.
+  [ "$path" != /etc/ssl/certs/ca-certificates.crt ] || owner=ca-certificates
   if [ -n "$owner" ]; then
-    meta=$(dpkg-query -W -f '${Version}\t${source:Package}\t${source:Version}' "$owner")
+    meta=$(dpkg-query -W -f '${Version}\t${source:Package}\t${source:Version}\t${Architecture}' "$owner")
+    licenses=$(licenses_of "$owner")
   else
     owner=-
-    meta=$(printf -- '-\t-\t-')
+    meta=$(printf -- '-\t-\t-\t-')
+    licenses=-
   fi
-  printf '%s\t%s\t%s\t%s\t%s\n' "$path" "$sum" "$bytes" "$owner" "$meta" >>"$manifest"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$path" "$sum" "$bytes" "$owner" "$meta" "$licenses" >>"$manifest"
 done
 echo "collect-rootfs: $(grep -vc '^#' "$manifest") files, $(du -sb "$rootfs" | cut -f1) bytes in $rootfs"
