@@ -77,7 +77,7 @@ make_base() {  # TAG SLIM(0|1)
   rm -f "$dir.log"
   host_sources "$dir"
   [ "$slim" = 0 ] || slim_down "$dir"
-  rm -rf "$dir"/var/cache/apt/*.bin "$dir"/var/lib/apt/lists/* "$dir"/var/log/* "$dir"/tmp/*
+  rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/cache/apt/*.bin "$dir"/var/lib/apt/lists/* "$dir"/var/log/* "$dir"/tmp/*
   tar --numeric-owner --xattrs -C "$dir" -c . |
     podman import --change 'CMD ["bash"]' --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
       --message "debootstrap --variant=minbase $suite" - "$tag" >/dev/null

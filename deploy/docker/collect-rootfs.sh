@@ -25,13 +25,17 @@ for link in /lib /lib64 /bin /sbin; do
 done
 
 declare -A copied=()
+put() {  # PATH: into the rootfs as it is (a symlink stays a symlink)
+  mkdir -p "$rootfs$(dirname "$1")"
+  cp -a "$1" "$rootfs$1"
+}
 copy_path() {  # a path as a program names it: its symlinks and final file
   local path=$1 dir
   dir=$(readlink -f "$(dirname "$path")")
   path=$dir/$(basename "$path")
   while [ -z "${copied[$path]:-}" ]; do
     copied[$path]=1
-    cp -a --parents "$path" "$rootfs"
+    put "$path"
     [ -L "$path" ] || break
     local target
     target=$(readlink "$path")
@@ -54,14 +58,14 @@ copy_with_libs() {
 for bin in "$@"; do copy_with_libs "$bin"; done
 shopt -s nullglob
 for plugin in /usr/lib/*/libmariadb3/plugin/*.so; do
-  [ -e "$plugin" ] && copy_with_libs "$plugin"
+  copy_with_libs "$plugin"
 done
 copy_path /etc/ssl/certs/ca-certificates.crt
 # OpenSSL's compiled-in defaults: /usr/lib/ssl/{cert.pem,certs,openssl.cnf}.
 for f in /usr/lib/ssl/cert.pem /usr/lib/ssl/openssl.cnf /etc/ssl/openssl.cnf; do
-  [ -e "$f" ] && cp -a --parents "$f" "$rootfs" && copied[$f]=1
+  if [ -e "$f" ]; then put "$f"; copied[$f]=1; fi
 done
-[ -L /usr/lib/ssl/certs ] && cp -a --parents /usr/lib/ssl/certs "$rootfs"
+if [ -L /usr/lib/ssl/certs ]; then put /usr/lib/ssl/certs; fi
 
 mkdir -p "$rootfs/etc" "$rootfs/tmp" "$rootfs/work" "$rootfs/usr/share/outpost"
 chmod 1777 "$rootfs/tmp"

@@ -20,8 +20,13 @@ agent_image=$1 hub_image=$2
 work=$(mktemp -d)
 chmod 0755 "$work"
 ctrs=() pids=()
+kill_tree() {  # PID SIGNAL: the process and everything it started (buildah's chroot helpers)
+  local child
+  for child in $(ps -o pid= --ppid "$1"); do kill_tree "$child" "$2"; done
+  kill "-$2" "$1" 2>/dev/null || true
+}
 cleanup() {
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do kill_tree "$pid" KILL; done
   for ctr in "${ctrs[@]}"; do buildah rm "$ctr" >/dev/null 2>&1 || true; done
   rm -rf "$work"
 }
@@ -41,6 +46,13 @@ wait_for() {  # seconds file text
 }
 in_ctr() {  # [OPTIONS] CTR -- COMMAND...: as the image's user, the host's loopback shared
   buildah run --isolation chroot --user 10001:10001 "$@" </dev/null
+}
+start_bg() {  # LOG [OPTIONS] CTR -- COMMAND...: in_ctr in the background; its pid in bg_pid
+  local log=$1
+  shift
+  (exec buildah run --isolation chroot --user 10001:10001 "$@" </dev/null >"$log" 2>&1) &
+  bg_pid=$!
+  pids+=("$bg_pid")
 }
 expect_exit() {  # STATUS DESCRIPTION COMMAND...
   local want=$1 what=$2 got=0
@@ -68,10 +80,9 @@ chmod 0444 "$work/data/demo.db"
 hub_ctr=$(buildah from --pull=never "$hub_image")
 ctrs+=("$hub_ctr")
 expect_exit 0 "hub image: outpost-hub --help" in_ctr "$hub_ctr" -- outpost-hub --help
-in_ctr -v "$work/secrets:/secrets:ro" "$hub_ctr" -- outpost-hub --listen 127.0.0.1:0 \
-  --admin-token-file /secrets/admin-token >"$work/hub.log" 2>&1 &
-pids+=($!)
-hub_pid=$!
+start_bg "$work/hub.log" -v "$work/secrets:/secrets:ro" "$hub_ctr" -- outpost-hub --listen 127.0.0.1:0 \
+  --admin-token-file /secrets/admin-token
+hub_pid=$bg_pid
 wait_for 60 "$work/hub.log" "hub started" || fail "the hub image did not start"
 port=$(python3 -c 'import json, sys
 for line in open(sys.argv[1]):
@@ -108,10 +119,9 @@ changes() { (cd "$upper" && find . -mindepth 1 -not -path './tmp/*' -printf '%y 
 changes >"$work/writes-before.txt"
 
 health_port=$(free_port)
-in_ctr -v "$work/data:/data:ro" "$ctr" -- outpost-agent -u "$api" -t "$token" \
-  --health-addr 127.0.0.1:"$health_port" --sqlite-dirs /data >"$work/agent.log" 2>&1 &
-pids+=($!)
-agent_pid=$!
+start_bg "$work/agent.log" -v "$work/data:/data:ro" "$ctr" -- outpost-agent -u "$api" -t "$token" \
+  --health-addr 127.0.0.1:"$health_port" --sqlite-dirs /data
+agent_pid=$bg_pid
 wait_for 60 "$work/agent.log" "agent started" || fail "the agent image did not connect to the hub"
 echo "ok: agent image connected to the hub as uid 10001 with -u URL -t TOKEN"
 expect_exit 0 "agent image: outpost-agent healthcheck (HEALTHCHECK, address from OUTPOST_HEALTHCHECK_ADDR)" \
