@@ -47,6 +47,22 @@ wait_for() {  # seconds file text
 in_ctr() {  # [OPTIONS] CTR -- COMMAND...: as the image's user, the host's loopback shared
   buildah run --isolation chroot --user 10001:10001 "$@" </dev/null
 }
+descendant() {  # PID COMM: the pid of the process named COMM that PID started (at any depth)
+  local child found
+  for child in $(ps -o pid= --ppid "$1"); do
+    if [ "$(cat "/proc/$child/comm" 2>/dev/null)" = "$2" ]; then echo "$child"; return 0; fi
+    found=$(descendant "$child" "$2") && { echo "$found"; return 0; }
+  done
+  return 1
+}
+stop() {  # PID COMM: SIGTERM to the containerised process, as `docker stop` sends it
+  # (buildah run itself answers SIGTERM with SIGKILL to its child); exit status in stop_status
+  local target
+  target=$(descendant "$1" "$2") || fail "no $2 process under buildah run $1"
+  kill -TERM "$target"
+  stop_status=0
+  wait "$1" || stop_status=$?
+}
 start_bg() {  # LOG [OPTIONS] CTR -- COMMAND...: in_ctr in the background; its pid in bg_pid
   local log=$1
   shift
@@ -116,6 +132,9 @@ mnt=$(buildah mount "$ctr")
 upper=${mnt%/merged}/diff
 [ -d "$upper" ] || fail "no overlay upper layer next to $mnt"
 changes() { (cd "$upper" && find . -mindepth 1 -not -path './tmp/*' -printf '%y %m %s %p\n' | sort); }
+# buildah makes mount points (/dev, /proc, /etc/hosts, the volume's /data) in
+# the upper layer on a first run: take the baseline after one.
+in_ctr -v "$work/data:/data:ro" "$ctr" -- outpost-agent --version >/dev/null
 changes >"$work/writes-before.txt"
 
 health_port=$(free_port)
@@ -148,10 +167,8 @@ assert [int(v) for v in rows[0]] == [42], rows
 PY
 echo "ok: agent image ran query job $job_id on /data/demo.db: 42 rows counted"
 
-kill -TERM "$agent_pid"
-agent_exit=0
-wait "$agent_pid" || agent_exit=$?
-[ "$agent_exit" = 0 ] || fail "agent exited $agent_exit on SIGTERM"
+stop "$agent_pid" outpost-agent
+[ "$stop_status" = 0 ] || fail "agent exited $stop_status on SIGTERM"
 grep -q "agent stopped" "$work/agent.log" || fail "no 'agent stopped' after SIGTERM"
 echo "ok: agent image stopped cleanly on SIGTERM"
 changes >"$work/writes-after.txt"
@@ -161,9 +178,7 @@ if ! diff -u "$work/writes-before.txt" "$work/writes-after.txt" >"$work/writes.d
 fi
 echo "ok: agent image wrote nothing outside /tmp (read-only root file system is safe)"
 
-kill -TERM "$hub_pid"
-hub_exit=0
-wait "$hub_pid" || hub_exit=$?
-[ "$hub_exit" = 0 ] || fail "hub exited $hub_exit on SIGTERM"
+stop "$hub_pid" outpost-hub
+[ "$stop_status" = 0 ] || fail "hub exited $stop_status on SIGTERM"
 pids=()
 echo "ok: hub image stopped cleanly on SIGTERM"
