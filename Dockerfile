@@ -67,6 +67,7 @@ LABEL org.opencontainers.image.vendor="Outpost" \
 COPY deploy/docker/runtime-packages.txt /tmp/runtime-packages.txt
 RUN apt-get update -qq \
  && grep -v '^#' /tmp/runtime-packages.txt | xargs apt-get install -y -qq --no-install-recommends \
+ && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages.txt /var/cache/debconf/*-old \
  && groupadd --system --gid 10001 outpost \
  && useradd --system --uid 10001 --gid 10001 --home-dir /work --no-create-home \

@@ -90,5 +90,7 @@ python3 deploy/docker/sbom/make-sbom.py --image "$agent_image" --version "$versi
   --epoch "$epoch" --build-dir build/release --out "$out/sbom.json"
 "$tools/node_modules/.bin/ajv" validate --spec=draft7 --strict=false -c ajv-formats \
   -s deploy/docker/sbom/bom-1.5.schema.json -r deploy/docker/sbom/spdx.schema.json \
-  -r deploy/docker/sbom/jsf-0.82.schema.json -d "$out/sbom.json" || fail "sbom.json does not validate"
+  -r deploy/docker/sbom/jsf-0.82.schema.json -d "$out/sbom.json" 2>"$out/ajv.err" ||
+  { grep -v '^unknown format' "$out/ajv.err" >&2; fail "sbom.json does not validate"; }
+# (ajv-formats lacks iri-reference and idn-email: fields the SBOM does not use)
 echo "check-image: all checks passed in $((SECONDS - start_all)) s"

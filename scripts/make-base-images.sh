@@ -76,6 +76,13 @@ make_base() {  # TAG SLIM(0|1)
     { tail -n 20 "$dir.log" >&2; rm -f "$dir.log"; return 1; }
   rm -f "$dir.log"
   host_sources "$dir"
+  # As the official images: apt deletes downloaded packages after installing.
+  cat >"$dir/etc/apt/apt.conf.d/docker-clean" <<'CFG'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+CFG
   [ "$slim" = 0 ] || slim_down "$dir"
   rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/cache/apt/*.bin "$dir"/var/lib/apt/lists/* "$dir"/var/log/* "$dir"/tmp/*
   tar --numeric-owner --xattrs -C "$dir" -c . |
