@@ -3,7 +3,7 @@
 #
 #   scripts/test.sh            everything CI runs
 #   OUTPOST_SKIP_DEPS=1 ...    skip the apt step (already installed)
-#   OUTPOST_STAGES="asan"      run only some stages (dev docs asan tsan console deploy image fuzz)
+#   OUTPOST_STAGES="asan"      run only some stages (dev docs asan tsan console deploy image repro fuzz)
 #
 # The default stages (docs asan tsan console deploy image fuzz) are what CI runs within its budget
 # on a 2-core machine: asan builds everything and runs every suite (unit,
@@ -84,6 +84,11 @@ if has_stage image && [ -x scripts/check-image.sh ]; then
   # The deploy stage staged the release binaries in build/image-stage: the
   # images take them prebuilt (no second compile inside a container).
   scripts/check-image.sh
+fi
+
+if has_stage repro && [ -x scripts/check-reproducible.sh ]; then
+  log "reproducible release binaries (opt-in: a second cold release build)"
+  scripts/check-reproducible.sh
 fi
 
 if has_stage fuzz && [ -x scripts/fuzz.sh ]; then
