@@ -10,7 +10,12 @@
 namespace outpost::obs {
 namespace {
 
-using namespace std::string_literals;
+// /proc/PID/cmdline: each argument followed by a NUL.
+std::string cmdline(const std::vector<std::string>& args) {
+  std::string out;
+  for (const auto& arg : args) out += arg + '\0';
+  return out;
+}
 
 /// Clears the two variables the probe reads, and restores nothing: no other
 /// test in this binary reads them.
@@ -28,20 +33,24 @@ TEST_F(HealthProbeAddress, DefaultsToTheAgentsFixedDefault) {
 }
 
 TEST_F(HealthProbeAddress, ReadsHealthAddrFromPid1CommandLine) {
-  const std::string spaced = "outpost-agent\0-u\0https://x/api\0--health-addr\0127.0.0.1:9000\0"s;
-  EXPECT_EQ(health_probe_address({}, spaced), "127.0.0.1:9000");
-  const std::string joined = "outpost-agent\0--health-addr=[::1]:9001\0-t\0tok\0"s;
-  EXPECT_EQ(health_probe_address({}, joined), "[::1]:9001");
+  EXPECT_EQ(health_probe_address({}, cmdline({"outpost-agent", "-u", "https://x/api",
+                                              "--health-addr", "127.0.0.1:9000"})),
+            "127.0.0.1:9000");
+  EXPECT_EQ(
+      health_probe_address({}, cmdline({"outpost-agent", "--health-addr=[::1]:9001", "-t", "tok"})),
+      "[::1]:9001");
+  EXPECT_EQ(health_probe_address({}, cmdline({"outpost-agent", "-u", "https://x/api"})),
+            "0.0.0.0:8080");
 }
 
 TEST_F(HealthProbeAddress, OrderIsArgumentThenEnvironmentThenCommandLineThenAgentEnv) {
-  const std::string cmdline = "outpost-agent\0--health-addr\0127.0.0.1:3\0"s;
+  const std::string pid1 = cmdline({"outpost-agent", "--health-addr", "127.0.0.1:3"});
   ::setenv("AGENT_HEALTH_ADDR", "127.0.0.1:4", 1);
   EXPECT_EQ(health_probe_address({}, ""), "127.0.0.1:4");
-  EXPECT_EQ(health_probe_address({}, cmdline), "127.0.0.1:3");
+  EXPECT_EQ(health_probe_address({}, pid1), "127.0.0.1:3");
   ::setenv("OUTPOST_HEALTHCHECK_ADDR", "127.0.0.1:2", 1);
-  EXPECT_EQ(health_probe_address({}, cmdline), "127.0.0.1:2");
-  EXPECT_EQ(health_probe_address({"127.0.0.1:1"}, cmdline), "127.0.0.1:1");
+  EXPECT_EQ(health_probe_address({}, pid1), "127.0.0.1:2");
+  EXPECT_EQ(health_probe_address({"127.0.0.1:1"}, pid1), "127.0.0.1:1");
 }
 
 TEST_F(HealthProbeAddress, OffIsHealthyWithoutChecking) {
