@@ -20,7 +20,7 @@
 #      vendored schema with ajv (npm, in build/image-tools).
 #
 #   OUTPOST_AGENT_IMAGE_BUDGET_MIB   agent image budget (default 40)
-#   OUTPOST_HUB_IMAGE_BUDGET_MIB     hub image budget (default 160)
+#   OUTPOST_HUB_IMAGE_BUDGET_MIB     hub image budget (default 120)
 #   OUTPOST_SKIP_DEPS=1              do not apt-get/npm install missing tools
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +35,7 @@ epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
 agent_image=localhost/outpost-agent:$version
 hub_image=localhost/outpost-hub:$version
 agent_budget=${OUTPOST_AGENT_IMAGE_BUDGET_MIB:-40}
-hub_budget=${OUTPOST_HUB_IMAGE_BUDGET_MIB:-160}
+hub_budget=${OUTPOST_HUB_IMAGE_BUDGET_MIB:-120}
 
 step() { printf '\n-- check-image: %s (%d s)\n' "$*" $((SECONDS - start_all)); }
 fail() { echo "check-image: FAILED: $*" >&2; exit 1; }
@@ -65,12 +65,16 @@ fi
 ls -l build/image-stage/usr/local/bin
 
 build_target() {  # TARGET IMAGE
-  local t0=$SECONDS
+  local t0=$SECONDS label args=()
+  # The labels again as --label: buildah 1.28 reuses a cached LABEL layer
+  # when only the build argument in it changed (a stale revision otherwise).
+  for label in "version=$version" "revision=$revision" "created=$(date -u -d "@$epoch" +%FT%TZ)" \
+    "source=${OUTPOST_IMAGE_SOURCE:-NOASSERTION}" "licenses=${OUTPOST_IMAGE_LICENSES:-NOASSERTION}"; do
+    args+=(--build-arg "$(tr '[:lower:]' '[:upper:]' <<<"${label%%=*}")=${label#*=}"
+      --label "org.opencontainers.image.$label")
+  done
   podman build --isolation chroot --format docker --layers --timestamp "$epoch" \
-    --build-arg BINARIES=prebuilt --build-arg VERSION="$version" --build-arg REVISION="$revision" \
-    --build-arg CREATED="$(date -u -d "@$epoch" +%FT%TZ)" \
-    ${OUTPOST_IMAGE_SOURCE:+--build-arg SOURCE="$OUTPOST_IMAGE_SOURCE"} \
-    ${OUTPOST_IMAGE_LICENSES:+--build-arg LICENSES="$OUTPOST_IMAGE_LICENSES"} \
+    --build-arg BINARIES=prebuilt "${args[@]}" \
     --target "$1" -t "$2" . >"$out/build-$1.log" 2>&1 || { tail -n 30 "$out/build-$1.log" >&2; fail "podman build --target $1"; }
   echo "built $2 (target $1) in $((SECONDS - t0)) s: $(podman image inspect --format '{{.Id}}' "$2" | cut -c1-12)"
 }
