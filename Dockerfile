@@ -49,6 +49,18 @@ RUN case "$BINARIES" in \
 
 # ------------------------------------------- shared runtime base (hub image)
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
+# Only the shared libraries the binaries need (checked in CI), plus CA roots.
+COPY deploy/docker/runtime-packages.txt /tmp/runtime-packages.txt
+RUN apt-get update -qq \
+ && grep -v '^#' /tmp/runtime-packages.txt | xargs apt-get install -y -qq --no-install-recommends \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages.txt /var/cache/debconf/*-old \
+ && groupadd --system --gid 10001 outpost \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /work --no-create-home \
+            --shell /usr/sbin/nologin outpost \
+ && mkdir -p /work \
+ && chown 10001:10001 /work
+# Build arguments after the apt layer: a new revision does not reinstall packages.
 ARG DEBIAN_RELEASE
 ARG VERSION=0.1.0
 ARG REVISION=unknown
@@ -63,17 +75,6 @@ LABEL org.opencontainers.image.vendor="Outpost" \
       org.opencontainers.image.licenses="${LICENSES}" \
       org.opencontainers.image.base.name="docker.io/library/debian:${DEBIAN_RELEASE}-slim" \
       org.opencontainers.image.documentation="docs/deployment.md"
-# Only the shared libraries the binaries need (checked in CI), plus CA roots.
-COPY deploy/docker/runtime-packages.txt /tmp/runtime-packages.txt
-RUN apt-get update -qq \
- && grep -v '^#' /tmp/runtime-packages.txt | xargs apt-get install -y -qq --no-install-recommends \
- && apt-get clean \
- && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages.txt /var/cache/debconf/*-old \
- && groupadd --system --gid 10001 outpost \
- && useradd --system --uid 10001 --gid 10001 --home-dir /work --no-create-home \
-            --shell /usr/sbin/nologin outpost \
- && mkdir -p /work \
- && chown 10001:10001 /work
 COPY --from=build /out/stage/usr/local/bin/outpost-healthcheck /usr/local/bin/outpost-healthcheck
 # A mounted .options.cmd is found as `@.options.cmd` (relative to /work).
 WORKDIR /work
