@@ -76,6 +76,15 @@ build_target() {  # TARGET IMAGE
   podman build --isolation chroot --format docker --layers --timestamp "$epoch" \
     --build-arg BINARIES=prebuilt "${args[@]}" \
     --target "$1" -t "$2" . >"$out/build-$1.log" 2>&1 || { tail -n 30 "$out/build-$1.log" >&2; fail "podman build --target $1"; }
+  # Same binaries as a cached build of another commit: buildah then hands
+  # back that image, labels and all (1.28 keys no cache entry on label
+  # values). Rebuild without the cache so the labels name this commit.
+  if [ "$(podman image inspect --format '{{index .Labels "org.opencontainers.image.revision"}}' "$2")" != "$revision" ]; then
+    echo "$2: cached image carries another revision's labels: rebuilding without the layer cache"
+    podman build --isolation chroot --format docker --no-cache --timestamp "$epoch" \
+      --build-arg BINARIES=prebuilt "${args[@]}" \
+      --target "$1" -t "$2" . >"$out/build-$1.log" 2>&1 || { tail -n 30 "$out/build-$1.log" >&2; fail "podman build --target $1"; }
+  fi
   echo "built $2 (target $1) in $((SECONDS - t0)) s: $(podman image inspect --format '{{.Id}}' "$2" | cut -c1-12)"
 }
 step "podman build (hub, agent)"
