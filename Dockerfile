@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 #
-# Outpost images.
+# Outpost images (see docs/deployment.md).
 #
 #   docker build -t outpost-agent .                 the agent (default, last stage)
 #   docker build -t outpost-hub --target hub .      the reference control plane
@@ -10,45 +10,71 @@
 #   docker run --read-only --tmpfs /tmp -v "$PWD/.options.cmd:/work/.options.cmd:ro" \
 #     outpost-agent @.options.cmd
 #
-# The build stage runs scripts/build-image-steps.sh, the same script CI runs
-# without a container engine (scripts/check-deploy.sh), so what CI checks is
-# what the image contains. See docs/deployment.md.
+# Where the binaries come from (build argument BINARIES):
+#   source    (default) compile them in the build stage with
+#             scripts/build-image-steps.sh, the script CI also runs natively;
+#   prebuilt  take the staged tree build/image-stage that
+#             scripts/build-image-steps.sh already made on the host (a Debian
+#             12 machine), so an image build costs no compile:
+#               scripts/build-image-steps.sh
+#               podman build --build-arg BINARIES=prebuilt -t outpost-agent .
+#
+# The agent image is FROM scratch: the binary, exactly the shared objects
+# `ldd` lists (from the Debian 12 packages of deploy/docker/runtime-packages.txt),
+# the CA bundle and passwd/group entries; no shell, no package manager. Its
+# HEALTHCHECK is `outpost-agent healthcheck`. The hub image is debian-slim
+# based (its healthcheck is a bash script). Build with `--format docker` under
+# podman/buildah to keep HEALTHCHECK (the OCI format has no such field).
 
 ARG DEBIAN_RELEASE=12
 
 # ---------------------------------------------------------------- build stage
 FROM debian:${DEBIAN_RELEASE} AS build
+ARG BINARIES=source
 ENV DEBIAN_FRONTEND=noninteractive
 WORKDIR /src
 # Dependencies first: this layer stays cached until install-deps.sh changes.
 COPY scripts/install-deps.sh scripts/install-deps.sh
-RUN scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
+RUN if [ "$BINARIES" = source ]; then scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*; fi
 COPY . .
 # Installs into /out/stage/usr/local and checks deploy/docker/runtime-packages.txt
 # against ldd of the binaries.
-RUN OUTPOST_SKIP_DEPS=1 scripts/build-image-steps.sh --stage /out/stage --build-dir /out/build
+RUN case "$BINARIES" in \
+      source) OUTPOST_SKIP_DEPS=1 scripts/build-image-steps.sh --stage /out/stage --build-dir /out/build ;; \
+      prebuilt) test -x build/image-stage/usr/local/bin/outpost-agent \
+                  || { echo "BINARIES=prebuilt: run scripts/build-image-steps.sh first (no build/image-stage)" >&2; exit 1; } \
+                && mkdir -p /out && cp -a build/image-stage /out/stage ;; \
+      *) echo "BINARIES must be 'source' or 'prebuilt', not '$BINARIES'" >&2; exit 1 ;; \
+    esac
 
-# ------------------------------------------------------- shared runtime base
+# ------------------------------------------- shared runtime base (hub image)
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
-ARG VERSION=0.1.0
-ARG REVISION=unknown
-ARG CREATED=unknown
-LABEL org.opencontainers.image.vendor="Outpost" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.created="${CREATED}" \
-      org.opencontainers.image.base.name="docker.io/library/debian:${DEBIAN_RELEASE}-slim" \
-      org.opencontainers.image.documentation="docs/deployment.md"
 # Only the shared libraries the binaries need (checked in CI), plus CA roots.
 COPY deploy/docker/runtime-packages.txt /tmp/runtime-packages.txt
 RUN apt-get update -qq \
  && grep -v '^#' /tmp/runtime-packages.txt | xargs apt-get install -y -qq --no-install-recommends \
+ && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages.txt /var/cache/debconf/*-old \
  && groupadd --system --gid 10001 outpost \
  && useradd --system --uid 10001 --gid 10001 --home-dir /work --no-create-home \
             --shell /usr/sbin/nologin outpost \
  && mkdir -p /work \
  && chown 10001:10001 /work
+# Build arguments after the apt layer: a new revision does not reinstall packages.
+ARG DEBIAN_RELEASE
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+ARG SOURCE=NOASSERTION
+ARG LICENSES=NOASSERTION
+LABEL org.opencontainers.image.vendor="Outpost" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.licenses="${LICENSES}" \
+      org.opencontainers.image.base.name="docker.io/library/debian:${DEBIAN_RELEASE}-slim" \
+      org.opencontainers.image.documentation="docs/deployment.md"
 COPY --from=build /out/stage/usr/local/bin/outpost-healthcheck /usr/local/bin/outpost-healthcheck
 # A mounted .options.cmd is found as `@.options.cmd` (relative to /work).
 WORKDIR /work
@@ -69,13 +95,41 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
 ENTRYPOINT ["outpost-hub"]
 CMD ["--help"]
 
-# ------------------------------------------------ agent target (the default)
-FROM runtime AS agent
-LABEL org.opencontainers.image.title="outpost-agent" \
-      org.opencontainers.image.description="Outpost agent: runs control-plane jobs against private databases over outbound HTTPS"
+# ------------------------------- the agent's root file system, gathered by ldd
+FROM runtime AS agent-rootfs
+USER root
 COPY --from=build /out/stage/usr/local/bin/outpost-agent /usr/local/bin/outpost-agent
+COPY deploy/docker/collect-rootfs.sh /usr/local/sbin/collect-rootfs.sh
+# /rootfs: the agent, the libraries ldd resolves (and libmariadb's auth
+# plugins, loaded at run time), CA bundle, passwd/group; the file list with
+# each file's Debian package and version goes to
+# /rootfs/usr/share/outpost/image-files.tsv (the SBOM is made from it).
+RUN /usr/local/sbin/collect-rootfs.sh /rootfs /usr/local/bin/outpost-agent
+
+# ------------------------------------------------ agent target (the default)
+FROM scratch AS agent
+ARG DEBIAN_RELEASE=12
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+ARG SOURCE=NOASSERTION
+ARG LICENSES=NOASSERTION
+LABEL org.opencontainers.image.title="outpost-agent" \
+      org.opencontainers.image.description="Outpost agent: runs control-plane jobs against private databases over outbound HTTPS" \
+      org.opencontainers.image.vendor="Outpost" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.licenses="${LICENSES}" \
+      org.opencontainers.image.documentation="docs/deployment.md"
+COPY --from=agent-rootfs /rootfs/ /
+ENV PATH=/usr/local/bin \
+    TMPDIR=/tmp
+WORKDIR /work
+USER 10001:10001
 # /healthz /readyz /metrics (the agent's fixed default --health-addr 0.0.0.0:8080)
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["outpost-healthcheck"]
+  CMD ["outpost-agent", "healthcheck"]
 ENTRYPOINT ["outpost-agent"]

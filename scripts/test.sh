@@ -3,9 +3,9 @@
 #
 #   scripts/test.sh            everything CI runs
 #   OUTPOST_SKIP_DEPS=1 ...    skip the apt step (already installed)
-#   OUTPOST_STAGES="asan"      run only some stages (dev docs asan tsan console deploy fuzz)
+#   OUTPOST_STAGES="asan"      run only some stages (dev docs asan tsan console deploy image repro fuzz)
 #
-# The default stages (docs asan tsan console deploy fuzz) are what CI runs within its budget
+# The default stages (docs asan tsan console deploy image fuzz) are what CI runs within its budget
 # on a 2-core machine: asan builds everything and runs every suite (unit,
 # integration, e2e); tsan (ThreadSanitizer) builds only what the unit and
 # integration suites need (the tsan preset sets OUTPOST_BUILD_E2E=OFF) and runs
@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-stages=${OUTPOST_STAGES:-"docs asan tsan console deploy fuzz"}
+stages=${OUTPOST_STAGES:-"docs asan tsan console deploy image fuzz"}
 jobs=${OUTPOST_JOBS:-$(nproc)}
 
 log() { printf '\n== %s ==\n' "$*"; }
@@ -77,6 +77,18 @@ fi
 if has_stage deploy && [ -x scripts/check-deploy.sh ]; then
   log "deployment manifests"
   scripts/check-deploy.sh
+fi
+
+if has_stage image && [ -x scripts/check-image.sh ]; then
+  log "container images (podman/buildah)"
+  # The deploy stage staged the release binaries in build/image-stage: the
+  # images take them prebuilt (no second compile inside a container).
+  scripts/check-image.sh
+fi
+
+if has_stage repro && [ -x scripts/check-reproducible.sh ]; then
+  log "reproducible release binaries (opt-in: a second cold release build)"
+  scripts/check-reproducible.sh
 fi
 
 if has_stage fuzz && [ -x scripts/fuzz.sh ]; then

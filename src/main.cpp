@@ -16,6 +16,7 @@
 
 #include "config/command_line.hpp"
 #include "config/validation.hpp"
+#include "observability/health_probe.hpp"
 #include "observability/log.hpp"
 #include "outpost/connector.hpp"
 #include "runtime/agent.hpp"
@@ -104,6 +105,9 @@ int run(int argc, char** argv) {
       return 2;
     }
     return outpost::security::verify_audit_log(args[1], std::cout);
+  }
+  if (!args.empty() && args.front() == "healthcheck") {
+    return obs::run_health_probe({args.begin() + 1, args.end()}, std::cout, std::cerr);
   }
 
   config::ProcessEnvironment env;

@@ -1,0 +1,103 @@
+#!/bin/bash
+# Gathers a minimal root file system for a FROM-scratch image (the Dockerfile's
+# agent-rootfs stage runs it inside debian:12-slim with the runtime packages
+# installed):
+#
+#   collect-rootfs.sh ROOTFS BINARY...
+#
+# Copies each BINARY, every shared object `ldd` resolves for it (and for
+# libmariadb's client plugins, which it loads at run time for MySQL 8's
+# caching_sha2_password), the dynamic loader, the CA bundle, and writes
+# /etc/passwd, /etc/group (root and outpost 10001), /etc/nsswitch.conf, /tmp
+# (1777) and /work (10001). Writes ROOTFS/usr/share/outpost/image-files.tsv:
+# one line per copied file: path, sha256, bytes, Debian package, version,
+# source package, source version, architecture, the licence names of the
+# package's machine-readable copyright file ("-" where unknown).
+set -euo pipefail
+rootfs=$1
+shift
+[ $# -gt 0 ] || { echo "usage: collect-rootfs.sh ROOTFS BINARY..." >&2; exit 2; }
+rm -rf "$rootfs"
+mkdir -p "$rootfs"
+# The usr-merge links (/lib -> usr/lib, /lib64 -> usr/lib64), as in Debian 12.
+for link in /lib /lib64 /bin /sbin; do
+  if [ -L "$link" ]; then cp -a "$link" "$rootfs$link"; fi
+done
+
+declare -A copied=()
+put() {  # PATH: into the rootfs as it is (a symlink stays a symlink)
+  mkdir -p "$rootfs$(dirname "$1")"
+  cp -a "$1" "$rootfs$1"
+}
+copy_path() {  # a path as a program names it: its symlinks and final file
+  local path=$1 dir
+  dir=$(readlink -f "$(dirname "$path")")
+  path=$dir/$(basename "$path")
+  while [ -z "${copied[$path]:-}" ]; do
+    copied[$path]=1
+    put "$path"
+    [ -L "$path" ] || break
+    local target
+    target=$(readlink "$path")
+    case $target in /*) ;; *) target=$dir/$target ;; esac
+    dir=$(readlink -f "$(dirname "$target")")
+    path=$dir/$(basename "$target")
+  done
+}
+copy_with_libs() {
+  local file=$1 lib
+  copy_path "$file"
+  if ldd "$file" | grep -q 'not found'; then
+    ldd "$file" >&2
+    echo "collect-rootfs: $file has unresolved libraries" >&2
+    exit 1
+  fi
+  while read -r lib; do copy_path "$lib"; done < <(ldd "$file" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}')
+}
+
+for bin in "$@"; do copy_with_libs "$bin"; done
+shopt -s nullglob
+for plugin in /usr/lib/*/libmariadb3/plugin/*.so; do
+  copy_with_libs "$plugin"
+done
+copy_path /etc/ssl/certs/ca-certificates.crt
+# OpenSSL's compiled-in defaults: /usr/lib/ssl/{cert.pem,certs,openssl.cnf}.
+for f in /usr/lib/ssl/cert.pem /usr/lib/ssl/openssl.cnf /etc/ssl/openssl.cnf; do
+  if [ -e "$f" ]; then put "$f"; copied[$f]=1; fi
+done
+if [ -L /usr/lib/ssl/certs ]; then put /usr/lib/ssl/certs; fi
+
+mkdir -p "$rootfs/etc" "$rootfs/tmp" "$rootfs/work" "$rootfs/usr/share/outpost"
+chmod 1777 "$rootfs/tmp"
+chown 10001:10001 "$rootfs/work"
+printf 'root:x:0:0:root:/root:/sbin/nologin\noutpost:x:10001:10001:outpost:/work:/sbin/nologin\n' >"$rootfs/etc/passwd"
+printf 'root:x:0:\noutpost:x:10001:\n' >"$rootfs/etc/group"
+printf 'passwd: files\ngroup: files\nhosts: files dns\n' >"$rootfs/etc/nsswitch.conf"
+
+licenses_of() {  # PACKAGE: the License: names of its DEP-5 copyright file
+  local names
+  names=$(sed -n 's/^License: *\([^ ]*\).*/\1/p' "/usr/share/doc/${1%%:*}/copyright" 2>/dev/null | sort -u | paste -sd ' ')
+  printf '%s' "${names:--}"
+}
+manifest=$rootfs/usr/share/outpost/image-files.tsv
+printf '# path\tsha256\tbytes\tpackage\tversion\tsource\tsource_version\tarch\tlicenses\n' >"$manifest"
+for path in $(printf '%s\n' "${!copied[@]}" | sort); do
+  [ -L "$path" ] && continue
+  sum=$(sha256sum "$path" | cut -d' ' -f1)
+  bytes=$(stat -c %s "$path")
+  owner=$(dpkg -S "$path" 2>/dev/null | head -n1 | cut -d: -f1 || true)
+  # usr-merge: dpkg knows many libraries by their /lib path.
+  [ -n "$owner" ] || owner=$(dpkg -S "${path#/usr}" 2>/dev/null | head -n1 | cut -d: -f1 || true)
+  # update-ca-certificates generates the bundle from the ca-certificates package.
+  [ "$path" != /etc/ssl/certs/ca-certificates.crt ] || owner=ca-certificates
+  if [ -n "$owner" ]; then
+    meta=$(dpkg-query -W -f '${Version}\t${source:Package}\t${source:Version}\t${Architecture}' "$owner")
+    licenses=$(licenses_of "$owner")
+  else
+    owner=-
+    meta=$(printf -- '-\t-\t-\t-')
+    licenses=-
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$path" "$sum" "$bytes" "$owner" "$meta" "$licenses" >>"$manifest"
+done
+echo "collect-rootfs: $(grep -vc '^#' "$manifest") files, $(du -sb "$rootfs" | cut -f1) bytes in $rootfs"
