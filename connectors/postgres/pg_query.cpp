@@ -95,7 +95,8 @@ class QueryStream {
   QueryStream(Session& session, JobContext& ctx) : session_(session), ctx_(ctx) {}
 
   /// Handles one PGresult; false when the rest of the stream is not wanted.
-  bool consume(const PGresult* r) {
+  /// Not const: libpq's PQcmdStatus() takes a mutable PGresult.
+  bool consume(PGresult* r) {
     switch (PQresultStatus(r)) {
       case PGRES_SINGLE_TUPLE:
         if (!error_) write_row(r);  // else draining after an error
