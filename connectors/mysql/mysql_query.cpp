@@ -23,8 +23,8 @@ namespace {
 /// ends any blocked read at once.
 class QueryKiller {
  public:
-  QueryKiller(const MysqlConfig& config, const Connection& target)
-      : config_(config), target_(target), thread_id_(target.thread_id()) {}
+  QueryKiller(MysqlConfig config, const Connection& target)
+      : config_(std::move(config)), target_(target), thread_id_(target.thread_id()) {}
   ~QueryKiller() {
     if (thread_.joinable()) thread_.join();
   }
