@@ -6,3 +6,11 @@ target_compile_options(outpost_warnings INTERFACE
 if(OUTPOST_WERROR)
   target_compile_options(outpost_warnings INTERFACE -Werror)
 endif()
+
+# gcc's -Wconversion (implicit narrowing of integers and floats; C++ leaves
+# -Wsign-conversion off) on the modules that are clean under it: a target opts
+# in by linking outpost_conversion. The subset and the reasons for what is
+# outside it are in docs/architecture.md ("Build flags").
+# GCC only: clang's -Wconversion also turns on -Wsign-conversion (fuzz preset).
+add_library(outpost_conversion INTERFACE)
+target_compile_options(outpost_conversion INTERFACE $<$<CXX_COMPILER_ID:GNU>:-Wconversion>)

@@ -65,12 +65,12 @@ struct AgentHeartbeatRequest {
 // Each throws BadRequest naming the field that is missing or malformed.
 // `header_instance` is the X-Outpost-Instance header (used when the body has
 // no instance_id).
-ConnectRequest parse_connect(std::string_view body, std::string_view header_instance);
-ClaimParams parse_claim(std::string_view body, std::string_view header_instance);
-JobHeartbeatRequest parse_job_heartbeat(std::string_view body);
-ResultRequest parse_result(std::string_view body);
-ReleaseRequest parse_release(std::string_view body);
-AgentHeartbeatRequest parse_agent_heartbeat(std::string_view body,
+ConnectRequest parse_connect(std::string_view text, std::string_view header_instance);
+ClaimParams parse_claim(std::string_view text, std::string_view header_instance);
+JobHeartbeatRequest parse_job_heartbeat(std::string_view text);
+ResultRequest parse_result(std::string_view text);
+ReleaseRequest parse_release(std::string_view text);
+AgentHeartbeatRequest parse_agent_heartbeat(std::string_view text,
                                             std::string_view header_instance);
 /// The part number of PUT /agent/jobs/{id}/parts/{seq}.
 std::uint64_t parse_part_seq(std::string_view text);

@@ -31,7 +31,7 @@ struct Hub::Pool {
   asio::thread_pool pool;
 };
 
-Hub::Hub(asio::any_io_executor executor, HubOptions options) : options_(std::move(options)) {
+Hub::Hub(const asio::any_io_executor& executor, HubOptions options) : options_(std::move(options)) {
   if (options_.admin_token.empty()) throw std::runtime_error("an admin token is required");
   admin_hash_ = sha256(options_.admin_token);
   store_ = options_.store_instance ? options_.store_instance
@@ -77,7 +77,7 @@ void Hub::stop() {
   server_->stop();
 }
 
-void Hub::handle(http::Request request, http::Responder respond) {
+void Hub::handle(http::Request request, const http::Responder& respond) {
   const std::string_view target = request.target;
   const std::string_view path = target.substr(0, target.find('?'));
   std::string route = route_pattern(path);

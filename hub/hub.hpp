@@ -44,7 +44,7 @@ class Hub {
   /// Opens the store and binds at once; throws StoreUnavailable (store
   /// unreachable) or std::runtime_error (bad address, port in use,
   /// unreadable certificate, missing admin token, bad store URL).
-  Hub(boost::asio::any_io_executor executor, HubOptions options);
+  Hub(const boost::asio::any_io_executor& executor, HubOptions options);
   ~Hub();
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
@@ -61,7 +61,7 @@ class Hub {
 
  private:
   struct Pool;
-  void handle(http::Request request, http::Responder respond);
+  void handle(http::Request request, const http::Responder& respond);
   /// `respond` answers (and counts); `watch` is the connection's own
   /// responder, whose peer-gone signals a long poll follows.
   void handle_blocking(const http::Request& request, const std::string& route,

@@ -188,7 +188,7 @@ void Hub::route_agent(std::string_view path, const http::Request& req, const Tok
   } else if (seg.size() == 2 && seg[0] == "jobs" && seg[1] == "claim") {
     if (!post) return respond(method_not_allowed(req.method, path));
     ClaimReply reply;
-    reply.send = [respond](Answer a) { respond(to_http(a)); };
+    reply.send = [respond](const Answer& a) { respond(to_http(a)); };
     reply.gone = [watch] { return watch.peer_gone(); };
     reply.on_gone = [watch](std::function<void()> cb) { watch.on_peer_gone(std::move(cb)); };
     s.claim(token, parse_claim(req.body, instance), std::move(reply));
@@ -260,7 +260,8 @@ void Hub::serve_admin(std::string_view path, const http::Request& req,
   // POST sources/{id}/test answers later (when the test job ends), like a claim.
   if (seg.size() == 3 && seg[0] == "sources" && seg[2] == "test" && req.method == "POST") {
     const Json body = req.body.empty() ? Json::object() : parse_object(req.body);
-    service_->test_source(std::string(seg[1]), body, [respond](Answer a) { respond(to_http(a)); });
+    service_->test_source(std::string(seg[1]), body,
+                          [respond](const Answer& a) { respond(to_http(a)); });
     return;
   }
   if (seg.size() == 3 && seg[0] == "sources" && seg[2] == "test") {

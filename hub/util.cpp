@@ -1,9 +1,7 @@
 #include "util.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include <ctime>
 #include <stdexcept>
@@ -14,7 +12,7 @@ namespace outpost::hub {
 std::string rfc3339(SystemTime t) {
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  auto secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[64];
@@ -104,15 +102,6 @@ std::string random_hex(std::size_t bytes) {
     out += kHex[c & 0xF];
   }
   return out;
-}
-
-std::string sha256(std::string_view text) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  unsigned int len = 0;
-  if (EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("SHA-256 failed");
-  }
-  return std::string(reinterpret_cast<const char*>(digest), len);
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept {

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/sha256.hpp"
 #include "http/message.hpp"
 
 namespace outpost::hub {
@@ -26,8 +27,11 @@ std::optional<SystemTime> parse_rfc3339(std::string_view text);
 /// `bytes` random bytes from the OpenSSL CSPRNG, hex encoded.
 std::string random_hex(std::size_t bytes);
 
-/// SHA-256 of `text`, raw 32 bytes.
-std::string sha256(std::string_view text);
+/// SHA-256 of `text`, raw 32 bytes (the hub stores token hashes so); the one
+/// implementation is src/common/sha256, shared with the agent and connectors.
+inline std::string sha256(std::string_view text) {
+  return common::sha256_digest(text);
+}
 
 /// Constant-time equality of two equal-length byte strings (CRYPTO_memcmp);
 /// false at once when the lengths differ (lengths are not secret here: both

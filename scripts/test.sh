@@ -3,14 +3,16 @@
 #
 #   scripts/test.sh            everything CI runs
 #   OUTPOST_SKIP_DEPS=1 ...    skip the apt step (already installed)
-#   OUTPOST_STAGES="asan"      run only some stages (dev docs asan tsan console deploy image repro fuzz)
+#   OUTPOST_STAGES="asan"      run only some stages (dev docs tidy asan tsan console deploy image repro fuzz)
 #
 # The default stages (docs asan tsan console deploy image fuzz) are what CI runs within its budget
 # on a 2-core machine: asan builds everything and runs every suite (unit,
-# integration, e2e); tsan (ThreadSanitizer) builds only what the unit and
-# integration suites need (the tsan preset sets OUTPOST_BUILD_E2E=OFF) and runs
-# those, with the suppressions in tests/tsan.supp (uninstrumented third-party
-# libraries only). `dev` (a clean, timed, ccache-free Debug build) is opt-in:
+# integration, e2e); tidy (opt-in: about 9 min of two cores, which the CI
+# budget does not have yet) runs clang-tidy (.clang-tidy) over every project
+# translation unit from a configured, unbuilt tree (scripts/check-tidy.sh);
+# tsan (ThreadSanitizer) builds only what the unit and integration suites
+# need (the tsan preset sets OUTPOST_BUILD_E2E=OFF) and runs those, with the
+# suppressions in tests/tsan.supp (uninstrumented third-party libraries only). `dev` (a clean, timed, ccache-free Debug build) is opt-in:
 # OUTPOST_STAGES="dev asan tsan deploy fuzz".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +48,13 @@ fi
 if has_stage docs; then
   log "documentation (links, OpenAPI lint)"
   scripts/check-docs.sh
+fi
+
+if has_stage tidy; then
+  log "clang-tidy"
+  start=$(date +%s)
+  OUTPOST_JOBS=$jobs scripts/check-tidy.sh
+  echo "tidy: $(( $(date +%s) - start )) s on $(nproc) cores"
 fi
 
 run_suite() {  # preset [ctest label regex]

@@ -30,7 +30,7 @@ std::string time_with_zone(std::string_view t) {
 
 std::string format_iso8601_utc(std::chrono::system_clock::time_point when) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch());
-  const std::time_t secs = static_cast<std::time_t>(ms.count() / 1000);
+  const auto secs = static_cast<std::time_t>(ms.count() / 1000);
   const int millis = static_cast<int>(((ms.count() % 1000) + 1000) % 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);

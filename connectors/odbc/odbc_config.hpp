@@ -48,7 +48,7 @@ struct ParsedConfig {
 
 /// Reads and checks a source config against the installed drivers/DSNs and
 /// the operator policy (sqlite_dirs).
-ParsedConfig parse_config(const nlohmann::json& config, const DriverCatalog& catalog,
+ParsedConfig parse_config(const nlohmann::json& json, const DriverCatalog& catalog,
                           const OperatorPolicy& policy);
 
 /// The connection string for SQLDriverConnect. `address` holds the numeric

@@ -191,7 +191,10 @@ ConnectOutcome connect(const OdbcConfig& config, const NetworkGuard& network) {
     return {nullptr, JobError{ErrorCode::kInternal, "cannot allocate ODBC handles", true}};
   }
   const auto timeout = static_cast<SQLULEN>(config.connect_timeout.count());
+  // ODBC passes integer attributes in the SQLPOINTER argument itself.
+  // NOLINTNEXTLINE(performance-no-int-to-ptr)
   SQLSetConnectAttr(c->dbc_, SQL_ATTR_LOGIN_TIMEOUT, reinterpret_cast<SQLPOINTER>(timeout), 0);
+  // NOLINTNEXTLINE(performance-no-int-to-ptr)
   SQLSetConnectAttr(c->dbc_, SQL_ATTR_CONNECTION_TIMEOUT, reinterpret_cast<SQLPOINTER>(timeout), 0);
   std::string text = connection_string(config, address);
   // sqliteodbc opens its handle inside SQLDriverConnect: captured to harden it.

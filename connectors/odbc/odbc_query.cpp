@@ -15,6 +15,8 @@ namespace {
 
 void apply_statement_timeout(OdbcConnection& c, SQLHSTMT stmt, std::chrono::milliseconds budget) {
   const auto seconds = static_cast<SQLULEN>(std::max<long long>(1, (budget.count() + 999) / 1000));
+  // ODBC passes integer attributes in the SQLPOINTER argument itself.
+  // NOLINTNEXTLINE(performance-no-int-to-ptr)
   SQLSetStmtAttr(stmt, SQL_ATTR_QUERY_TIMEOUT, reinterpret_cast<SQLPOINTER>(seconds), 0);
   if (common::contains_icase(c.dbms_name(), "postgres")) {
     (void)c.execute("SET statement_timeout = " + std::to_string(budget.count()));
@@ -43,9 +45,10 @@ JobResult run_query(JobContext& ctx, OdbcConnection& c) {
   {
     // SQLCancel is the one call ODBC allows on a statement from another thread.
     auto registration = ctx.cancel.on_cancel([h = stmt.get()] { SQLCancel(h); });
-    auto rc = ctx.cancel.cancelled()
-                  ? SQL_ERROR
-                  : SQLExecDirect(stmt.get(), reinterpret_cast<SQLCHAR*>(text.data()), SQL_NTS);
+    SQLRETURN rc =
+        ctx.cancel.cancelled()
+            ? SQLRETURN{SQL_ERROR}
+            : SQLExecDirect(stmt.get(), reinterpret_cast<SQLCHAR*>(text.data()), SQL_NTS);
     SQLSMALLINT width = 0;
     if (ctx.cancel.cancelled()) {
       stopped = true;

@@ -207,7 +207,7 @@ std::optional<JobError> apply_network_guard(ConnectParams& params, const Network
   std::vector<std::string> addrs;
   if (const auto* h = params.get("host"); h != nullptr && !h->empty()) hosts = split_commas(*h);
   if (const auto* a = params.get("hostaddr"); a != nullptr && !a->empty()) addrs = split_commas(*a);
-  if (hosts.empty() && addrs.empty()) hosts.push_back(kDefaultSocketDir);
+  if (hosts.empty() && addrs.empty()) hosts.emplace_back(kDefaultSocketDir);
   if (!hosts.empty() && !addrs.empty() && hosts.size() != addrs.size()) {
     return invalid("postgres source config: host and hostaddr list different numbers of hosts");
   }

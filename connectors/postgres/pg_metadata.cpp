@@ -89,7 +89,7 @@ const char* kind_name(char relkind) {
 // Reads a cursor batch by batch.
 class CursorReader {
  public:
-  CursorReader(Session& session, std::string name, int batch)
+  CursorReader(Session& session, const std::string& name, int batch)
       : session_(session), fetch_("FETCH " + std::to_string(batch) + " FROM " + name) {}
 
   /// The next row index in current(), or -1 at the end; sets `failed` on error.

@@ -87,13 +87,143 @@ std::optional<JobResult> name_types(Session& session, JobContext& ctx, const std
   return std::nullopt;
 }
 
+// One statement's result stream, read one row per PGresult: the column plan
+// (made from the first row's description), rows written, and why reading
+// stopped. run_query() drives it; each step is one kind of PGresult.
+class QueryStream {
+ public:
+  QueryStream(Session& session, JobContext& ctx) : session_(session), ctx_(ctx) {}
+
+  /// Handles one PGresult; false when the rest of the stream is not wanted.
+  /// Not const: libpq's PQcmdStatus() takes a mutable PGresult.
+  bool consume(PGresult* r) {
+    switch (PQresultStatus(r)) {
+      case PGRES_SINGLE_TUPLE:
+        if (!error_) write_row(r);  // else draining after an error
+        break;
+      case PGRES_TUPLES_OK:
+      case PGRES_COMMAND_OK:
+        if (!planned_) plan_from(r);
+        last_status_ = PQcmdStatus(r);
+        break;
+      case PGRES_EMPTY_QUERY: break;
+      case PGRES_COPY_IN:
+      case PGRES_COPY_OUT:
+      case PGRES_COPY_BOTH:
+        error_ = JobResult::failure(ErrorCode::kUnsupported,
+                                    "COPY is not supported in a query job; use SELECT");
+        stopped_ = true;
+        break;
+      default:
+        if (!error_) {
+          error_ = takes_parameters(r)
+                       ? JobResult::failure(
+                             ErrorCode::kInvalidJob,
+                             "the statement has $n parameters; query jobs take literal SQL")
+                       : failure_from(r, session_, ctx_);
+        }
+        break;
+    }
+    return !truncated_ && !stopped_;
+  }
+
+  /// The job's result once the stream has ended (or was cut short).
+  JobResult finish(PGconn* conn) {
+    if (ctx_.cancel.cancelled()) return cancelled_result(ctx_.cancel);
+    if (error_) return std::move(*error_);
+    if (session_.abandoned() && !truncated_ && !stopped_) {
+      return failure_from(nullptr, session_, ctx_);
+    }
+    if (!session_.abandoned() && PQtransactionStatus(conn) == PQTRANS_IDLE) {
+      // The statement ended the job's READ ONLY transaction (COMMIT, ROLLBACK,
+      // PREPARE TRANSACTION): whatever it returned is refused, and the session
+      // is closed rather than trusted again.
+      session_.retire();
+      return JobResult::failure(ErrorCode::kReadOnlyViolation,
+                                "the statement ended the job's read-only transaction (" +
+                                    last_status_ +
+                                    "); transaction control is not allowed in query jobs");
+    }
+    if (names_pending_) {
+      if (auto failed = name_pending_types()) return std::move(*failed);
+    }
+    // The read-only transaction stays open: the connector's reset rolls it
+    // back together with the session clean-up, in one round trip.
+    nlohmann::json result = nlohmann::json::object();
+    if (truncated_) result["truncated"] = true;
+    return JobResult::success(std::move(result));
+  }
+
+ private:
+  void plan_from(const PGresult* desc) {
+    planned_ = true;
+    for (int i = 0; i < PQnfields(desc); ++i) oids_.push_back(PQftype(desc, i));
+    names_pending_ = describe_columns(desc, plan_);
+    if (!names_pending_) ctx_.sink.set_columns(plan_.columns);
+  }
+
+  void write_row(const PGresult* r) {
+    if (!planned_) plan_from(r);
+    if (ctx_.job.query.max_rows && written_ >= *ctx_.job.query.max_rows) {
+      truncated_ = true;
+      return;
+    }
+    RowWriter& row = ctx_.sink.begin_row();
+    const int ncols = static_cast<int>(plan_.kinds.size());
+    std::size_t row_bytes = 0;
+    for (int c = 0; c < ncols; ++c) {
+      if (PQgetisnull(r, 0, c) != 0) {
+        row.null_value();
+        continue;
+      }
+      const auto len = static_cast<std::size_t>(PQgetlength(r, 0, c));
+      row_bytes += len;
+      // write_value checks row.fits() before any conversion copy.
+      write_value(row, plan_.kinds[static_cast<std::size_t>(c)],
+                  std::string_view(PQgetvalue(r, 0, c), len));
+    }
+    // libpq keeps its input buffer at the largest message it has read:
+    // a session that carried a huge row is closed, not pooled with it.
+    if (row_bytes > kMaxPooledRowBytes) session_.retire();
+    if (ctx_.sink.end_row()) {
+      ++written_;
+    } else {
+      stopped_ = true;
+    }
+  }
+
+  // Non-builtin types are named after the stream, when the connection is free.
+  std::optional<JobResult> name_pending_types() {
+    if (!session_.abandoned()) {
+      if (auto failed = name_types(session_, ctx_, oids_, plan_)) return failed;
+    } else {
+      // Cut short (max_rows, result limits): the session is closed, so a
+      // type that is not built in cannot be looked up any more.
+      for (auto& column : plan_.columns) {
+        if (column.type.empty()) column.type = "unknown";
+      }
+    }
+    ctx_.sink.set_columns(plan_.columns);
+    return std::nullopt;
+  }
+
+  Session& session_;
+  JobContext& ctx_;
+  ColumnPlan plan_;
+  bool planned_ = false;
+  bool names_pending_ = false;  // non-builtin types, named after the stream
+  std::vector<Oid> oids_;
+  std::uint64_t written_ = 0;
+  bool truncated_ = false;
+  bool stopped_ = false;
+  std::optional<JobResult> error_;
+  std::string last_status_;  // the statement's command tag ("SELECT 3", "COMMIT")
+};
+
 }  // namespace
 
 JobResult run_query(Session& session, JobContext& ctx) {
-  const std::string& sql = ctx.job.query.sql;
-  const std::optional<std::uint64_t>& max_rows = ctx.job.query.max_rows;
   PGconn* conn = session.raw();
-
   auto begin = session.exec_simple("BEGIN READ ONLY; " + statement_timeout_sql(ctx) + "; " +
                                    kSessionSettings);
   if (!succeeded(begin)) return failure_from(begin.get(), session, ctx);
@@ -102,122 +232,23 @@ JobResult run_query(Session& session, JobContext& ctx) {
   // protocol takes exactly one statement, so "SELECT 1; DROP …" is refused).
   // The field descriptions arrive with the first row, or with the final
   // result when there is none.
-  if (PQsendQueryParams(conn, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) != 1) {
+  if (PQsendQueryParams(conn, ctx.job.query.sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr,
+                        0) != 1) {
     return failure_from(nullptr, session, ctx);
   }
   // One row per PGresult: memory stays at one row however large the result.
   PQsetSingleRowMode(conn);
 
-  ColumnPlan plan;
-  bool planned = false;
-  bool names_pending = false;  // non-builtin types, named after the stream
-  std::vector<Oid> oids;
-  auto plan_from = [&](const PGresult* desc) {
-    planned = true;
-    for (int i = 0; i < PQnfields(desc); ++i) oids.push_back(PQftype(desc, i));
-    names_pending = describe_columns(desc, plan);
-    if (!names_pending) ctx.sink.set_columns(plan.columns);
-  };
-
-  std::uint64_t written = 0;
-  bool truncated = false;
-  bool stopped = false;
-  std::optional<JobResult> error;
-  std::string last_status;  // the statement's command tag ("SELECT 3", "COMMIT")
+  QueryStream stream(session, ctx);
   while (auto r = session.next_result()) {
-    switch (PQresultStatus(r.get())) {
-      case PGRES_SINGLE_TUPLE: {
-        if (error) break;  // draining after an error
-        if (!planned) plan_from(r.get());
-        if (max_rows && written >= *max_rows) {
-          truncated = true;
-          break;
-        }
-        RowWriter& row = ctx.sink.begin_row();
-        const int ncols = static_cast<int>(plan.kinds.size());
-        std::size_t row_bytes = 0;
-        for (int c = 0; c < ncols; ++c) {
-          if (PQgetisnull(r.get(), 0, c) != 0) {
-            row.null_value();
-          } else {
-            const auto len = static_cast<std::size_t>(PQgetlength(r.get(), 0, c));
-            row_bytes += len;
-            // write_value checks row.fits() before any conversion copy.
-            write_value(row, plan.kinds[static_cast<std::size_t>(c)],
-                        std::string_view(PQgetvalue(r.get(), 0, c), len));
-          }
-        }
-        // libpq keeps its input buffer at the largest message it has read:
-        // a session that carried a huge row is closed, not pooled with it.
-        if (row_bytes > kMaxPooledRowBytes) session.retire();
-        if (!ctx.sink.end_row()) {
-          stopped = true;
-        } else {
-          ++written;
-        }
-        break;
-      }
-      case PGRES_TUPLES_OK:
-      case PGRES_COMMAND_OK:
-        if (!planned) plan_from(r.get());
-        last_status = PQcmdStatus(r.get());
-        break;
-      case PGRES_EMPTY_QUERY: break;
-      case PGRES_COPY_IN:
-      case PGRES_COPY_OUT:
-      case PGRES_COPY_BOTH:
-        error = JobResult::failure(ErrorCode::kUnsupported,
-                                   "COPY is not supported in a query job; use SELECT");
-        stopped = true;
-        break;
-      default:
-        if (!error) {
-          error = takes_parameters(r.get())
-                      ? JobResult::failure(
-                            ErrorCode::kInvalidJob,
-                            "the statement has $n parameters; query jobs take literal SQL")
-                      : failure_from(r.get(), session, ctx);
-        }
-        break;
-    }
-    // The rest of the stream is not wanted: close the session rather than
-    // read it (PQfinish makes the server stop at its next write).
-    if (truncated || stopped) {
+    if (!stream.consume(r.get())) {
+      // The rest of the stream is not wanted: close the session rather than
+      // read it (PQfinish makes the server stop at its next write).
       session.poison();
       break;
     }
   }
-  if (ctx.cancel.cancelled()) return cancelled_result(ctx.cancel);
-  if (error) return std::move(*error);
-  if (session.abandoned() && !truncated && !stopped) return failure_from(nullptr, session, ctx);
-  if (!session.abandoned() && PQtransactionStatus(conn) == PQTRANS_IDLE) {
-    // The statement ended the job's READ ONLY transaction (COMMIT, ROLLBACK,
-    // PREPARE TRANSACTION): whatever it returned is refused, and the session
-    // is closed rather than trusted again.
-    session.retire();
-    return JobResult::failure(ErrorCode::kReadOnlyViolation,
-                              "the statement ended the job's read-only transaction (" +
-                                  std::string(last_status) +
-                                  "); transaction control is not allowed in query jobs");
-  }
-  if (names_pending) {
-    if (!session.abandoned()) {
-      // Only now is the connection free for the catalog lookup.
-      if (auto failed = name_types(session, ctx, oids, plan)) return std::move(*failed);
-    } else {
-      // Cut short (max_rows, result limits): the session is closed, so a
-      // type that is not built in cannot be looked up any more.
-      for (auto& column : plan.columns) {
-        if (column.type.empty()) column.type = "unknown";
-      }
-    }
-    ctx.sink.set_columns(plan.columns);
-  }
-  // The read-only transaction stays open: the connector's reset rolls it
-  // back together with the session clean-up, in one round trip.
-  nlohmann::json result = nlohmann::json::object();
-  if (truncated) result["truncated"] = true;
-  return JobResult::success(std::move(result));
+  return stream.finish(conn);
 }
 
 }  // namespace outpost::connectors::postgres

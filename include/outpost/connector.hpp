@@ -57,7 +57,7 @@ class ConnectorRegistry {
  public:
   /// Adds a connector under its type() and any `aliases` (e.g. "mariadb").
   /// Throws std::invalid_argument if a name is already taken.
-  void add(std::shared_ptr<Connector> connector, std::vector<std::string> aliases = {});
+  void add(const std::shared_ptr<Connector>& connector, std::vector<std::string> aliases = {});
 
   /// The connector for `type`, or nullptr.
   [[nodiscard]] Connector* find(std::string_view type) const noexcept;

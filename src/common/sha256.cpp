@@ -6,18 +6,24 @@
 
 namespace outpost::common {
 
-std::string sha256_hex(std::string_view data) {
+std::string sha256_digest(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
     throw std::runtime_error("SHA-256 failed");
   }
+  return {reinterpret_cast<const char*>(digest), length};
+}
+
+std::string sha256_hex(std::string_view data) {
   static constexpr char kHex[] = "0123456789abcdef";
+  const std::string digest = sha256_digest(data);
   std::string out;
-  out.reserve(std::size_t{length} * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0x0f];
+  out.reserve(digest.size() * 2);
+  for (const char c : digest) {
+    const auto byte = static_cast<unsigned char>(c);
+    out += kHex[byte >> 4];
+    out += kHex[byte & 0x0f];
   }
   return out;
 }

@@ -85,7 +85,7 @@ std::optional<std::string> read_line(int fd, std::string* error) {
 
 }  // namespace
 
-std::string trim(std::string text) {
+std::string trim(const std::string& text) {
   constexpr std::string_view kBlank = " \t\r\n\f\v";
   const auto first = text.find_first_not_of(kBlank);
   if (first == std::string::npos) return {};

@@ -29,6 +29,6 @@ class FdTokenReader final : public TokenReader {
 };
 
 /// Removes leading and trailing white space (spaces, tabs, CR, LF).
-std::string trim(std::string text);
+std::string trim(const std::string& text);
 
 }  // namespace outpost::config

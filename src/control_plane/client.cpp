@@ -14,9 +14,9 @@ using namespace outpost::protocol;  // NOLINT(google-build-using-namespace): the
 namespace asio = boost::asio;
 
 template <typename T>
-Call<T> failed(CallError error) {
+Call<T> failed(const CallError& error) {
   Call<T> out;
-  out.error = std::move(error);
+  out.error = error;
   return out;
 }
 

@@ -46,12 +46,13 @@ void PeerWatch::abandon() noexcept {
 void PeerWatch::on_readable() {
   char byte = 0;
   const auto n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+  const bool hung_up = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+  // A TLS 1.2 alert record (close_notify) ends the peer as a hang-up does.
+  const bool alert = n > 0 && byte == 0x15 && tls_on_();
+  if (hung_up || alert) {
     gone();
   } else if (n < 0) {
     start();
-  } else if (byte == 0x15 && tls_on_()) {
-    gone();  // a TLS 1.2 alert record: close_notify
   } else {
     poll_for_hangup();
   }

@@ -162,7 +162,7 @@ std::uint16_t Server::port() const noexcept {
 
 void Server::start() {
   asio::co_spawn(impl_->acceptor.get_executor(), accept_loop(impl_),
-                 [server = impl_](std::exception_ptr e) {
+                 [server = impl_](const std::exception_ptr& e) {
                    if (!e) return;
                    try {
                      std::rethrow_exception(e);

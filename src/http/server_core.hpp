@@ -61,6 +61,6 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
 };
 
 /// Runs one accepted connection until it closes (server_session.cpp).
-void start_session(std::shared_ptr<ServerCore> server, boost::asio::ip::tcp::socket socket);
+void start_session(const std::shared_ptr<ServerCore>& server, boost::asio::ip::tcp::socket socket);
 
 }  // namespace outpost::http::detail

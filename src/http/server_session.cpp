@@ -432,12 +432,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session>
 
 }  // namespace
 
-void start_session(std::shared_ptr<ServerCore> server, tcp::socket socket) {
+void start_session(const std::shared_ptr<ServerCore>& server, tcp::socket socket) {
   auto session = std::make_shared<Session>(server, std::move(socket));
   auto id = server->add(session);
   if (!id) return;
   session->set_id(*id);
-  asio::co_spawn(session->executor(), Session::run(session), [server](std::exception_ptr e) {
+  asio::co_spawn(session->executor(), Session::run(session), [server](const std::exception_ptr& e) {
     if (!e) return;
     try {
       std::rethrow_exception(e);

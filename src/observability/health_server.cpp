@@ -56,7 +56,8 @@ HealthServer::HealthServer(boost::asio::any_io_executor executor, const HostPort
   options.body_timeout = std::chrono::seconds(5);
   std::shared_ptr<Probes> probes_ref = probes_;
   server_ = std::make_unique<http::Server>(
-      std::move(executor), options, [probes_ref](http::Request req, http::Responder respond) {
+      std::move(executor), options,
+      [probes_ref](const http::Request& req, const http::Responder& respond) {
         std::string_view path = req.target;
         if (auto q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
         if (req.method != "GET" && req.method != "HEAD") {

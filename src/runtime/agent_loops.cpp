@@ -78,9 +78,10 @@ class AliveFlag {
 /// A completion handler for a long-lived coroutine: an exception ends the
 /// agent with a logged fatal error (exit 1).
 auto fatal_on_error(std::shared_ptr<RuntimeState> state, std::string activity) {
-  return [state = std::move(state), activity = std::move(activity)](std::exception_ptr error) {
-    if (error) fatal(*state, 1, "the " + activity + " failed: " + describe(error));
-  };
+  return
+      [state = std::move(state), activity = std::move(activity)](const std::exception_ptr& error) {
+        if (error) fatal(*state, 1, "the " + activity + " failed: " + describe(error));
+      };
 }
 
 /// Counts a failed attempt to reach the control plane and logs it; true

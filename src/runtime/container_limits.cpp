@@ -209,7 +209,8 @@ int default_max_concurrency(const ContainerLimits& limits, unsigned hardware_thr
   const double by_cpu = 4.0 * std::ceil(cpu);
   double result = by_cpu;
   if (limits.memory_limit_bytes) {
-    const auto by_mem = static_cast<double>(*limits.memory_limit_bytes / kMemoryPerJobBytes);
+    const auto by_mem = std::floor(static_cast<double>(*limits.memory_limit_bytes) /
+                                   static_cast<double>(kMemoryPerJobBytes));
     result = std::min(result, by_mem);
   }
   result = std::clamp(result, static_cast<double>(kMinDefaultConcurrency),

@@ -17,7 +17,7 @@ void JobGroup::spawn(asio::awaitable<void> task, OnCancel on_cancel, OnDone done
                  [this, it, done = std::move(done)](std::exception_ptr error) {
                    signals_.erase(it);
                    changed_.notify();
-                   if (done) done(error);
+                   if (done) done(std::move(error));
                  });
 }
 

@@ -19,7 +19,6 @@ namespace outpost::runtime {
 namespace {
 
 namespace asio = boost::asio;
-using control_plane::ErrorKind;
 using std::chrono::milliseconds;
 
 struct WorkerOutcome {
@@ -272,7 +271,7 @@ void spawn_job(const std::shared_ptr<RuntimeState>& state, const std::shared_ptr
       [raw = state.get(), job](asio::cancellation_type) {
         cancel_job(*raw, job, CancelReason::kShutdown);
       },
-      [state, job](std::exception_ptr error) {
+      [state, job](const std::exception_ptr& error) {
         if (!error || job->finished) return;
         const std::string what = describe(error);
         state->log.error("job task failed unexpectedly; the job fails as internal",
@@ -280,7 +279,7 @@ void spawn_job(const std::shared_ptr<RuntimeState>& state, const std::shared_ptr
         job->running = false;
         if (!job->fault) job->fault = "the agent failed while handling the job: " + what;
         asio::co_spawn(state->executor, fail_job(state, job, *job->fault),
-                       [state, job](std::exception_ptr again) {
+                       [state, job](const std::exception_ptr& again) {
                          if (!again || job->finished) return;
                          fatal(*state, 1,
                                "job " + job->id() + " could not be finished: " + describe(again));

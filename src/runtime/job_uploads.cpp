@@ -78,7 +78,7 @@ class NetworkUploader final : public PartUploader {
     auto future = promise->get_future();
     auto send = [state = state_, job = job_, seq, promise](std::string body, bool gzipped) {
       asio::co_spawn(state->executor, upload_part(state, job, seq, std::move(body), gzipped),
-                     [state, job, seq, promise](std::exception_ptr e, UploadStatus s) {
+                     [state, job, seq, promise](const std::exception_ptr& e, UploadStatus s) {
                        if (e) {
                          const std::string what = describe(e);
                          state->log.error("part upload failed unexpectedly; the job fails",

@@ -80,15 +80,16 @@ asio::awaitable<void> lease_keeper(std::shared_ptr<RuntimeState> state,
 
 void spawn_lease_keeper(const std::shared_ptr<RuntimeState>& state,
                         const std::shared_ptr<JobState>& job) {
-  asio::co_spawn(state->executor, lease_keeper(state, job), [state, job](std::exception_ptr error) {
-    if (!error || job->finished) return;
-    const std::string what = describe(error);
-    state->log.error("lease keeper failed; the job is stopped and fails",
-                     {{"job_id", job->id()}, {"error", what}});
-    if (!job->fault) job->fault = "lease keeper failed: " + what;
-    cancel_job(*state, job, CancelReason::kShutdown);
-    job->wake.notify();
-  });
+  asio::co_spawn(state->executor, lease_keeper(state, job),
+                 [state, job](const std::exception_ptr& error) {
+                   if (!error || job->finished) return;
+                   const std::string what = describe(error);
+                   state->log.error("lease keeper failed; the job is stopped and fails",
+                                    {{"job_id", job->id()}, {"error", what}});
+                   if (!job->fault) job->fault = "lease keeper failed: " + what;
+                   cancel_job(*state, job, CancelReason::kShutdown);
+                   job->wake.notify();
+                 });
 }
 
 }  // namespace outpost::runtime

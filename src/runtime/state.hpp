@@ -85,7 +85,7 @@ struct JobState {
 
 /// Everything the agent's coroutines share.
 struct RuntimeState {
-  RuntimeState(const config::AgentConfig& cfg, boost::asio::any_io_executor ex)
+  RuntimeState(const config::AgentConfig& cfg, const boost::asio::any_io_executor& ex)
       : config(cfg), executor(ex), limiter(cfg.max_rate, Clock::now()), job_group(ex) {}
 
   config::AgentConfig config;

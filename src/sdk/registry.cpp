@@ -6,12 +6,12 @@
 
 namespace outpost {
 
-void ConnectorRegistry::add(std::shared_ptr<Connector> connector,
+void ConnectorRegistry::add(const std::shared_ptr<Connector>& connector,
                             std::vector<std::string> aliases) {
   if (!connector) throw std::invalid_argument("connector registry: null connector");
   // The canonical name goes first (push_back + rotate: GCC 12's
   // -Wnull-dereference misfires on vector::insert at the front under TSan).
-  aliases.push_back(std::string(connector->type()));
+  aliases.emplace_back(connector->type());
   std::rotate(aliases.begin(), aliases.end() - 1, aliases.end());
   for (const auto& name : aliases) {
     if (find(name) != nullptr) {

@@ -56,7 +56,7 @@ struct AllowEntry {
 
 /// Parses one trimmed, non-blank entry. Throws std::invalid_argument whose
 /// message says why (without the entry; callers name it).
-[[nodiscard]] AllowEntry parse_allow_entry(std::string_view entry);
+[[nodiscard]] AllowEntry parse_allow_entry(std::string_view text);
 
 /// The address libc would dial for a numeric host, or nullopt for a name:
 /// IPv6 text (optionally in brackets; a zone id is accepted and ignored) or

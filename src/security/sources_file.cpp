@@ -230,7 +230,8 @@ std::shared_ptr<SourcesFile> SourcesFile::parse_yaml(std::string_view text,
   Converter converter(origin);
   const YAML::Node sources = sources_node(converter, root);
 
-  auto file = std::shared_ptr<SourcesFile>(new SourcesFile());
+  // The constructor is private (only parse() makes one): make_shared cannot reach it.
+  auto file = std::shared_ptr<SourcesFile>(new SourcesFile());  // NOLINT(modernize-make-shared)
   file->origin_ = origin;
   for (const auto& item : sources) {
     const std::string name = converter.key_of(item.first);
