@@ -68,7 +68,15 @@ TEST(HubPgRowsTest, HalfAMillionRowsPostedAndReadBackInBoundedHubMemory) {
   std::cout << "[ figures  ] hub peak RSS " << rss_start / 1024 << " MiB → " << rss_end / 1024
             << " MiB while 500,000 rows (" << (kRows * row(0).size()) / (1024 * 1024)
             << " MiB) were posted and read back\n";
-  EXPECT_LT(growth_mib, 64.0);
+  // The rows are 89 MiB: holding them would grow the hub past that (and
+  // TSan's allocator about doubles what it holds), so a bound below it proves
+  // the streaming; TSan's own overhead for the hub's threads needs more room.
+#if defined(__SANITIZE_THREAD__)
+  constexpr double kBoundMib = 80.0;
+#else
+  constexpr double kBoundMib = 64.0;
+#endif
+  EXPECT_LT(growth_mib, kBoundMib);
 }
 
 }  // namespace
