@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config git clang lld llvm libclang-rt-14-dev
-  clang-format
+  clang-format clang-tidy
   # libraries
   libboost1.81-dev libssl-dev zlib1g-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev prometheus-cpp-dev libyaml-cpp-dev libpq-dev libsqlite3-dev
@@ -20,6 +20,9 @@ packages=(
   # the web console's browser tests (scripts/check-console.sh): Debian's Chromium,
   # driven by playwright-core from npm (never a downloaded browser)
   chromium
+  # the image stage (scripts/check-image.sh): build and run the real images
+  # without a Docker engine, on base images made with debootstrap
+  podman buildah debootstrap
 )
 
 # Node.js and npm: a machine may already carry them from another source (the
