@@ -15,42 +15,6 @@
 namespace outpost::connectors::mysql {
 namespace {
 
-<<<<<<< HEAD
-=======
-/// Interrupts a running statement from another thread. fire() is called by
-/// the cancel hook (on the canceller's thread), so the slow part — a second
-/// login and KILL QUERY — runs on a thread of its own, joined by the
-/// destructor before the target connection can be reused or closed. If the
-/// KILL cannot be delivered, the target's socket is shut down instead, which
-/// ends any blocked read at once.
-class QueryKiller {
- public:
-  QueryKiller(MysqlConfig config, const Connection& target)
-      : config_(std::move(config)), target_(target), thread_id_(target.thread_id()) {}
-  ~QueryKiller() {
-    if (thread_.joinable()) thread_.join();
-  }
-  QueryKiller(const QueryKiller&) = delete;
-  QueryKiller& operator=(const QueryKiller&) = delete;
-
-  void fire() {
-    thread_ = std::thread([this] {
-      const auto timeout = std::min(config_.connect_timeout, std::chrono::seconds(5));
-      auto killer = connect_to_address(config_, target_.address(), timeout);
-      const bool killed = killer.connection &&
-                          !killer.connection->execute("KILL QUERY " + std::to_string(thread_id_));
-      if (!killed) target_.interrupt_socket();
-    });
-  }
-
- private:
-  MysqlConfig config_;
-  const Connection& target_;
-  unsigned long thread_id_;
-  std::thread thread_;
-};
-
->>>>>>> quality
 std::vector<Column> describe(MYSQL_RES* result, std::vector<ValueKind>& kinds) {
   const unsigned count = mysql_num_fields(result);
   const MYSQL_FIELD* fields = mysql_fetch_fields(result);

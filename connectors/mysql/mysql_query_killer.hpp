@@ -2,6 +2,7 @@
 
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "mysql/mysql_config.hpp"
 #include "mysql/mysql_connection.hpp"
@@ -16,8 +17,8 @@ namespace outpost::connectors::mysql {
 /// ends any blocked read at once.
 class QueryKiller {
  public:
-  QueryKiller(const MysqlConfig& config, const Connection& target)
-      : config_(config), target_(target), thread_id_(target.thread_id()) {}
+  QueryKiller(MysqlConfig config, const Connection& target)
+      : config_(std::move(config)), target_(target), thread_id_(target.thread_id()) {}
   ~QueryKiller() {
     if (thread_.joinable()) thread_.join();
   }
