@@ -183,6 +183,15 @@ std::optional<JobError> PostgresConnector::learn_privileges(Session& session,
   return std::nullopt;
 }
 
+JobResult statement_failure(const PGresult* r, JobContext& ctx) {
+  if (r == nullptr) {
+    if (ctx.cancel.cancelled()) return cancelled_result(ctx.cancel);
+    return JobResult::failure(ErrorCode::kUnreachable, "server stopped answering", true);
+  }
+  const auto e = map_statement_error(r, ctx.cancel.reason());
+  return JobResult::failure(e.code, e.message, e.retryable);
+}
+
 std::string statement_timeout_sql(const JobContext& ctx) {
   return "SET LOCAL statement_timeout = " + std::to_string(common::statement_budget(ctx).count());
 }

@@ -23,6 +23,10 @@ std::string statement_timeout_sql(const JobContext& ctx);
 
 using common::cancelled_result;
 
+/// The failure of a statement: its mapped SQLSTATE, or (no result) the
+/// cancel that stopped it or `unreachable` when the server stopped answering.
+JobResult statement_failure(const PGresult* r, JobContext& ctx);
+
 /// Quotes `items` as a PostgreSQL text[] literal ({"a","b\"c"}), for use as a
 /// bound parameter value (never spliced into SQL).
 std::string text_array_literal(const std::vector<std::string>& items);

@@ -201,15 +201,6 @@ TableColumn column_of(const PGresult* c, int row) {
   return column;
 }
 
-JobResult statement_failure(const PGresult* r, JobContext& ctx) {
-  if (r == nullptr) {
-    if (ctx.cancel.cancelled()) return cancelled_result(ctx.cancel);
-    return JobResult::failure(ErrorCode::kUnreachable, "server stopped answering", true);
-  }
-  const auto e = map_statement_error(r, ctx.cancel.reason());
-  return JobResult::failure(e.code, e.message, e.retryable);
-}
-
 bool ok(const ResultPtr& r) {
   return r && (PQresultStatus(r.get()) == PGRES_COMMAND_OK ||
                PQresultStatus(r.get()) == PGRES_TUPLES_OK);

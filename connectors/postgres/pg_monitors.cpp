@@ -37,15 +37,6 @@ constexpr const char* kResolveSql =
     "AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
     "AND pg_catalog.has_table_privilege(c.oid, 'SELECT')";
 
-JobResult failure_of(const PGresult* r, JobContext& ctx) {
-  if (r == nullptr) {
-    if (ctx.cancel.cancelled()) return cancelled_result(ctx.cancel);
-    return JobResult::failure(ErrorCode::kUnreachable, "server stopped answering", true);
-  }
-  const auto e = map_statement_error(r, ctx.cancel.reason());
-  return JobResult::failure(e.code, e.message, e.retryable);
-}
-
 bool tuples(const ResultPtr& r) {
   return r && PQresultStatus(r.get()) == PGRES_TUPLES_OK;
 }
@@ -62,10 +53,10 @@ std::variant<Relation, JobResult> open_relation(Session& session, JobContext& ct
   auto begin = session.exec_simple("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; " +
                                    statement_timeout_sql(ctx));
   if (!begin || PQresultStatus(begin.get()) != PGRES_COMMAND_OK) {
-    return failure_of(begin.get(), ctx);
+    return statement_failure(begin.get(), ctx);
   }
   auto r = session.exec(kResolveSql, {target.schema.value_or(""), target.table});
-  if (!tuples(r)) return failure_of(r.get(), ctx);
+  if (!tuples(r)) return statement_failure(r.get(), ctx);
   if (PQntuples(r.get()) != 1) return common::table_not_found(target);
   Relation rel;
   rel.oid = PQgetvalue(r.get(), 0, 0);
@@ -81,7 +72,7 @@ std::variant<Relation, JobResult> open_relation(Session& session, JobContext& ct
 std::variant<std::optional<std::string>, JobResult> single_value(Session& session, JobContext& ctx,
                                                                  const std::string& sql) {
   auto r = session.exec(sql);
-  if (!tuples(r)) return failure_of(r.get(), ctx);
+  if (!tuples(r)) return statement_failure(r.get(), ctx);
   if (PQntuples(r.get()) != 1 || PQnfields(r.get()) != 1) {
     return JobResult::failure(ErrorCode::kInternal, "unexpected answer to " + sql);
   }
@@ -110,7 +101,7 @@ JobResult column_freshness(Session& session, JobContext& ctx, const Relation& re
       "FROM pg_catalog.pg_attribute a WHERE a.attrelid = $1::oid AND a.attname = $2 "
       "AND a.attnum > 0 AND NOT a.attisdropped",
       {rel.oid, column});
-  if (!tuples(r)) return failure_of(r.get(), ctx);
+  if (!tuples(r)) return statement_failure(r.get(), ctx);
   if (PQntuples(r.get()) != 1) return common::column_not_found(target, column);
   const std::string type = PQgetvalue(r.get(), 0, 1);
   const auto expr = iso_expression(type, PQgetvalue(r.get(), 0, 0));
