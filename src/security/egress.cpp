@@ -144,8 +144,9 @@ bool EgressGuard::judge(const IpBlock& address, std::uint16_t port) const {
   }
   if (!v4) return in_blocks(address, port);
   // The other forms reach an IPv4 host through a translator or tunnel:
-  // both the IPv6 and the IPv4 address must be allowed.
-  return in_blocks(address, port) && in_blocks(*v4, port);
+  // both the IPv6 and the IPv4 address must be allowed, the IPv4 one by every
+  // rule an IPv4 destination meets (0.0.0.0 only where loopback passes too).
+  return in_blocks(address, port) && judge(*v4, port);
 }
 
 bool EgressGuard::allows_address(std::string_view address, std::uint16_t port) const {

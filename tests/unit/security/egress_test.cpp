@@ -456,5 +456,18 @@ TEST(EgressGuardNumeric, UnspecifiedAddressPassesOnlyWhereLoopbackDoes) {
   EXPECT_FALSE(with_loopback.resolve("::", 5432).error);
 }
 
+TEST(EgressGuardNumeric, EmbeddedUnspecifiedIpv4NeedsLoopbackToo) {
+  // A fuzzer finding: a translated form of 0.0.0.0 passed where 0.0.0.0 itself
+  // did not (its IPv4 half was checked against the blocks, not judged).
+  const EgressGuard guard({"0.0.0.0/32", "::/0"});
+  EXPECT_FALSE(guard.allows_address("0.0.0.0", 5432));
+  for (const char* host :
+       {"::ffff:0:0.0.0.0", "64:ff9b::", "2002::1", "2001:0:1:2:3:4:ffff:ffff"}) {
+    EXPECT_FALSE(guard.allows_address(host, 5432)) << host;
+  }
+  const EgressGuard with_loopback({"0.0.0.0/32", "127.0.0.1", "::/0"});
+  EXPECT_TRUE(with_loopback.allows_address("64:ff9b::", 5432));
+}
+
 }  // namespace
 }  // namespace outpost::security
