@@ -39,6 +39,25 @@ struct StreamOutcome {
   bool truncated = false;  ///< a row past the driver's bound and past the byte budget
 };
 
+// Copies the rows into the sink; false when the sink or a cancel stopped it.
+bool copy_rows(JobContext& ctx, MYSQL_RES* result, const std::vector<ValueKind>& kinds) {
+  const std::size_t width = kinds.size();
+  std::uint64_t rows = 0;
+  while (MYSQL_ROW row = mysql_fetch_row(result)) {
+    const unsigned long* lengths = mysql_fetch_lengths(result);
+    RowWriter& writer = ctx.sink.begin_row();
+    for (std::size_t i = 0; i < width; ++i) {
+      if (row[i] == nullptr) {
+        writer.null_value();
+      } else {
+        write_value(writer, kinds[i], std::string_view(row[i], lengths[i]));
+      }
+    }
+    if (!ctx.sink.end_row() || ((++rows & 1023U) == 0 && ctx.cancel.cancelled())) return false;
+  }
+  return true;
+}
+
 // Streams the result set; returns the error that ended it early, if any.
 StreamOutcome stream_rows(JobContext& ctx, Connection& connection) {
   MYSQL* handle = connection.handle();
@@ -52,25 +71,7 @@ StreamOutcome stream_rows(JobContext& ctx, Connection& connection) {
   }
   std::vector<ValueKind> kinds;
   ctx.sink.set_columns(describe(result, kinds));
-  const std::size_t width = kinds.size();
-
-  bool stopped = false;
-  std::uint64_t rows = 0;
-  while (MYSQL_ROW row = mysql_fetch_row(result)) {
-    const unsigned long* lengths = mysql_fetch_lengths(result);
-    RowWriter& writer = ctx.sink.begin_row();
-    for (std::size_t i = 0; i < width; ++i) {
-      if (row[i] == nullptr) {
-        writer.null_value();
-      } else {
-        write_value(writer, kinds[i], std::string_view(row[i], lengths[i]));
-      }
-    }
-    if (!ctx.sink.end_row() || ((++rows & 1023U) == 0 && ctx.cancel.cancelled())) {
-      stopped = true;
-      break;
-    }
-  }
+  const bool stopped = !copy_rows(ctx, result, kinds);
   std::optional<JobError> error;
   bool truncated = false;
   if (stopped) {

@@ -21,77 +21,95 @@ bool is_comment_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
+// Moves i past the literal that opens at sql[i] (a doubled quote stays inside).
+void skip_quoted(std::string_view sql, std::size_t& i, char quote, bool backslash) {
+  const std::size_t n = sql.size();
+  ++i;
+  while (i < n) {
+    if (backslash && sql[i] == '\\') {
+      i += 2;
+      continue;
+    }
+    if (sql[i] == quote) {
+      if (i + 1 < n && sql[i + 1] == quote) {  // doubled quote inside
+        i += 2;
+        continue;
+      }
+      ++i;
+      return;
+    }
+    ++i;
+  }
+}
+
+std::string upper(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  return out;
+}
+
+// Reads the `quoted identifier` that opens at sql[i], upper-cased.
+std::string read_backquoted(std::string_view sql, std::size_t& i) {
+  const std::size_t n = sql.size();
+  ++i;
+  std::string name;
+  while (i < n) {
+    if (sql[i] == '`') {
+      if (i + 1 < n && sql[i + 1] == '`') {
+        name.push_back('`');
+        i += 2;
+        continue;
+      }
+      break;
+    }
+    name.push_back(sql[i++]);
+  }
+  ++i;
+  return upper(name);
+}
+
+// Moves i past the /* comment */ that opens at sql[i]. An executable comment
+// (/*! or /*M!) is code: only its opener and version number are skipped.
+void skip_block_comment(std::string_view sql, std::size_t& i) {
+  const std::size_t n = sql.size();
+  const bool executable =
+      (i + 2 < n && sql[i + 2] == '!') || (i + 3 < n && sql[i + 2] == 'M' && sql[i + 3] == '!');
+  const std::size_t end = sql.find("*/", i + 2);
+  if (executable) {
+    // The closing "*/" is skipped later as symbols.
+    i += sql[i + 2] == '!' ? 3 : 4;
+    while (i < n && std::isdigit(static_cast<unsigned char>(sql[i])) != 0) ++i;
+  } else if (end == std::string_view::npos) {
+    i += 2;  // unterminated: read the rest as code
+  } else {
+    i = end + 2;
+  }
+}
+
 // The upper-cased words and quoted identifiers outside literals and plain
 // comments, in order (symbols are dropped: the checks below look at words).
 std::vector<std::string> words(std::string_view sql, LexMode mode) {
   std::vector<std::string> out;
   std::size_t i = 0;
   const std::size_t n = sql.size();
-  auto skip_quoted = [&](char quote, bool backslash) {
-    ++i;
-    while (i < n) {
-      if (backslash && sql[i] == '\\') {
-        i += 2;
-        continue;
-      }
-      if (sql[i] == quote) {
-        if (i + 1 < n && sql[i + 1] == quote) {  // doubled quote inside
-          i += 2;
-          continue;
-        }
-        ++i;
-        return;
-      }
-      ++i;
-    }
-  };
   while (i < n) {
     const char c = sql[i];
     if (c == '\'') {
-      skip_quoted('\'', mode.backslash_in_single);
+      skip_quoted(sql, i, '\'', mode.backslash_in_single);
     } else if (c == '"') {
-      skip_quoted('"', mode.backslash_in_double);
+      skip_quoted(sql, i, '"', mode.backslash_in_double);
     } else if (c == '`') {
-      ++i;
-      std::string name;
-      while (i < n) {
-        if (sql[i] == '`') {
-          if (i + 1 < n && sql[i + 1] == '`') {
-            name.push_back('`');
-            i += 2;
-            continue;
-          }
-          break;
-        }
-        name.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(sql[i]))));
-        ++i;
-      }
-      ++i;
-      out.push_back(std::move(name));
+      out.push_back(read_backquoted(sql, i));
     } else if (c == '#' ||
                (c == '-' && i + 2 < n && sql[i + 1] == '-' && is_comment_space(sql[i + 2]))) {
       while (i < n && sql[i] != '\n' && sql[i] != '\r') ++i;
     } else if (c == '/' && i + 1 < n && sql[i + 1] == '*') {
-      const bool executable =
-          (i + 2 < n && sql[i + 2] == '!') || (i + 3 < n && sql[i + 2] == 'M' && sql[i + 3] == '!');
-      const std::size_t end = sql.find("*/", i + 2);
-      if (executable) {
-        // The body is code: skip the opener and any version number; the
-        // closing "*/" is skipped as symbols.
-        i += sql[i + 2] == '!' ? 3 : 4;
-        while (i < n && std::isdigit(static_cast<unsigned char>(sql[i])) != 0) ++i;
-      } else if (end == std::string_view::npos) {
-        i += 2;  // unterminated: read the rest as code
-      } else {
-        i = end + 2;
-      }
+      skip_block_comment(sql, i);
     } else if (is_word_char(static_cast<unsigned char>(c))) {
-      std::string word;
-      while (i < n && is_word_char(static_cast<unsigned char>(sql[i]))) {
-        word.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(sql[i]))));
-        ++i;
-      }
-      out.push_back(std::move(word));
+      const std::size_t start = i;
+      while (i < n && is_word_char(static_cast<unsigned char>(sql[i]))) ++i;
+      out.push_back(upper(sql.substr(start, i - start)));
     } else {
       ++i;
     }

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -154,6 +155,33 @@ std::string type_name(const FieldInfo& field) {
   return name;
 }
 
+namespace {
+
+// The number the text holds exactly, or nothing (then it goes out as text).
+template <typename T>
+std::optional<T> parsed(std::string_view text) {
+  T value{};
+  const char* last = text.data() + text.size();
+  auto [end, ec] = std::from_chars(text.data(), last, value);
+  if (ec != std::errc{} || end != last) return std::nullopt;
+  return value;
+}
+
+void write_json(RowWriter& writer, std::string_view text) {
+  // The column may hold text that is not JSON (MariaDB's JSON is LONGTEXT
+  // with an optional CHECK); only a valid document goes out raw.
+  if (!nlohmann::json::accept(text)) {
+    writer.string(text);
+  } else if (text.find_first_of("\r\n") != std::string_view::npos) {
+    // A pretty-printed document would break the one-row-per-line parts.
+    writer.raw_json(compact_json(text));
+  } else {
+    writer.raw_json(text);
+  }
+}
+
+}  // namespace
+
 void write_value(RowWriter& writer, ValueKind kind, std::string_view text) {
   if (!writer.fits(text.size())) {
     // Past the row's byte budget: refused before any conversion (a value's
@@ -162,42 +190,19 @@ void write_value(RowWriter& writer, ValueKind kind, std::string_view text) {
     writer.string(text);
     return;
   }
-  const char* first = text.data();
-  const char* last = text.data() + text.size();
   switch (kind) {
     case ValueKind::kNull: writer.null_value(); return;
-    case ValueKind::kInteger: {
-      std::int64_t value = 0;
-      auto [end, ec] = std::from_chars(first, last, value);
-      if (ec == std::errc{} && end == last) {
-        writer.integer(value);
-      } else {
-        writer.string(text);
-      }
-      return;
-    }
-    case ValueKind::kUnsigned: {
-      std::uint64_t value = 0;
-      auto [end, ec] = std::from_chars(first, last, value);
-      if (ec == std::errc{} && end == last) {
-        writer.unsigned_integer(value);
-      } else {
-        writer.string(text);
-      }
-      return;
-    }
+    case ValueKind::kInteger:
+      if (auto v = parsed<std::int64_t>(text)) return writer.integer(*v);
+      return writer.string(text);
+    case ValueKind::kUnsigned:
+      if (auto v = parsed<std::uint64_t>(text)) return writer.unsigned_integer(*v);
+      return writer.string(text);
     case ValueKind::kUnsignedBig:
     case ValueKind::kDecimal: writer.decimal(text); return;
-    case ValueKind::kFloat: {
-      double value = 0;
-      auto [end, ec] = std::from_chars(first, last, value);
-      if (ec == std::errc{} && end == last) {
-        writer.number(value);
-      } else {
-        writer.string(text);
-      }
-      return;
-    }
+    case ValueKind::kFloat:
+      if (auto v = parsed<double>(text)) return writer.number(*v);
+      return writer.string(text);
     case ValueKind::kDate:
     case ValueKind::kTime:
     case ValueKind::kText: writer.string(text); return;
@@ -210,18 +215,7 @@ void write_value(RowWriter& writer, ValueKind kind, std::string_view text) {
       writer.unsigned_integer(value);
       return;
     }
-    case ValueKind::kJson:
-      // The column may hold text that is not JSON (MariaDB's JSON is LONGTEXT
-      // with an optional CHECK); only a valid document goes out raw.
-      if (!nlohmann::json::accept(text)) {
-        writer.string(text);
-      } else if (text.find_first_of("\r\n") != std::string_view::npos) {
-        // A pretty-printed document would break the one-row-per-line parts.
-        writer.raw_json(compact_json(text));
-      } else {
-        writer.raw_json(text);
-      }
-      return;
+    case ValueKind::kJson: write_json(writer, text); return;
     case ValueKind::kBinary: writer.binary(text); return;
   }
 }

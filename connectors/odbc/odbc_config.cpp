@@ -155,6 +155,47 @@ void gather_dsn_form(common::ConfigReader& reader, const nlohmann::json& json,
   }
 }
 
+// Where the driver connects: the permitted address(es), never a name to
+// look up again after the egress check.
+void add_endpoint(std::vector<OdbcAttribute>& attributes, const OdbcConfig& config,
+                  const std::string& address) {
+  const bool tcp = !config.socket && !address.empty();
+  switch (config.kind) {
+    case DriverKind::kPsqlOdbc:
+      if (tcp && address != config.host) {
+        // libpq dials hostaddr and keeps the name for TLS verification and
+        // .pgpass: no DNS lookup happens after the egress check. One host
+        // entry per permitted address, tried in order.
+        std::string hosts = config.host;
+        for (const char c : address) {
+          if (c == ',') hosts += "," + config.host;
+        }
+        attributes.push_back({"Server", hosts, false});
+        attributes.push_back({"pqopt", "hostaddr=" + address, true});
+      } else {
+        attributes.push_back({"Server", tcp ? address : config.host, false});
+      }
+      attributes.push_back({"Port", std::to_string(config.port), false});
+      break;
+    case DriverKind::kSqliteOdbc:
+      attributes.push_back({"Database", sqlite_readonly_uri(config.sqlite_path), false});
+      attributes.push_back({"NoCreat", "1", false});
+      break;
+    case DriverKind::kOther:
+      if (!config.host.empty()) {
+        // Other drivers get one address.
+        const std::string host = tcp ? address.substr(0, address.find(',')) : config.host;
+        attributes.push_back({"Server",
+                              config.inline_port ? host + "," + std::to_string(config.port) : host,
+                              false});
+        if (config.port != 0 && !config.inline_port) {
+          attributes.push_back({"Port", std::to_string(config.port), false});
+        }
+      }
+      break;
+  }
+}
+
 }  // namespace
 
 std::string sqlite_readonly_uri(const std::string& path) {
@@ -331,42 +372,7 @@ std::string connection_string(const OdbcConfig& config, const std::string& addre
   } else {
     attributes.push_back({"DSN", config.dsn, false});
   }
-  const bool tcp = !config.socket && !address.empty();
-  // Other drivers get one address.
-  const std::string first = address.substr(0, address.find(','));
-  switch (config.kind) {
-    case DriverKind::kPsqlOdbc:
-      if (tcp && address != config.host) {
-        // libpq dials hostaddr and keeps the name for TLS verification and
-        // .pgpass: no DNS lookup happens after the egress check. One host
-        // entry per permitted address, tried in order.
-        std::string hosts = config.host;
-        for (const char c : address) {
-          if (c == ',') hosts += "," + config.host;
-        }
-        attributes.push_back({"Server", hosts, false});
-        attributes.push_back({"pqopt", "hostaddr=" + address, true});
-      } else {
-        attributes.push_back({"Server", tcp ? address : config.host, false});
-      }
-      attributes.push_back({"Port", std::to_string(config.port), false});
-      break;
-    case DriverKind::kSqliteOdbc:
-      attributes.push_back({"Database", sqlite_readonly_uri(config.sqlite_path), false});
-      attributes.push_back({"NoCreat", "1", false});
-      break;
-    case DriverKind::kOther:
-      if (!config.host.empty()) {
-        const std::string host = tcp ? first : config.host;
-        attributes.push_back({"Server",
-                              config.inline_port ? host + "," + std::to_string(config.port) : host,
-                              false});
-        if (config.port != 0 && !config.inline_port) {
-          attributes.push_back({"Port", std::to_string(config.port), false});
-        }
-      }
-      break;
-  }
+  add_endpoint(attributes, config, address);
   bool has_fetch = false;
   for (const auto& a : config.attributes) {
     has_fetch = has_fetch || is(a.key, "fetch");

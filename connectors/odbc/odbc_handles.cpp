@@ -179,6 +179,55 @@ std::optional<JobError> check_endpoint(const OdbcConfig& config, const NetworkGu
   return std::nullopt;
 }
 
+// Drivers may accept SQL_MODE_READ_ONLY as a mere hint; where the DBMS is
+// known, its own switch makes the refusal real.
+std::optional<JobError> OdbcConnection::enter_read_only(const OdbcConfig& config, bool hinted) {
+  std::string session;
+  dialect_ = dialect_of(dbms_name_);
+  switch (dialect_) {
+    case SqlDialect::kPostgres:
+      session = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY";
+      // The statement lexer reads '...' literals as standard strings.
+      if (auto error = execute("SET standard_conforming_strings = on")) return error;
+      break;
+    case SqlDialect::kMysql: session = "SET SESSION TRANSACTION READ ONLY"; break;
+    case SqlDialect::kSqlite: session = "PRAGMA query_only = 1"; break;
+    case SqlDialect::kGeneric: break;
+  }
+  if (!session.empty()) {
+    // Still in autocommit mode, so the setting is committed for the session.
+    if (auto error = execute(session)) return error;
+    read_only_mode_ = "enforced by the database (" + session + ")";
+    if (config.kind == DriverKind::kSqliteOdbc) read_only_mode_ += " and a read-only open";
+  } else {
+    read_only_mode_ = hinted ? "SQL_ATTR_ACCESS_MODE read-only (driver-dependent) and rollback"
+                             : "rollback only (the driver refused SQL_ATTR_ACCESS_MODE)";
+  }
+  return std::nullopt;
+}
+
+// The privilege gate (issue 14, class 2) on PostgreSQL: a read-only
+// transaction does not stop COPY ... TO PROGRAM, pg_read_file() or
+// pg_terminate_backend().
+void OdbcConnection::read_privileges() {
+  static constexpr const char* kRoles[] = {"pg_execute_server_program", "pg_write_server_files",
+                                           "pg_read_server_files", "pg_signal_backend"};
+  std::string sql = "SELECT r.rolsuper::text";
+  for (const char* role : kRoles) {
+    sql += std::string(", pg_has_role(current_user, '") + role + "', 'MEMBER')::text";
+  }
+  sql += " FROM pg_roles r WHERE r.rolname = current_user";
+  const auto row = first_row(sql);
+  if (!row || row->size() != 5) {
+    privileges_.emplace_back("unknown (the role check failed)");
+    return;
+  }
+  if ((*row)[0] == "true") privileges_.emplace_back("superuser");
+  for (std::size_t i = 0; i < 4; ++i) {
+    if ((*row)[i + 1] == "true") privileges_.emplace_back(kRoles[i]);
+  }
+}
+
 ConnectOutcome connect(const OdbcConfig& config, const NetworkGuard& network) {
   // Checked before anything is dialled; the driver gets the numeric address.
   std::string address;
@@ -215,51 +264,8 @@ ConnectOutcome connect(const OdbcConfig& config, const NetworkGuard& network) {
 
   const bool hinted = ok(SQLSetConnectAttr(c->dbc_, SQL_ATTR_ACCESS_MODE,
                                            reinterpret_cast<SQLPOINTER>(SQL_MODE_READ_ONLY), 0));
-  // Drivers may accept SQL_MODE_READ_ONLY as a mere hint; where the DBMS is
-  // known, its own switch makes the refusal real.
-  std::string session;
-  c->dialect_ = dialect_of(c->dbms_name_);
-  switch (c->dialect_) {
-    case SqlDialect::kPostgres:
-      session = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY";
-      // The statement lexer reads '...' literals as standard strings.
-      if (auto error = c->execute("SET standard_conforming_strings = on")) {
-        return {nullptr, std::move(error)};
-      }
-      break;
-    case SqlDialect::kMysql: session = "SET SESSION TRANSACTION READ ONLY"; break;
-    case SqlDialect::kSqlite: session = "PRAGMA query_only = 1"; break;
-    case SqlDialect::kGeneric: break;
-  }
-  if (!session.empty()) {
-    // Still in autocommit mode, so the setting is committed for the session.
-    if (auto error = c->execute(session)) return {nullptr, std::move(error)};
-    c->read_only_mode_ = "enforced by the database (" + session + ")";
-    if (config.kind == DriverKind::kSqliteOdbc) c->read_only_mode_ += " and a read-only open";
-  } else {
-    c->read_only_mode_ = hinted ? "SQL_ATTR_ACCESS_MODE read-only (driver-dependent) and rollback"
-                                : "rollback only (the driver refused SQL_ATTR_ACCESS_MODE)";
-  }
-  if (c->dialect_ == SqlDialect::kPostgres) {
-    // The privilege gate (issue 14, class 2): a read-only transaction does
-    // not stop COPY ... TO PROGRAM, pg_read_file() or pg_terminate_backend().
-    static constexpr const char* kRoles[] = {"pg_execute_server_program", "pg_write_server_files",
-                                             "pg_read_server_files", "pg_signal_backend"};
-    std::string sql = "SELECT r.rolsuper::text";
-    for (const char* role : kRoles) {
-      sql += std::string(", pg_has_role(current_user, '") + role + "', 'MEMBER')::text";
-    }
-    sql += " FROM pg_roles r WHERE r.rolname = current_user";
-    const auto row = c->first_row(sql);
-    if (!row || row->size() != 5) {
-      c->privileges_.emplace_back("unknown (the role check failed)");
-    } else {
-      if ((*row)[0] == "true") c->privileges_.emplace_back("superuser");
-      for (std::size_t i = 0; i < 4; ++i) {
-        if ((*row)[i + 1] == "true") c->privileges_.emplace_back(kRoles[i]);
-      }
-    }
-  }
+  if (auto error = c->enter_read_only(config, hinted)) return {nullptr, std::move(error)};
+  if (c->dialect_ == SqlDialect::kPostgres) c->read_privileges();
   if (config.kind == DriverKind::kSqliteOdbc) {
     if (auto why = harden_sqlite(sqlite, static_cast<int>(kMaxValueBytes))) {
       return {nullptr, JobError{ErrorCode::kInternal, "sqliteodbc: " + *why, false}};

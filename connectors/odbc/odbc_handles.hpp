@@ -81,6 +81,10 @@ class OdbcConnection {
   friend ConnectOutcome connect(const OdbcConfig& config, const NetworkGuard& network);
 
  private:
+  // Steps of connect(), after SQLDriverConnect.
+  std::optional<JobError> enter_read_only(const OdbcConfig& config, bool hinted);
+  void read_privileges();
+
   SQLHENV env_ = SQL_NULL_HENV;
   SQLHDBC dbc_ = SQL_NULL_HDBC;
   bool connected_ = false;

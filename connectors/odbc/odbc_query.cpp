@@ -23,6 +23,32 @@ void apply_statement_timeout(OdbcConnection& c, SQLHSTMT stmt, std::chrono::mill
   }
 }
 
+// Streams the open result set into the sink; `stopped` when the sink or a
+// cancel ended it early. The error that ended it, if any.
+std::optional<JobError> fetch_rows(JobContext& ctx, SQLHSTMT stmt, SQLSMALLINT width,
+                                   bool& stopped) {
+  auto shape = describe(stmt, width);
+  ctx.sink.set_columns(shape.columns);
+  std::string scratch;
+  std::uint64_t rows = 0;
+  while (true) {
+    const SQLRETURN rc = SQLFetch(stmt);
+    if (rc == SQL_NO_DATA) return std::nullopt;
+    if (!ok(rc)) return classify(diagnose(SQL_HANDLE_STMT, stmt), false);
+    RowWriter& writer = ctx.sink.begin_row();
+    for (SQLUSMALLINT i = 0; i < shape.kinds.size(); ++i) {
+      if (auto error = write_column(stmt, static_cast<SQLUSMALLINT>(i + 1), shape.kinds[i], writer,
+                                    scratch)) {
+        return error;
+      }
+    }
+    if (!ctx.sink.end_row() || ((++rows & 1023U) == 0 && ctx.cancel.cancelled())) {
+      stopped = true;
+      return std::nullopt;
+    }
+  }
+}
+
 }  // namespace
 
 JobResult run_query(JobContext& ctx, OdbcConnection& c) {
@@ -57,25 +83,7 @@ JobResult run_query(JobContext& ctx, OdbcConnection& c) {
     } else if (!ok(SQLNumResultCols(stmt.get(), &width)) || width == 0) {
       ctx.sink.set_columns({});
     } else {
-      auto shape = describe(stmt.get(), width);
-      ctx.sink.set_columns(shape.columns);
-      std::string scratch;
-      std::uint64_t rows = 0;
-      while (!error && !stopped) {
-        rc = SQLFetch(stmt.get());
-        if (rc == SQL_NO_DATA) break;
-        if (!ok(rc)) {
-          error = classify(diagnose(SQL_HANDLE_STMT, stmt.get()), false);
-          break;
-        }
-        RowWriter& writer = ctx.sink.begin_row();
-        for (SQLUSMALLINT i = 0; i < shape.kinds.size() && !error; ++i) {
-          error = write_column(stmt.get(), static_cast<SQLUSMALLINT>(i + 1), shape.kinds[i], writer,
-                               scratch);
-        }
-        if (error) break;
-        stopped = !ctx.sink.end_row() || ((++rows & 1023U) == 0 && ctx.cancel.cancelled());
-      }
+      error = fetch_rows(ctx, stmt.get(), width, stopped);
       SQLCloseCursor(stmt.get());
     }
   }

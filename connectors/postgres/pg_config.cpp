@@ -200,6 +200,39 @@ ParsedConfig parse_config(const nlohmann::json& config, bool operator_source) {
   return out;
 }
 
+namespace {
+
+// The port of each host: one port for all, or one per host.
+std::optional<JobError> read_ports(const ConnectParams& params, std::vector<std::string>& ports) {
+  const auto* p = params.get("port");
+  if (p == nullptr || p->empty()) return std::nullopt;
+  auto list = split_commas(*p);
+  if (list.size() == 1) {
+    ports.assign(ports.size(), list[0]);
+  } else if (list.size() == ports.size()) {
+    ports = std::move(list);
+  } else {
+    return invalid("postgres source config: port lists a different number of ports than hosts");
+  }
+  return std::nullopt;
+}
+
+// The host, hostaddr and port lists libpq is given, entry by entry.
+struct DialList {
+  std::string host, addr, port;
+  void add(const std::string& h, const std::string& a, const std::string& p) {
+    append(host, h);
+    append(addr, a);
+    append(port, p);
+  }
+  static void append(std::string& list, const std::string& item) {
+    if (!list.empty()) list.push_back(',');
+    list += item;
+  }
+};
+
+}  // namespace
+
 std::optional<JobError> apply_network_guard(ConnectParams& params, const NetworkGuard& guard) {
   // libpq falls back to PGHOST and then the default socket directory; make
   // that explicit so what we check is what it dials.
@@ -213,22 +246,8 @@ std::optional<JobError> apply_network_guard(ConnectParams& params, const Network
   }
   const std::size_t count = std::max(hosts.size(), addrs.size());
   std::vector<std::string> ports(count, "5432");
-  if (const auto* p = params.get("port"); p != nullptr && !p->empty()) {
-    auto list = split_commas(*p);
-    if (list.size() == 1) {
-      ports.assign(count, list[0]);
-    } else if (list.size() == count) {
-      ports = std::move(list);
-    } else {
-      return invalid("postgres source config: port lists a different number of ports than hosts");
-    }
-  }
-
-  std::string out_host, out_addr, out_port;
-  auto append = [](std::string& list, const std::string& item) {
-    if (!list.empty()) list.push_back(',');
-    list += item;
-  };
+  if (auto error = read_ports(params, ports)) return error;
+  DialList out;
   for (std::size_t i = 0; i < count; ++i) {
     // libpq reads an empty entry as its default socket directory.
     std::string host = i < hosts.size() ? hosts[i] : std::string();
@@ -245,9 +264,7 @@ std::optional<JobError> apply_network_guard(ConnectParams& params, const Network
       if (auto error = guard.check_local_socket(dial + "/.s.PGSQL." + std::to_string(port))) {
         return error;
       }
-      append(out_host, dial);
-      append(out_addr, "");
-      append(out_port, ports[i]);
+      out.add(dial, "", ports[i]);
       continue;
     }
     auto resolved = guard.resolve(dial, static_cast<std::uint16_t>(port));
@@ -255,15 +272,12 @@ std::optional<JobError> apply_network_guard(ConnectParams& params, const Network
     if (resolved.addresses.empty()) {
       return JobError{ErrorCode::kUnreachable, "could not resolve host \"" + dial + "\"", true};
     }
-    for (const auto& address : resolved.addresses) {
-      append(out_host, host.empty() ? address : host);
-      append(out_addr, address);
-      append(out_port, ports[i]);
-    }
+    for (const auto& address : resolved.addresses)
+      out.add(host.empty() ? address : host, address, ports[i]);
   }
-  params.set("host", out_host);
-  params.set("hostaddr", out_addr);
-  params.set("port", out_port);
+  params.set("host", out.host);
+  params.set("hostaddr", out.addr);
+  params.set("port", out.port);
   return std::nullopt;
 }
 

@@ -25,6 +25,36 @@ bool has_second_statement(Database& db, const char* tail) {
   return false;
 }
 
+// Why a prepared statement is not run, checked before its first step.
+std::optional<JobResult> refusal(Database& db, sqlite3_stmt* stmt, const char* tail) {
+  if (has_second_statement(db, tail)) {
+    return JobResult::failure(ErrorCode::kQueryError, "only one statement per query job");
+  }
+  if (sqlite3_bind_parameter_count(stmt) > 0) {
+    return JobResult::failure(ErrorCode::kInvalidJob,
+                              "the statement has parameters; query jobs take literal SQL");
+  }
+  if (sqlite3_stmt_readonly(stmt) == 0) {
+    return JobResult::failure(ErrorCode::kReadOnlyViolation,
+                              "the statement would write, and the database is opened read-only");
+  }
+  return std::nullopt;
+}
+
+// Declared types name the columns; an expression has none, so the first
+// row's storage class does (or "" for an empty result).
+std::vector<Column> describe(sqlite3_stmt* stmt, int ncols, bool have_row) {
+  std::vector<Column> columns;
+  for (int c = 0; c < ncols; ++c) {
+    const char* declared = sqlite3_column_decltype(stmt, c);
+    columns.push_back(Column{sqlite3_column_name(stmt, c),
+                             declared != nullptr ? declared
+                             : have_row          ? storage_class(sqlite3_column_type(stmt, c))
+                                                 : ""});
+  }
+  return columns;
+}
+
 }  // namespace
 
 JobResult run_query(Database& db, JobContext& ctx) {
@@ -37,31 +67,11 @@ JobResult run_query(Database& db, JobContext& ctx) {
   if (error) return failed(std::move(*error));
   if (!stmt)
     return JobResult::failure(ErrorCode::kInvalidJob, "query params: \"sql\" has no statement");
-  if (has_second_statement(db, tail)) {
-    return JobResult::failure(ErrorCode::kQueryError, "only one statement per query job");
-  }
-  if (sqlite3_bind_parameter_count(stmt.get()) > 0) {
-    return JobResult::failure(ErrorCode::kInvalidJob,
-                              "the statement has parameters; query jobs take literal SQL");
-  }
-  if (sqlite3_stmt_readonly(stmt.get()) == 0) {
-    return JobResult::failure(ErrorCode::kReadOnlyViolation,
-                              "the statement would write, and the database is opened read-only");
-  }
+  if (auto refused = refusal(db, stmt.get(), tail)) return std::move(*refused);
 
   const int ncols = sqlite3_column_count(stmt.get());
   int rc = sqlite3_step(stmt.get());
-  // Declared types name the columns; an expression has none, so the first
-  // row's storage class does (or "" for an empty result).
-  std::vector<Column> columns;
-  for (int c = 0; c < ncols; ++c) {
-    const char* declared = sqlite3_column_decltype(stmt.get(), c);
-    columns.push_back(Column{sqlite3_column_name(stmt.get(), c),
-                             declared != nullptr ? declared
-                             : rc == SQLITE_ROW  ? storage_class(sqlite3_column_type(stmt.get(), c))
-                                                 : ""});
-  }
-  ctx.sink.set_columns(std::move(columns));
+  ctx.sink.set_columns(describe(stmt.get(), ncols, rc == SQLITE_ROW));
 
   std::uint64_t written = 0;
   nlohmann::json result = nlohmann::json::object();

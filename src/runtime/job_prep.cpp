@@ -87,6 +87,94 @@ std::string printable_prefix(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// The job's identity: id, lease token and attempt. False (with out.error set)
+// when the job cannot go further.
+bool parse_identity(const json& raw, ClaimedJob& out) {
+  out.id = string_field(raw, "id").value_or("");
+  if (auto lease = raw.find("lease"); lease != raw.end() && lease->is_object()) {
+    out.lease_token = string_field(*lease, "token").value_or("");
+  }
+  out.job.id = out.id;
+  if (out.id.empty()) {
+    out.error = invalid("field 'id' is missing or not a string");
+    return false;
+  }
+  // The id becomes a path segment and the token a header value: anything
+  // outside a safe charset cannot be answered at all (a result naming it
+  // would be the injection), so the job is dropped, never posted to.
+  if (!protocol::valid_job_id(out.id)) {
+    out.unsafe_fields = true;
+    out.id = printable_prefix(out.id);
+    out.job.id = out.id;
+    out.lease_token.clear();
+    out.error = invalid("field 'id' holds characters or a length a job id may not have");
+    return false;
+  }
+  if (out.lease_token.empty()) {
+    out.error = invalid("field 'lease.token' is missing or not a string");
+    return false;
+  }
+  if (!protocol::valid_lease_token(out.lease_token)) {
+    out.unsafe_fields = true;
+    out.lease_token.clear();
+    out.error =
+        invalid("field 'lease.token' holds characters or a length a lease token may not have");
+    return false;
+  }
+  if (auto a = raw.find("attempt"); a != raw.end() && !a->is_null()) {
+    if (!a->is_number_integer()) {
+      out.error = invalid("field 'attempt' must be an integer");
+      return false;
+    }
+    out.attempt = static_cast<int>(std::clamp<std::int64_t>(a->get<std::int64_t>(), 1, 1'000'000));
+    out.job.attempt = out.attempt;
+  }
+  return true;
+}
+
+// What to run: the type, the source, the timeout and the typed params.
+void parse_work(const json& raw, ClaimedJob& out) {
+  auto type = string_field(raw, "type");
+  out.type_name = type.value_or("");
+  if (auto err = parse_source(raw, out)) {
+    out.error = std::move(err);
+    return;
+  }
+  if (!type) {
+    out.error = invalid("field 'type' is missing or not a string");
+    return;
+  }
+  auto parsed_type = parse_job_type(*type);
+  if (!parsed_type) {
+    out.error =
+        JobError{ErrorCode::kUnsupported, "job type '" + *type + "' is not supported", false};
+    return;
+  }
+  out.job.type = *parsed_type;
+  bool present = false;
+  if (auto t = positive_integer(raw, "timeout_ms", present)) {
+    out.timeout = std::chrono::milliseconds(std::min<std::int64_t>(*t, 7LL * 24 * 3600 * 1000));
+  } else if (present) {
+    out.error = invalid("field 'timeout_ms' must be a positive integer");
+    return;
+  }
+  // Parsed once, here: connectors get typed params and never re-read JSON.
+  JobParams params;
+  const auto p = raw.find("params");
+  if (auto err = parse_job_params(out.job.type, p == raw.end() ? json(nullptr) : *p, params)) {
+    out.error = std::move(err);
+    return;
+  }
+  out.job.query = std::move(params.query);
+  out.job.metadata = std::move(params.metadata);
+  out.job.freshness = std::move(params.freshness);
+  out.job.volume = std::move(params.volume);
+}
+
+}  // namespace
+
 ClaimedJob parse_claimed_job(const json& raw) {
   ClaimedJob out;
   try {
@@ -94,86 +182,47 @@ ClaimedJob parse_claimed_job(const json& raw) {
       out.error = invalid("job is not a JSON object");
       return out;
     }
-    out.id = string_field(raw, "id").value_or("");
-    if (auto lease = raw.find("lease"); lease != raw.end() && lease->is_object()) {
-      out.lease_token = string_field(*lease, "token").value_or("");
-    }
-    out.job.id = out.id;
-    if (out.id.empty()) {
-      out.error = invalid("field 'id' is missing or not a string");
-      return out;
-    }
-    // The id becomes a path segment and the token a header value: anything
-    // outside a safe charset cannot be answered at all (a result naming it
-    // would be the injection), so the job is dropped, never posted to.
-    if (!protocol::valid_job_id(out.id)) {
-      out.unsafe_fields = true;
-      out.id = printable_prefix(out.id);
-      out.job.id = out.id;
-      out.lease_token.clear();
-      out.error = invalid("field 'id' holds characters or a length a job id may not have");
-      return out;
-    }
-    if (out.lease_token.empty()) {
-      out.error = invalid("field 'lease.token' is missing or not a string");
-      return out;
-    }
-    if (!protocol::valid_lease_token(out.lease_token)) {
-      out.unsafe_fields = true;
-      out.lease_token.clear();
-      out.error =
-          invalid("field 'lease.token' holds characters or a length a lease token may not have");
-      return out;
-    }
-    if (auto a = raw.find("attempt"); a != raw.end() && !a->is_null()) {
-      if (!a->is_number_integer()) {
-        out.error = invalid("field 'attempt' must be an integer");
-        return out;
-      }
-      out.attempt =
-          static_cast<int>(std::clamp<std::int64_t>(a->get<std::int64_t>(), 1, 1'000'000));
-      out.job.attempt = out.attempt;
-    }
-    auto type = string_field(raw, "type");
-    out.type_name = type.value_or("");
-    if (auto err = parse_source(raw, out)) {
-      out.error = std::move(err);
-      return out;
-    }
-    if (!type) {
-      out.error = invalid("field 'type' is missing or not a string");
-      return out;
-    }
-    auto parsed_type = parse_job_type(*type);
-    if (!parsed_type) {
-      out.error =
-          JobError{ErrorCode::kUnsupported, "job type '" + *type + "' is not supported", false};
-      return out;
-    }
-    out.job.type = *parsed_type;
-    bool present = false;
-    if (auto t = positive_integer(raw, "timeout_ms", present)) {
-      out.timeout = std::chrono::milliseconds(std::min<std::int64_t>(*t, 7LL * 24 * 3600 * 1000));
-    } else if (present) {
-      out.error = invalid("field 'timeout_ms' must be a positive integer");
-      return out;
-    }
-    // Parsed once, here: connectors get typed params and never re-read JSON.
-    JobParams params;
-    const auto p = raw.find("params");
-    if (auto err = parse_job_params(out.job.type, p == raw.end() ? json(nullptr) : *p, params)) {
-      out.error = std::move(err);
-      return out;
-    }
-    out.job.query = std::move(params.query);
-    out.job.metadata = std::move(params.metadata);
-    out.job.freshness = std::move(params.freshness);
-    out.job.volume = std::move(params.volume);
+    if (parse_identity(raw, out)) parse_work(raw, out);
   } catch (const std::exception& e) {
     out.error = invalid(std::string("job could not be read: ") + e.what());
   }
   return out;
 }
+
+namespace {
+
+// Replaces a {"ref": NAME} source by the operator's definition, or refuses a
+// control-plane source that claims what only the operator may grant.
+std::optional<JobError> settle_source(Source& src, bool is_ref, const PrepareContext& ctx) {
+  if (is_ref) {
+    if (!ctx.sources_file_configured || !ctx.find_local_source) {
+      return invalid("source ref '" + src.ref +
+                     "' cannot be used: the agent has no --sources-file");
+    }
+    auto local = ctx.find_local_source(src.ref);
+    if (!local) {
+      return invalid("source ref '" + src.ref + "' is not defined in the agent's sources file");
+    }
+    const std::string ref = src.ref;
+    src = std::move(*local);
+    src.ref = ref;
+    if (src.name.empty()) src.name = ref;
+  } else if (src.config.contains(kAllowPrivilegedLoginKey)) {
+    // Only the operator may widen what a login may do: a control plane that
+    // could opt in for itself would make the privilege gate pointless.
+    return invalid(std::string("source config field '") + kAllowPrivilegedLoginKey +
+                   "' is only honoured in the agent's sources file");
+  } else if (ctx.find_literal_secret) {
+    if (auto key = ctx.find_literal_secret(src.config)) {
+      return invalid("source config field '" + *key +
+                     "' holds a literal secret; --require-secret-refs demands a "
+                     "${env:…}/${file:…} reference or a local source ref");
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 PreparedJob prepare_job(ClaimedJob& claimed, const PrepareContext& ctx) {
   PreparedJob out;
@@ -185,35 +234,9 @@ PreparedJob prepare_job(ClaimedJob& claimed, const PrepareContext& ctx) {
     claimed.job.timeout =
         claimed.timeout ? std::min(*claimed.timeout, ctx.agent_job_timeout) : ctx.agent_job_timeout;
     Source& src = claimed.job.source;
-    if (claimed.source_is_ref) {
-      if (!ctx.sources_file_configured || !ctx.find_local_source) {
-        out.error =
-            invalid("source ref '" + src.ref + "' cannot be used: the agent has no --sources-file");
-        return out;
-      }
-      auto local = ctx.find_local_source(src.ref);
-      if (!local) {
-        out.error =
-            invalid("source ref '" + src.ref + "' is not defined in the agent's sources file");
-        return out;
-      }
-      const std::string ref = src.ref;
-      src = std::move(*local);
-      src.ref = ref;
-      if (src.name.empty()) src.name = ref;
-    } else if (src.config.contains(kAllowPrivilegedLoginKey)) {
-      // Only the operator may widen what a login may do: a control plane that
-      // could opt in for itself would make the privilege gate pointless.
-      out.error = invalid(std::string("source config field '") + kAllowPrivilegedLoginKey +
-                          "' is only honoured in the agent's sources file");
+    if (auto err = settle_source(src, claimed.source_is_ref, ctx)) {
+      out.error = std::move(err);
       return out;
-    } else if (ctx.find_literal_secret) {
-      if (auto key = ctx.find_literal_secret(src.config)) {
-        out.error = invalid("source config field '" + *key +
-                            "' holds a literal secret; --require-secret-refs demands a "
-                            "${env:…}/${file:…} reference or a local source ref");
-        return out;
-      }
     }
     Connector* connector = ctx.registry ? ctx.registry->find(src.type) : nullptr;
     if (connector == nullptr) {

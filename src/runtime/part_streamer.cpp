@@ -166,6 +166,52 @@ UploadStatus PartStreamer::split_and_upload(std::string_view body, int depth) {
   return upload_split(body.substr(cut + 1), depth + 1);
 }
 
+namespace {
+
+// An inline query result: the buffer holds at most one part of NDJSON rows,
+// joined here into one JSON array. Discarded when a connector wrote bad JSON.
+json inline_rows(const std::string& buffer) {
+  std::string text = "[";
+  std::size_t start = 0;
+  bool first = true;
+  while (start < buffer.size()) {
+    std::size_t end = buffer.find('\n', start);
+    if (end == std::string::npos) end = buffer.size();
+    if (!first) text.push_back(',');
+    text.append(buffer, start, end - start);
+    first = false;
+    start = end + 1;
+  }
+  text.push_back(']');
+  return json::parse(text, nullptr, false);
+}
+
+// An inline metadata result: the tables grouped by their "schema" field,
+// keeping first-seen order.
+json inline_schemas(const std::string& buffer) {
+  json schemas = json::array();
+  std::map<std::string, std::size_t> index;
+  std::size_t start = 0;
+  while (start < buffer.size()) {
+    std::size_t end = buffer.find('\n', start);
+    if (end == std::string::npos) end = buffer.size();
+    json table = json::parse(buffer.substr(start, end - start), nullptr, false);
+    start = end + 1;
+    if (!table.is_object()) continue;
+    std::string schema;
+    if (auto it = table.find("schema"); it != table.end() && it->is_string()) {
+      schema = it->get<std::string>();
+      table.erase(it);
+    }
+    auto [pos, inserted] = index.emplace(schema, schemas.size());
+    if (inserted) schemas.push_back({{"name", schema}, {"tables", json::array()}});
+    schemas[pos->second]["tables"].push_back(std::move(table));
+  }
+  return schemas;
+}
+
+}  // namespace
+
 PartStreamer::Finished PartStreamer::finish() {
   Finished out;
   settle_in_flight();
@@ -179,20 +225,7 @@ PartStreamer::Finished PartStreamer::finish() {
     for (const auto& c : columns_) cols.push_back({{"name", c.name}, {"type", c.type}});
     out.fields["columns"] = std::move(cols);
     if (inline_result) {
-      // The buffer is at most one part: join its lines into one JSON array.
-      std::string text = "[";
-      std::size_t start = 0;
-      bool first = true;
-      while (start < buffer_.size()) {
-        std::size_t end = buffer_.find('\n', start);
-        if (end == std::string::npos) end = buffer_.size();
-        if (!first) text.push_back(',');
-        text.append(buffer_, start, end - start);
-        first = false;
-        start = end + 1;
-      }
-      text.push_back(']');
-      json rows = json::parse(text, nullptr, false);
+      json rows = inline_rows(buffer_);
       if (rows.is_discarded()) {
         out.error = JobError{ErrorCode::kInternal, "connector produced an invalid JSON row", false};
         rows = json::array();
@@ -203,26 +236,7 @@ PartStreamer::Finished PartStreamer::finish() {
     out.fields["truncated"] = truncated_;
   } else if (type_ == JobType::kMetadata) {
     if (inline_result) {
-      // Group the tables by their "schema" field, keeping first-seen order.
-      json schemas = json::array();
-      std::map<std::string, std::size_t> index;
-      std::size_t start = 0;
-      while (start < buffer_.size()) {
-        std::size_t end = buffer_.find('\n', start);
-        if (end == std::string::npos) end = buffer_.size();
-        json table = json::parse(buffer_.substr(start, end - start), nullptr, false);
-        start = end + 1;
-        if (!table.is_object()) continue;
-        std::string schema;
-        if (auto it = table.find("schema"); it != table.end() && it->is_string()) {
-          schema = it->get<std::string>();
-          table.erase(it);
-        }
-        auto [pos, inserted] = index.emplace(schema, schemas.size());
-        if (inserted) schemas.push_back({{"name", schema}, {"tables", json::array()}});
-        schemas[pos->second]["tables"].push_back(std::move(table));
-      }
-      out.fields["schemas"] = std::move(schemas);
+      out.fields["schemas"] = inline_schemas(buffer_);
     } else {
       out.fields["table_count"] = count_;
     }

@@ -38,6 +38,35 @@ std::string at(std::size_t offset) {
   return " (at byte " + std::to_string(offset) + ")";
 }
 
+// Reads the braced value that opens at text[j] ("}}" stands for '}') and
+// the blanks after it; j ends on the ';' (or the end). The error, if any.
+std::optional<std::string> read_braced(std::string_view text, std::size_t& j, std::string& value,
+                                       std::string_view key) {
+  const std::size_t open = j++;
+  bool closed = false;
+  while (j < text.size()) {
+    if (text[j] == '}') {
+      if (j + 1 < text.size() && text[j + 1] == '}') {
+        value.push_back('}');
+        j += 2;
+        continue;
+      }
+      ++j;
+      closed = true;
+      break;
+    }
+    value.push_back(text[j++]);
+  }
+  if (!closed) {
+    return "the value of \"" + shown_key(key) + "\" opens a brace that is never closed" + at(open);
+  }
+  while (j < text.size() && is_blank(text[j])) ++j;
+  if (j < text.size() && text[j] != ';') {
+    return "unexpected text after the closing brace of \"" + shown_key(key) + "\"" + at(j);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string odbc_key(std::string_view key) {
@@ -86,30 +115,7 @@ OdbcParseResult parse_odbc_connection_string(std::string_view text) {
     while (j < text.size() && is_blank(text[j])) ++j;
     if (j < text.size() && text[j] == '{') {
       attribute.braced = true;
-      const std::size_t open = j++;
-      bool closed = false;
-      while (j < text.size()) {
-        if (text[j] == '}') {
-          if (j + 1 < text.size() && text[j + 1] == '}') {
-            attribute.value.push_back('}');
-            j += 2;
-            continue;
-          }
-          ++j;
-          closed = true;
-          break;
-        }
-        attribute.value.push_back(text[j++]);
-      }
-      if (!closed) {
-        return fail("the value of \"" + shown_key(key) + "\" opens a brace that is never closed" +
-                    at(open));
-      }
-      while (j < text.size() && is_blank(text[j])) ++j;
-      if (j < text.size() && text[j] != ';') {
-        return fail("unexpected text after the closing brace of \"" + shown_key(key) + "\"" +
-                    at(j));
-      }
+      if (auto error = read_braced(text, j, attribute.value, key)) return fail(std::move(*error));
       i = j + 1;
     } else {
       const auto value = trim(text.substr(j, semi - j));
