@@ -8,9 +8,8 @@ if(OUTPOST_WERROR)
 endif()
 
 # gcc's -Wconversion (implicit narrowing of integers and floats; C++ leaves
-# -Wsign-conversion off) on the modules that are clean under it: a target opts
-# in by linking outpost_conversion. The subset and the reasons for what is
-# outside it are in docs/architecture.md ("Build flags").
+# -Wsign-conversion off): every project target but the tests links
+# outpost_conversion (docs/architecture.md, "Build flags").
 # GCC only: clang's -Wconversion also turns on -Wsign-conversion (fuzz preset).
 add_library(outpost_conversion INTERFACE)
 target_compile_options(outpost_conversion INTERFACE $<$<CXX_COMPILER_ID:GNU>:-Wconversion>)
