@@ -71,12 +71,13 @@ int run(const Options& o) {
   outpost::test::PostgresServer pg;
   std::cerr << "metadata-bench: creating " << o.tables << " tables\n";
   const auto t0 = SteadyClock::now();
-  pg.exec("CREATE ROLE bench LOGIN PASSWORD 'bench-pw'; CREATE SCHEMA wide; "
-          "GRANT USAGE ON SCHEMA wide TO bench;");
+  pg.exec(
+      "CREATE ROLE bench LOGIN PASSWORD 'bench-pw'; CREATE SCHEMA wide; "
+      "GRANT USAGE ON SCHEMA wide TO bench;");
   pg.exec(catalog_sql(o.tables));
   pg.exec("ANALYZE");
-  std::cerr << "  created in "
-            << std::chrono::duration<double>(SteadyClock::now() - t0).count() << " s\n";
+  std::cerr << "  created in " << std::chrono::duration<double>(SteadyClock::now() - t0).count()
+            << " s\n";
 
   const auto port = outpost::test::free_port();
   outpost::test::Process hub(outpost::test::Process::Options{
@@ -116,14 +117,12 @@ int run(const Options& o) {
   const double before_mib = static_cast<double>(agent.peak_rss_kib()) / 1024.0;
 
   const auto t1 = SteadyClock::now();
-  const std::string job = post(admin, "/api/v1/admin/jobs",
-                               {{"source_id", source},
-                                {"type", "metadata"},
-                                {"params",
-                                 {{"schemas", {"wide"}},
-                                  {"include_stats", true},
-                                  {"include_definitions", true}}},
-                                {"timeout_ms", 1'800'000}})["id"];
+  const std::string job = post(
+      admin, "/api/v1/admin/jobs",
+      {{"source_id", source},
+       {"type", "metadata"},
+       {"params", {{"schemas", {"wide"}}, {"include_stats", true}, {"include_definitions", true}}},
+       {"timeout_ms", 1'800'000}})["id"];
   // The agent's "job finished" line (the hub's job view would carry every
   // table of the result).
   json finished;
@@ -154,8 +153,8 @@ int run(const Options& o) {
                         {"target", "peak <= 64 MiB"},
                         {"met", peak_mib <= 64}};
   std::cout << "metadata of " << o.tables << " tables (" << figures["tables_reported"]
-            << " reported) in " << seconds
-            << " s; agent peak RSS " << peak_mib << " MiB (before the job " << before_mib
+            << " reported) in " << seconds << " s; agent peak RSS " << peak_mib
+            << " MiB (before the job " << before_mib
             << " MiB); target <= 64 MiB: " << (peak_mib <= 64 ? "met" : "NOT met") << "\n";
   if (!o.json_path.empty()) std::ofstream(o.json_path) << figures.dump(2) << "\n";
   return peak_mib <= 64 ? 0 : 1;
