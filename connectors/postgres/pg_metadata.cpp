@@ -20,6 +20,7 @@ constexpr const char* kRelationFilter = R"SQL(
   AND pg_catalog.has_schema_privilege(n.oid, 'USAGE')
   AND ($1::text = '' OR n.nspname = ANY ((CASE WHEN $1::text = '' THEN '{}' ELSE $1::text END)::text[]))
   AND ($2::bool OR c.relkind NOT IN ('v', 'm'))
+  AND ($5::text = '' OR c.relname::text LIKE ANY ((CASE WHEN $5::text = '' THEN '{}' ELSE $5::text END)::text[]))
 )SQL";
 constexpr const char* kSchemaFilter = R"SQL(
   n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -206,69 +207,90 @@ bool ok(const ResultPtr& r) {
                PQresultStatus(r.get()) == PGRES_TUPLES_OK);
 }
 
-}  // namespace
+// A `tables` pattern as LIKE: `*` is `%`, and `%`, `_` and `\` stand for themselves.
+std::string like_pattern(const std::string& pattern) {
+  std::string like;
+  for (const char c : pattern) {
+    if (c == '*') {
+      like += '%';
+    } else {
+      if (c == '%' || c == '_' || c == '\\') like += '\\';
+      like += c;
+    }
+  }
+  return like;
+}
 
-JobResult run_metadata(Session& session, JobContext& ctx) {
-  const auto& schemas = ctx.job.metadata.schemas;
-  const bool include_views = ctx.job.metadata.include_views;
-  // Bound as text; "" means no filter (see kSchemaFilter).
-  const std::vector<std::string> params{schemas ? text_array_literal(*schemas) : std::string(),
-                                        include_views ? "true" : "false"};
-  std::vector<std::string> relation_params = params;
-  relation_params.emplace_back(ctx.job.metadata.include_stats ? "true" : "false");
-  relation_params.emplace_back(ctx.job.metadata.include_definitions ? "true" : "false");
+// The bound parameters: $1 schemas ("" for all), $2 include_views,
+// $3 include_stats, $4 include_definitions, $5 LIKE patterns ("" for all).
+// The `tables` patterns are pushed down; wants_table stays the last word.
+std::vector<std::string> metadata_params(const MetadataParams& m) {
+  std::string tables;
+  if (m.tables) {
+    std::vector<std::string> likes;
+    for (const auto& pattern : *m.tables) likes.push_back(like_pattern(pattern));
+    tables = text_array_literal(likes);
+  }
+  return {m.schemas ? text_array_literal(*m.schemas) : std::string(),
+          m.include_views ? "true" : "false", m.include_stats ? "true" : "false",
+          m.include_definitions ? "true" : "false", std::move(tables)};
+}
 
-  auto begin = session.exec_simple("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; " +
-                                   statement_timeout_sql(ctx));
-  if (!ok(begin)) return statement_failure(begin.get(), ctx);
-
-  auto schema_rows =
+// The schema names the filter lets through, or the failure.
+std::optional<JobResult> read_schema_names(Session& session, JobContext& ctx,
+                                           const std::vector<std::string>& params,
+                                           nlohmann::json& names) {
+  auto rows =
       session.exec(std::string("SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE ") +
                        kSchemaFilter + " AND $2::bool IS NOT NULL ORDER BY n.nspname COLLATE \"C\"",
-                   params);
-  if (!schema_rows || PQresultStatus(schema_rows.get()) != PGRES_TUPLES_OK) {
-    return statement_failure(schema_rows.get(), ctx);
+                   {params[0], params[1]});
+  if (!rows || PQresultStatus(rows.get()) != PGRES_TUPLES_OK) {
+    return statement_failure(rows.get(), ctx);
   }
-  nlohmann::json schema_names = nlohmann::json::array();
-  for (int i = 0; i < PQntuples(schema_rows.get()); ++i) {
-    schema_names.push_back(PQgetvalue(schema_rows.get(), i, 0));
-  }
-  schema_rows.reset();
+  names = nlohmann::json::array();
+  for (int i = 0; i < PQntuples(rows.get()); ++i) names.push_back(PQgetvalue(rows.get(), i, 0));
+  return std::nullopt;
+}
 
+constexpr const char* kColumnCursor = R"SQL(
+  DECLARE outpost_col NO SCROLL CURSOR FOR
+  SELECT a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
+    pg_catalog.row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum),
+    pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attgenerated <> '',
+    pg_catalog.col_description(a.attrelid, a.attnum),
+    CASE WHEN t.typtype = 'e' THEN (SELECT pg_catalog.json_agg(e.enumlabel ORDER BY e.enumsortorder)
+      FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid)::text END
+  FROM pg_catalog.pg_attribute a
+  JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+  LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+  WHERE a.attnum > 0 AND NOT a.attisdropped AND $3::bool IS NOT NULL AND $4::bool IS NOT NULL AND
+)SQL";
+
+// Declares the two cursors (relations, columns) inside the job's snapshot.
+std::optional<JobResult> declare_cursors(Session& session, JobContext& ctx,
+                                         const std::vector<std::string>& params) {
   auto relations =
       session.exec(std::string("DECLARE outpost_rel NO SCROLL CURSOR FOR ") + kRelationColumns +
                        "FROM pg_catalog.pg_class c "
                        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE " +
                        kRelationFilter + kRelationOrder,
-                   relation_params);
+                   params);
   if (!ok(relations)) return statement_failure(relations.get(), ctx);
   auto columns = session.exec(
-      std::string(
-          "DECLARE outpost_col NO SCROLL CURSOR FOR "
-          "SELECT a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), "
-          "NOT a.attnotnull, "
-          "pg_catalog.row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum), "
-          "pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attgenerated <> '', "
-          "pg_catalog.col_description(a.attrelid, a.attnum), "
-          "CASE WHEN t.typtype = 'e' THEN (SELECT pg_catalog.json_agg(e.enumlabel "
-          "ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum e "
-          "WHERE e.enumtypid = t.oid)::text END "
-          "FROM pg_catalog.pg_attribute a "
-          "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
-          "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-          "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
-          "LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-          "WHERE a.attnum > 0 AND NOT a.attisdropped AND ") +
-          kRelationFilter + kRelationOrder + ", a.attnum",
-      params);
+      std::string(kColumnCursor) + kRelationFilter + kRelationOrder + ", a.attnum", params);
   if (!ok(columns)) return statement_failure(columns.get(), ctx);
+  return std::nullopt;
+}
 
+// Merges the two cursors and sends each table with its columns to the sink.
+// Sets `stopped` when the sink refuses a table.
+std::optional<JobResult> stream_tables(Session& session, JobContext& ctx, bool& stopped) {
   CursorReader rel_reader(session, "outpost_rel", kRelationBatch);
   CursorReader col_reader(session, "outpost_col", kColumnBatch);
   std::optional<JobResult> failed;
   int col = col_reader.next(ctx, failed);
-  std::uint64_t table_count = 0;
-  bool stopped = false;
   for (int rel = rel_reader.next(ctx, failed); rel >= 0 && !failed;
        rel = rel_reader.next(ctx, failed)) {
     const PGresult* r = rel_reader.current();
@@ -284,13 +306,28 @@ JobResult run_metadata(Session& session, JobContext& ctx) {
       stopped = true;
       break;
     }
-    ++table_count;
     if (ctx.cancel.cancelled()) break;
   }
+  return failed;
+}
+
+}  // namespace
+
+JobResult run_metadata(Session& session, JobContext& ctx) {
+  const std::vector<std::string> params = metadata_params(ctx.job.metadata);
+  auto begin = session.exec_simple("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; " +
+                                   statement_timeout_sql(ctx));
+  if (!ok(begin)) return statement_failure(begin.get(), ctx);
+  nlohmann::json schema_names;
+  if (auto failed = read_schema_names(session, ctx, params, schema_names)) {
+    return std::move(*failed);
+  }
+  if (auto failed = declare_cursors(session, ctx, params)) return std::move(*failed);
+  bool stopped = false;
+  auto failed = stream_tables(session, ctx, stopped);
   if (ctx.cancel.cancelled()) return cancelled_result(ctx.cancel);
   if (failed) return std::move(*failed);
   // The snapshot's transaction is rolled back by the connector's reset.
-
   nlohmann::json result = {{"database", PQdb(session.raw())}, {"schema_names", schema_names}};
   if (stopped) result["truncated"] = true;
   return JobResult::success(std::move(result));

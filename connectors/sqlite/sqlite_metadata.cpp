@@ -1,5 +1,8 @@
-// The metadata job: tables and views of "main" with their columns, two
-// statements stepped in lockstep (constant memory whatever the schema size).
+// The metadata job: tables and views of "main", one statement over
+// sqlite_schema in name order and, per table, the pragma look-ups of
+// TableDetails (constant memory whatever the schema size).
+#include "sqlite/sqlite_metadata.hpp"
+
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -10,60 +13,62 @@
 #include "sqlite/sqlite_values.hpp"
 
 namespace outpost::connectors::sqlite {
+namespace {
+
+std::optional<JobError> has_stat1(Database& db, bool& found) {
+  std::optional<JobError> error;
+  auto stat = db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_stat1'", error);
+  if (!stat) return error;
+  const int rc = sqlite3_step(stat.get());
+  if (rc != SQLITE_ROW) return db.error_for(rc);
+  found = sqlite3_column_int(stat.get(), 0) > 0;
+  return std::nullopt;
+}
+
+// name, type, row estimate (sqlite_stat1), sql; ordered by name.
+StmtPtr prepare_tables(Database& db, bool include_views, std::optional<JobError>& error) {
+  bool stat1 = false;
+  if ((error = has_stat1(db, stat1))) return nullptr;
+  return db.prepare(
+      "SELECT m.name, m.type, " + std::string(stat1 ? "s.n" : "NULL") +
+          ", m.sql FROM sqlite_schema m " +
+          (stat1 ? "LEFT JOIN (SELECT tbl, max(CAST(stat AS INTEGER)) AS n FROM sqlite_stat1 "
+                   "GROUP BY tbl) s ON s.tbl = m.name"
+                 : "") +
+          " WHERE m.type IN ('table'" + (include_views ? ", 'view')" : ")") +
+          " AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY m.name",
+      error);
+}
+
+Table table_of(sqlite3_stmt* s, bool include_definitions) {
+  Table table{"main", text(s, 0), text(s, 1) == "view" ? "view" : "table", std::nullopt, {}};
+  if (sqlite3_column_type(s, 2) != SQLITE_NULL) table.row_estimate = sqlite3_column_int64(s, 2);
+  if (table.kind == "view" && include_definitions) table.definition = view_query(text(s, 3));
+  return table;
+}
+
+}  // namespace
 
 JobResult run_metadata(Database& db, JobContext& ctx) {
+  const MetadataParams& params = ctx.job.metadata;
   // SQLite has one schema, "main" (ATTACH is disabled).
-  const bool include_main = ctx.job.metadata.wants("main");
-  const bool include_views = ctx.job.metadata.include_views;
+  const bool include_main = params.wants("main");
   nlohmann::json result = {
       {"database", std::filesystem::path(db.path()).filename().string()},
       {"schema_names", include_main ? nlohmann::json::array({"main"}) : nlohmann::json::array()}};
   if (!include_main) return JobResult::success(std::move(result));
 
   std::optional<JobError> error;
-  auto stat = db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_stat1'", error);
-  if (!stat) return failed(*error);
-  int rc = sqlite3_step(stat.get());
-  if (rc != SQLITE_ROW) return failed(db.error_for(rc));
-  const bool has_stat = sqlite3_column_int(stat.get(), 0) > 0;
-  stat.reset();
-
-  // Two statements stepped in lockstep, both ordered by name: one query per
-  // kind and constant memory however many tables there are.
-  const std::string filter = std::string(" WHERE m.type IN ('table'") +
-                             (include_views ? ", 'view')" : ")") +
-                             " AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
-  auto tables = db.prepare(
-      "SELECT m.name, m.type, " + std::string(has_stat ? "s.n" : "NULL") +
-          " FROM sqlite_schema m " +
-          (has_stat ? "LEFT JOIN (SELECT tbl, max(CAST(stat AS INTEGER)) AS n FROM sqlite_stat1 "
-                      "GROUP BY tbl) s ON s.tbl = m.name"
-                    : "") +
-          filter + " ORDER BY m.name",
-      error);
+  auto tables = prepare_tables(db, params.include_views, error);
   if (!tables) return failed(*error);
-  auto columns = db.prepare(
-      "SELECT m.name, p.cid, p.name, p.type, p.\"notnull\" FROM sqlite_schema m "
-      "JOIN pragma_table_info(m.name) p" +
-          filter + " ORDER BY m.name, p.cid",
-      error);
-  if (!columns) return failed(*error);
+  TableDetails details(db, params.include_stats, error);
+  if (error) return failed(*error);
 
-  int crc = sqlite3_step(columns.get());
+  int rc = 0;
   while ((rc = sqlite3_step(tables.get())) == SQLITE_ROW) {
-    const std::string name = text(tables.get(), 0);
-    Table table{"main", name, text(tables.get(), 1) == "view" ? "view" : "table", std::nullopt, {}};
-    if (sqlite3_column_type(tables.get(), 2) != SQLITE_NULL) {
-      table.row_estimate = sqlite3_column_int64(tables.get(), 2);
-    }
-    while (crc == SQLITE_ROW && text(columns.get(), 0) == name) {
-      table.columns.push_back(TableColumn{text(columns.get(), 2), text(columns.get(), 3),
-                                          sqlite3_column_int(columns.get(), 4) == 0,
-                                          sqlite3_column_int64(columns.get(), 1) + 1});
-      crc = sqlite3_step(columns.get());
-    }
-    if (crc != SQLITE_ROW && crc != SQLITE_DONE) return failed(db.error_for(crc));
-    if (!ctx.job.metadata.wants_table(name)) continue;
+    Table table = table_of(tables.get(), params.include_definitions);
+    if (!params.wants_table(table.name)) continue;
+    if (auto e = details.describe(table)) return failed(*e);
     if (!ctx.sink.add_table(table)) {
       if (ctx.cancel.cancelled()) return failed(db.error_for(SQLITE_INTERRUPT));
       result["truncated"] = true;

@@ -171,9 +171,11 @@ TEST_F(MysqlConnectorTest, MetadataListsTablesViewsAndColumns) {
   EXPECT_EQ(orders["kind"], "table");
   EXPECT_TRUE(orders["row_estimate"].is_number());
   ASSERT_EQ(orders["columns"].size(), 3U);
-  EXPECT_EQ(
-      orders["columns"][0],
-      (nlohmann::json{{"name", "id"}, {"type", "int(11)"}, {"nullable", false}, {"ordinal", 1}}));
+  EXPECT_EQ(orders["columns"][0], (nlohmann::json{{"name", "id"},
+                                                  {"type", "int(11)"},
+                                                  {"nullable", false},
+                                                  {"ordinal", 1},
+                                                  {"generated", false}}));
   EXPECT_EQ(orders["columns"][1]["type"], "decimal(10,2)");
   EXPECT_EQ(orders["columns"][2]["nullable"], true);
   const auto view = sink.table("shop", "big_orders");

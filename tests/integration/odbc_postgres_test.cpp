@@ -2,6 +2,8 @@
 // Unicode" in odbcinst.ini) against a throwaway PostgreSQL cluster.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -35,6 +37,11 @@ CREATE TABLE shop.types (i int, bi bigint, n numeric(30,6), f float8, fnan float
 INSERT INTO shop.types VALUES (-7, 9007199254740993, 123456789012345678901234.123456, 1.5,
   'NaN', '-Infinity', true, 'héllo "wörld" 😀', '\x00ff10', '1999-12-31',
   '2024-02-29 23:59:58.123456', NULL);
+CREATE TABLE shop.order_lines (order_id int NOT NULL REFERENCES shop.orders (id),
+  sku text NOT NULL UNIQUE, qty int DEFAULT 1, PRIMARY KEY (order_id, sku));
+CREATE INDEX order_lines_qty ON shop.order_lines (qty);
+CREATE TABLE shop.fact_a (x int);
+CREATE TABLE shop.factxa (x int);
 GRANT USAGE ON SCHEMA shop TO reader, writer;
 GRANT SELECT ON ALL TABLES IN SCHEMA shop TO reader;
 GRANT ALL ON ALL TABLES IN SCHEMA shop TO writer;
@@ -136,6 +143,34 @@ TEST_F(OdbcPostgresTest, MetadataFromSqlTablesAndSqlColumns) {
   ASSERT_FALSE(view.is_null());
   EXPECT_EQ(view["kind"], "view");
   for (const auto& t : sink.tables) EXPECT_EQ(t["schema"], "shop");
+}
+
+// Keys and indexes through SQLPrimaryKeys, SQLForeignKeys and SQLStatistics;
+// the `tables` patterns as search patterns (`_` escaped).
+TEST_F(OdbcPostgresTest, MetadataKeysFromCatalogFunctions) {
+  CollectingRows sink;
+  auto r = run_job(connector_,
+                   job(JobType::kMetadata, config(),
+                       {{"schemas", {"shop"}}, {"tables", {"order_lines", "fact_*"}}}),
+                   sink, guard_);
+  ASSERT_TRUE(r.ok()) << r.error->message;
+  std::vector<std::string> names;
+  for (const auto& t : sink.tables) names.push_back(t["name"]);
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"fact_a", "order_lines"}));
+  auto lines = sink.table("shop", "order_lines");
+  ASSERT_FALSE(lines.is_null());
+  EXPECT_EQ(lines["primary_key"], nlohmann::json::array({"order_id", "sku"}));
+  EXPECT_EQ(lines["unique"], nlohmann::json::parse(R"([["sku"]])"));
+  EXPECT_EQ(lines["foreign_keys"], nlohmann::json::parse(R"([{"name":"order_lines_order_id_fkey",
+      "columns":["order_id"],"ref_schema":"shop","ref_table":"orders","ref_columns":["id"]}])"));
+  std::vector<std::string> indexes;
+  for (const auto& ix : lines["indexes"]) indexes.push_back(ix["name"]);
+  std::sort(indexes.begin(), indexes.end());
+  EXPECT_EQ(indexes, (std::vector<std::string>{"order_lines_pkey", "order_lines_qty",
+                                               "order_lines_sku_key"}));
+  EXPECT_EQ(lines["columns"][2]["default"], "1");
+  EXPECT_FALSE(sink.table("shop", "fact_a").contains("primary_key"));
 }
 
 TEST_F(OdbcPostgresTest, QueryMapsTypes) {

@@ -29,6 +29,8 @@ class OdbcSqliteTest : public ::testing::Test {
       CREATE TABLE orders (id INTEGER PRIMARY KEY, amount REAL NOT NULL, note TEXT, data BLOB);
       INSERT INTO orders VALUES (1, 10.5, 'first', x'00ff'), (2, 99.25, NULL, NULL);
       CREATE VIEW big_orders AS SELECT id FROM orders WHERE amount > 50;
+      CREATE TABLE lines (order_id INTEGER NOT NULL REFERENCES orders (id), sku TEXT UNIQUE,
+                          PRIMARY KEY (order_id, sku));
     )sql",
                                 nullptr, nullptr, &error);
     ASSERT_EQ(rc, SQLITE_OK) << (error != nullptr ? error : "");
@@ -59,6 +61,23 @@ class OdbcSqliteTest : public ::testing::Test {
   OdbcConnector connector_;
   TestNetworkGuard guard_;
 };
+
+// sqliteodbc implements SQLPrimaryKeys, SQLForeignKeys and SQLStatistics.
+TEST_F(OdbcSqliteTest, MetadataKeysFromCatalogFunctions) {
+  CollectingRows sink;
+  const auto r = run(job(JobType::kMetadata, {{"tables", {"lines", "orders"}}}), sink);
+  ASSERT_TRUE(r.ok()) << r.error->message;
+  ASSERT_EQ(sink.tables.size(), 2U) << nlohmann::json(sink.tables).dump();
+  auto lines = sink.table("main", "lines");
+  ASSERT_FALSE(lines.is_null());
+  EXPECT_EQ(lines["primary_key"], nlohmann::json::array({"order_id", "sku"}));
+  ASSERT_EQ(lines["foreign_keys"].size(), 1U) << lines.dump();
+  EXPECT_EQ(lines["foreign_keys"][0]["ref_table"], "orders");
+  EXPECT_EQ(lines["foreign_keys"][0]["columns"], nlohmann::json::array({"order_id"}));
+  EXPECT_EQ(lines["foreign_keys"][0]["ref_columns"], nlohmann::json::array({"id"}));
+  EXPECT_EQ(lines["unique"], nlohmann::json::parse(R"([["sku"]])")) << lines.dump();
+  EXPECT_EQ(sink.table("main", "orders")["primary_key"], nlohmann::json::array({"id"}));
+}
 
 TEST_F(OdbcSqliteTest, QueryMapsValues) {
   CollectingRows sink;

@@ -225,5 +225,30 @@ GRANT SELECT ON ALL TABLES IN SCHEMA cat TO reader;
   EXPECT_FALSE(views.tables()[0].contains("definition"));
 }
 
+// The `tables` patterns reach the catalog query as LIKE: `_`, `%` and `\` in a
+// pattern are themselves, `*` is any run; an empty list matches nothing.
+TEST(PostgresMetadata, TablePatternsArePushedDownExactly) {
+  server().exec(
+      "CREATE SCHEMA pat; GRANT USAGE ON SCHEMA pat TO reader; "
+      "CREATE TABLE pat.fact_a (x int); CREATE TABLE pat.factxa (x int); "
+      "CREATE TABLE pat.\"fact%b\" (x int); CREATE TABLE pat.\"f\\_c\" (x int); "
+      "CREATE TABLE pat.other (x int);",
+      kDatabase);
+  PostgresConnector connector;
+  auto names = [&](json patterns) {
+    CollectingSink sink;
+    const auto r = metadata(connector, sink, {{"schemas", {"pat"}}, {"tables", patterns}});
+    EXPECT_TRUE(r.ok()) << error_text(r);
+    std::vector<std::string> out;
+    for (const auto& t : sink.tables()) out.push_back(t["name"].get<std::string>());
+    return out;
+  };
+  EXPECT_EQ(names({"fact_*"}), (std::vector<std::string>{"fact_a"}));
+  EXPECT_EQ(names({"fact%*"}), (std::vector<std::string>{"fact%b"}));
+  EXPECT_EQ(names({"f\\_c", "other"}), (std::vector<std::string>{"f\\_c", "other"}));
+  EXPECT_EQ(names({"*a"}), (std::vector<std::string>{"fact_a", "factxa"}));
+  EXPECT_TRUE(names(json::array()).empty());
+}
+
 }  // namespace
 }  // namespace outpost::test::pg

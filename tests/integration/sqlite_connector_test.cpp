@@ -143,7 +143,8 @@ TEST_F(SqliteTest, MetadataShapesTableByTable) {
   EXPECT_EQ((*items)["row_estimate"], nullptr);  // no sqlite_stat1 yet
   ASSERT_EQ((*items)["columns"].size(), 6u);
   EXPECT_EQ((*items)["columns"][1],
-            json::parse(R"J({"name":"name","type":"VARCHAR(20)","nullable":false,"ordinal":2})J"));
+            json::parse(R"J({"name":"name","type":"VARCHAR(20)","nullable":false,"ordinal":2,
+                            "generated":false})J"));
   EXPECT_EQ((*items)["columns"][4]["type"], "");  // declared without a type
   const json* view = sink.table("main", "cheap");
   ASSERT_NE(view, nullptr);
