@@ -263,6 +263,12 @@ describe('web console', () => {
     await tree.locator('.table-name', {hasText: 'big_orders'}).waitFor();
     await tree.locator('summary', {hasText: PWN_TABLE}).click();  // opens: column names as text
     await tree.getByText('<b onmouseover=window.__pwned=7>c</b>', {exact: true}).waitFor();
+    // jobs-v1.1 facts: the key SQLite reports, the schema fingerprint.
+    const orders = tree.locator('ul.tree > li > details > ul > li',
+      {has: page.locator('.table-name').getByText('orders', {exact: true})});
+    await orders.locator('summary').first().click();
+    await orders.getByText('primary key (id)', {exact: true}).waitFor();
+    await orders.getByText(/^fingerprint sha256:[0-9a-f]{64}$/).waitFor();
     await noScriptRan();
     await hx.shot(page, 'job-metadata');
   });

@@ -1,7 +1,9 @@
 // One job: its fields, attempts, error, and the result — test_connection as
-// fields, metadata as a schema tree, a query as a table paged from /rows.
+// fields, metadata as a schema tree, a profile as a table per column, a
+// query as a table paged from /rows (job_results.js draws the others).
 import {api} from '../api.js';
 import {badge, cellText, confirmButton, empty, errorBox, fill, h, table, when} from '../dom.js';
+import {fieldList, profileTable, schemaTree} from './job_results.js';
 
 const PAGE = 50;
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
@@ -20,34 +22,6 @@ function attempts(job) {
     table(['#', 'Agent instance', 'Started', 'Finished', 'Status', 'Error'], job.attempts.map((a) => [
       String(a.attempt), a.agent_instance || '', when(a.started_at), when(a.finished_at), a.status || '',
       a.error ? `${a.error.code || ''}: ${a.error.message || ''}` : '']), {id: 'attempts-table'}));
-}
-
-function columnItem(c) {
-  return h('li', {}, h('span', {class: 'column-name'}, c.name), ' ',
-    h('span', {class: 'muted'}, c.type || ''), c.nullable === false ? ' not null' : '');
-}
-
-function tableItem(t) {
-  const summary = h('summary', {}, h('span', {class: 'table-name'}, t.name), ` ${t.kind || 'table'}`,
-    t.row_estimate != null ? `, ~${t.row_estimate} rows` : '');
-  return h('li', {}, h('details', {}, summary,
-    h('ul', {class: 'columns'}, (t.columns || []).map(columnItem))));
-}
-
-function schemaItem(s) {
-  const tables = Array.isArray(s.tables) ? s.tables : [];
-  return h('li', {}, h('details', {open: true},
-    h('summary', {}, h('span', {class: 'schema-name'}, s.name || '(default)'), ` — ${tables.length} tables`),
-    h('ul', {}, tables.map(tableItem))));
-}
-
-function schemaTree(result) {
-  const schemas = Array.isArray(result.schemas) ? result.schemas : [];
-  const count = schemas.reduce((n, s) => n + (Array.isArray(s.tables) ? s.tables.length : 0), 0);
-  if (count === 0) return empty('No tables.', 'The agent found no table the login may read.');
-  const db = result.database ? ` of ${result.database}` : '';
-  return h('section', {id: 'schema-tree'}, h('h2', {}, `Schema${db} (${count} tables)`),
-    h('ul', {class: 'tree'}, schemas.map(schemaItem)));
 }
 
 function rowsPager(job) {
@@ -82,8 +56,8 @@ function result(job) {
   if (!r || job.status !== 'succeeded') return {node: null};
   if (job.type === 'metadata') return {node: schemaTree(r)};
   if (job.type === 'query') return rowsPager(job);
-  return {node: h('section', {}, h('h2', {}, 'Result'), h('dl', {class: 'kv', id: 'job-result'},
-    Object.entries(r).map(([k, v]) => [h('dt', {}, k), h('dd', {}, cellText(v))])))};
+  if (job.type === 'profile') return {node: profileTable(r)};
+  return {node: fieldList(r)};
 }
 
 export async function render(main, ctx) {
