@@ -56,7 +56,17 @@ COPY deploy/docker/runtime-packages.txt /tmp/runtime-packages.txt
 RUN apt-get update -qq \
  && grep -v '^#' /tmp/runtime-packages.txt | xargs apt-get install -y -qq --no-install-recommends \
  && apt-get clean \
- && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages.txt /var/cache/debconf/*-old
+ && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages.txt /var/cache/debconf/*-old \
+ && groupadd --system --gid 10001 outpost \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /work --no-create-home \
+            --shell /usr/sbin/nologin outpost \
+ && mkdir -p /work \
+ && chown 10001:10001 /work
+# `--target runtime` is also the base for an agent with ODBC drivers
+# (docs/deployment.md): Debian 12 slim, apt, the runtime packages, user 10001.
+WORKDIR /work
+ENV TMPDIR=/tmp
+USER 10001:10001
 
 # ------------------------------- the hub's root file system, gathered by ldd
 FROM runtime AS hub-rootfs
