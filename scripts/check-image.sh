@@ -22,7 +22,7 @@
 #      in build/image-tools).
 #
 #   OUTPOST_AGENT_IMAGE_BUDGET_MIB   agent image budget (default 40)
-#   OUTPOST_HUB_IMAGE_BUDGET_MIB     hub image budget (default 40)
+#   OUTPOST_HUB_IMAGE_BUDGET_MIB     hub image budget (default 35)
 #   OUTPOST_IMAGE_SOURCE, OUTPOST_IMAGE_LICENSES
 #                                    the source and licenses labels (default NOASSERTION:
 #                                    the repository has no LICENSE file)
@@ -40,7 +40,7 @@ epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
 agent_image=localhost/outpost-agent:$version
 hub_image=localhost/outpost-hub:$version
 agent_budget=${OUTPOST_AGENT_IMAGE_BUDGET_MIB:-40}
-hub_budget=${OUTPOST_HUB_IMAGE_BUDGET_MIB:-40}
+hub_budget=${OUTPOST_HUB_IMAGE_BUDGET_MIB:-35}
 
 step() { printf '\n-- check-image: %s (%d s)\n' "$*" $((SECONDS - start_all)); }
 fail() { echo "check-image: FAILED: $*" >&2; exit 1; }
