@@ -15,7 +15,7 @@
 #      outpost-hub built, stripped install
 #
 # Compared byte for byte (cmp); when they differ, the ELF sections that differ
-# are named (a sha256 per section of the unstripped binaries, objcopy). Also
+# are named (a sha256 per section of the unstripped binaries, by readelf offsets). Also
 # fails when the sources use __DATE__/__TIME__ or A's unstripped binaries name
 # the source directory. SOURCE_DATE_EPOCH is the commit's time.
 #   OUTPOST_REPRO_CCACHE=1   let build B use ccache (cheap, but then B reuses
@@ -71,14 +71,16 @@ b_start=$SECONDS
 ) || fail "build B"
 echo "B: built outpost-agent and outpost-hub in $((SECONDS - b_start)) s in ${out#"$root"/}/src (ccache ${OUTPOST_REPRO_CCACHE:+on}${OUTPOST_REPRO_CCACHE:-off})"
 
-section_sums() {  # ELF: "NAME SHA256" per section with contents
-  local elf=$1 tmp name
-  tmp=$(mktemp)
-  for name in $(readelf -SW "$elf" | sed -n 's/^ *\[ *[0-9]*\] \([^ ]*\) .*/\1/p' | grep -v '^NULL$'); do
-    objcopy -O binary --only-section="$name" "$elf" "$tmp" 2>/dev/null || continue
-    echo "$name $(sha256sum <"$tmp" | cut -c1-16)"
-  done
-  rm -f "$tmp"
+section_sums() {  # ELF: "NAME SHA256" per section with contents (offsets from readelf -SW)
+  readelf -SW "$1" | python3 -c '
+import hashlib, re, sys
+data = open(sys.argv[1], "rb").read()
+for line in sys.stdin:
+    m = re.match(r"\s*\[\s*\d+\]\s+(\S+)\s+(\S+)\s+[0-9a-f]+\s+([0-9a-f]+)\s+([0-9a-f]+)", line)
+    if m and m.group(2) not in ("NULL", "NOBITS"):
+        off, size = int(m.group(3), 16), int(m.group(4), 16)
+        print(m.group(1), hashlib.sha256(data[off:off + size]).hexdigest()[:16])
+' "$1"
 }
 status=0
 for bin in src/outpost-agent hub/outpost-hub; do
