@@ -11,7 +11,8 @@
 # from it (scripts/check-image.sh); repro builds outpost-agent and outpost-hub
 # a second time from `git archive HEAD` in build/repro, ccache off, and
 # compares them byte for byte with deploy's (scripts/check-reproducible.sh:
-# a cold compile of the two binaries, see docs/deployment.md for its time);
+# a cold compile of the two binaries, about 8-10 min on an idle 2-core
+# machine, 36 min measured on a loaded one; see docs/deployment.md);
 # asan builds everything and runs every suite (unit,
 # integration, e2e); tidy (opt-in: about 9 min of two cores, which the CI
 # budget does not have yet) runs clang-tidy (.clang-tidy) over every project
