@@ -22,8 +22,9 @@
 # The agent image is FROM scratch: the binary, exactly the shared objects
 # `ldd` lists (from the Debian 12 packages of deploy/docker/runtime-packages.txt),
 # the CA bundle and passwd/group entries; no shell, no package manager. Its
-# HEALTHCHECK is `outpost-agent healthcheck`. The hub image is debian-slim
-# based (its healthcheck is a bash script). Build with `--format docker` under
+# HEALTHCHECK is `outpost-agent healthcheck`. The hub image is made the same
+# way (plus libpq's dependencies and /usr/share/zoneinfo for cron time zones);
+# HEALTHCHECK `outpost-hub healthcheck`. Build with `--format docker` under
 # podman/buildah to keep HEALTHCHECK (the OCI format has no such field).
 
 ARG DEBIAN_RELEASE=12
@@ -47,9 +48,10 @@ RUN case "$BINARIES" in \
       *) echo "BINARIES must be 'source' or 'prebuilt', not '$BINARIES'" >&2; exit 1 ;; \
     esac
 
-# ------------------------------------------- shared runtime base (hub image)
+# ------------------------- shared runtime base (where the rootfs are gathered)
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
-# Only the shared libraries the binaries need (checked in CI), plus CA roots.
+# Only the shared libraries the binaries need (checked in CI), plus CA roots
+# and the tz database; collect-rootfs.sh copies what each binary uses.
 COPY deploy/docker/runtime-packages.txt /tmp/runtime-packages.txt
 RUN apt-get update -qq \
  && grep -v '^#' /tmp/runtime-packages.txt | xargs apt-get install -y -qq --no-install-recommends \
@@ -60,38 +62,47 @@ RUN apt-get update -qq \
             --shell /usr/sbin/nologin outpost \
  && mkdir -p /work \
  && chown 10001:10001 /work
-# Build arguments after the apt layer: a new revision does not reinstall packages.
-ARG DEBIAN_RELEASE
+# `--target runtime` is also the base for an agent with ODBC drivers
+# (docs/deployment.md): Debian 12 slim, apt, the runtime packages, user 10001.
+WORKDIR /work
+ENV TMPDIR=/tmp
+USER 10001:10001
+
+# ------------------------------- the hub's root file system, gathered by ldd
+FROM runtime AS hub-rootfs
+USER root
+COPY --from=build /out/stage/usr/local/bin/outpost-hub /usr/local/bin/outpost-hub
+COPY deploy/docker/collect-rootfs.sh /usr/local/sbin/collect-rootfs.sh
+# /rootfs: the hub, the libraries ldd resolves (libpq for the PostgreSQL
+# store among them), the tz database its cron schedules read, CA bundle,
+# passwd/group; file list with packages in /rootfs/usr/share/outpost/image-files.tsv.
+RUN /usr/local/sbin/collect-rootfs.sh /rootfs --tree /usr/share/zoneinfo /usr/local/bin/outpost-hub
+
+# ---------------------------------------------------------------- hub target
+FROM scratch AS hub
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG CREATED=unknown
 ARG SOURCE=NOASSERTION
 ARG LICENSES=NOASSERTION
-LABEL org.opencontainers.image.vendor="Outpost" \
+LABEL org.opencontainers.image.title="outpost-hub" \
+      org.opencontainers.image.description="Outpost reference control plane" \
+      org.opencontainers.image.vendor="Outpost" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="${LICENSES}" \
-      org.opencontainers.image.base.name="docker.io/library/debian:${DEBIAN_RELEASE}-slim" \
       org.opencontainers.image.documentation="docs/deployment.md"
-COPY --from=build /out/stage/usr/local/bin/outpost-healthcheck /usr/local/bin/outpost-healthcheck
-# A mounted .options.cmd is found as `@.options.cmd` (relative to /work).
+COPY --from=hub-rootfs /rootfs/ /
+ENV PATH=/usr/local/bin \
+    TMPDIR=/tmp
 WORKDIR /work
-# Nothing is written outside /tmp (mount a tmpfs there with --read-only).
-ENV TMPDIR=/tmp
-# Numeric, so Kubernetes' runAsNonRoot can verify it without /etc/passwd.
 USER 10001:10001
-
-# ---------------------------------------------------------------- hub target
-FROM runtime AS hub
-LABEL org.opencontainers.image.title="outpost-hub" \
-      org.opencontainers.image.description="Outpost reference control plane"
-COPY --from=build /out/stage/usr/local/bin/outpost-hub /usr/local/bin/outpost-hub
 EXPOSE 8443
-# A TCP check: the hub's endpoints need the admin token or TLS.
+# GET /healthz on --listen of PID 1 (a TCP connect when it serves TLS).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["outpost-healthcheck", "hub"]
+  CMD ["outpost-hub", "healthcheck"]
 ENTRYPOINT ["outpost-hub"]
 CMD ["--help"]
 

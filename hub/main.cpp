@@ -16,6 +16,7 @@
 #include "config/size.hpp"
 #include "http/url.hpp"
 #include "hub.hpp"
+#include "observability/health_probe.hpp"
 #include "observability/log.hpp"
 
 namespace {
@@ -136,6 +137,8 @@ struct Flags {
   unsigned threads = 1;
   bool allow_insecure = false;
   CLI::App* migrate = nullptr;
+  CLI::App* healthcheck = nullptr;
+  std::vector<std::string> healthcheck_args;
 };
 
 /// Declares every flag of outpost-hub and of `outpost-hub migrate`.
@@ -179,6 +182,14 @@ void add_flags(CLI::App& app, Flags& f, HubOptions& options) {
   app.add_option("--retain", f.retain, "keep finished jobs this long (e.g. 7d, 12h)");
   f.migrate = app.add_subcommand("migrate", "create or migrate the store's schema, then exit");
   add_store_options(*f.migrate);
+  f.healthcheck = app.add_subcommand(
+      "healthcheck",
+      "container HEALTHCHECK: GET /healthz on HOST:PORT (else $OUTPOST_HEALTHCHECK_ADDR, "
+      "--listen of PID 1, 127.0.0.1:8443); only a TCP connect when PID 1 serves TLS; "
+      "exit 0 healthy, 1 not");
+  f.healthcheck->add_option("address", f.healthcheck_args, "HOST:PORT")
+      ->expected(0, 1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::Throw);
   app.add_option("--log-level", f.log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   app.add_option("--log-format", f.log_format, "json or text")
@@ -292,6 +303,9 @@ int main(int argc, char** argv) {
   HubOptions options;
   add_flags(app, f, options);
   CLI11_PARSE(app, argc, argv);
+  if (f.healthcheck->parsed()) {
+    return outpost::obs::run_hub_health_probe(f.healthcheck_args, std::cout, std::cerr);
+  }
   apply_common(f, options);
   if (f.migrate->parsed()) return run_migrate(options.backend);
   apply_serving(f, options);

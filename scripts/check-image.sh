@@ -10,17 +10,22 @@
 #      BINARIES=prebuilt` of the hub and agent targets, tagged as the
 #      Kubernetes manifests and Helm charts name them (outpost-hub:VERSION,
 #      outpost-agent:VERSION), created timestamp = the commit's time;
-#   4. the agent image: size within its budget, no shell or package manager,
-#      OCI labels, HEALTHCHECK `outpost-agent healthcheck`;
+#   4. both images: size within its budget, no shell or package manager,
+#      OCI labels, HEALTHCHECK `outpost-agent healthcheck` / `outpost-hub
+#      healthcheck` (deploy/tools/check-image-config.sh);
 #   5. the images run (deploy/tools/run-image.sh): the hub image serves on
 #      loopback, the agent image as uid 10001 with the seed's flags runs a job,
 #      --version/--help/missing token (2)/wrong token (3), healthcheck, and
 #      writes nothing outside /tmp;
-#   6. SBOM: build/image/sbom.json (CycloneDX 1.5), validated against the
-#      vendored schema with ajv (npm, in build/image-tools).
+#   6. SBOMs: build/image/sbom.json (agent) and build/image/sbom-hub.json
+#      (CycloneDX 1.5), validated against the vendored schema with ajv (npm,
+#      in build/image-tools).
 #
 #   OUTPOST_AGENT_IMAGE_BUDGET_MIB   agent image budget (default 40)
-#   OUTPOST_HUB_IMAGE_BUDGET_MIB     hub image budget (default 120)
+#   OUTPOST_HUB_IMAGE_BUDGET_MIB     hub image budget (default 35)
+#   OUTPOST_IMAGE_SOURCE, OUTPOST_IMAGE_LICENSES
+#                                    the source and licenses labels (default NOASSERTION:
+#                                    the repository has no LICENSE file)
 #   OUTPOST_SKIP_DEPS=1              do not apt-get/npm install missing tools
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +40,7 @@ epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
 agent_image=localhost/outpost-agent:$version
 hub_image=localhost/outpost-hub:$version
 agent_budget=${OUTPOST_AGENT_IMAGE_BUDGET_MIB:-40}
-hub_budget=${OUTPOST_HUB_IMAGE_BUDGET_MIB:-120}
+hub_budget=${OUTPOST_HUB_IMAGE_BUDGET_MIB:-35}
 
 step() { printf '\n-- check-image: %s (%d s)\n' "$*" $((SECONDS - start_all)); }
 fail() { echo "check-image: FAILED: $*" >&2; exit 1; }
@@ -98,12 +103,16 @@ deploy/tools/check-image-config.sh "$agent_image" "$hub_image" "$agent_budget" "
 step "run the images (deploy/tools/run-image.sh)"
 deploy/tools/run-image.sh "$agent_image" "$hub_image"
 
-step "SBOM (build/image/sbom.json, CycloneDX 1.5)"
-python3 deploy/docker/sbom/make-sbom.py --image "$agent_image" --version "$version" --revision "$revision" \
-  --epoch "$epoch" --build-dir build/release --out "$out/sbom.json"
-"$tools/node_modules/.bin/ajv" validate --spec=draft7 --strict=false -c ajv-formats \
-  -s deploy/docker/sbom/bom-1.5.schema.json -r deploy/docker/sbom/spdx.schema.json \
-  -r deploy/docker/sbom/jsf-0.82.schema.json -d "$out/sbom.json" 2>"$out/ajv.err" ||
-  { grep -v '^unknown format' "$out/ajv.err" >&2; fail "sbom.json does not validate"; }
+step "SBOMs (build/image/sbom.json, sbom-hub.json: CycloneDX 1.5)"
+for pair in "outpost-agent:$agent_image:sbom.json" "outpost-hub:$hub_image:sbom-hub.json"; do
+  name=${pair%%:*} rest=${pair#*:}
+  image=${rest%:*} sbom=$out/${rest##*:}
+  python3 deploy/docker/sbom/make-sbom.py --image "$image" --name "$name" --version "$version" \
+    --revision "$revision" --epoch "$epoch" --build-dir build/release --out "$sbom"
+  "$tools/node_modules/.bin/ajv" validate --spec=draft7 --strict=false -c ajv-formats \
+    -s deploy/docker/sbom/bom-1.5.schema.json -r deploy/docker/sbom/spdx.schema.json \
+    -r deploy/docker/sbom/jsf-0.82.schema.json -d "$sbom" 2>"$out/ajv.err" ||
+    { grep -v '^unknown format' "$out/ajv.err" >&2; fail "${sbom#"$root"/} does not validate"; }
+done
 # (ajv-formats lacks iri-reference and idn-email: fields the SBOM does not use)
 echo "check-image: all checks passed in $((SECONDS - start_all)) s"

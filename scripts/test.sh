@@ -5,8 +5,15 @@
 #   OUTPOST_SKIP_DEPS=1 ...    skip the apt step (already installed)
 #   OUTPOST_STAGES="asan"      run only some stages (dev docs tidy asan tsan console deploy image repro fuzz)
 #
-# The default stages (docs asan tsan console deploy image fuzz) are what CI runs within its budget
-# on a 2-core machine: asan builds everything and runs every suite (unit,
+# The default stages (docs asan tsan console deploy image repro fuzz) are what CI runs within its
+# budget on a 2-core machine: deploy makes the release build (build/release,
+# staged in build/image-stage); image builds and runs both container images
+# from it (scripts/check-image.sh); repro builds outpost-agent and outpost-hub
+# a second time from `git archive HEAD` in build/repro, ccache off, and
+# compares them byte for byte with deploy's (scripts/check-reproducible.sh:
+# a cold compile of the two binaries, about 8-10 min on an idle 2-core
+# machine, 36 min measured on a loaded one; see docs/deployment.md);
+# asan builds everything and runs every suite (unit,
 # integration, e2e); tidy (opt-in: about 9 min of two cores, which the CI
 # budget does not have yet) runs clang-tidy (.clang-tidy) over every project
 # translation unit from a configured, unbuilt tree (scripts/check-tidy.sh);
@@ -17,7 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-stages=${OUTPOST_STAGES:-"docs asan tsan console deploy image fuzz"}
+stages=${OUTPOST_STAGES:-"docs asan tsan console deploy image repro fuzz"}
 jobs=${OUTPOST_JOBS:-$(nproc)}
 
 log() { printf '\n== %s ==\n' "$*"; }
@@ -96,8 +103,11 @@ if has_stage image && [ -x scripts/check-image.sh ]; then
 fi
 
 if has_stage repro && [ -x scripts/check-reproducible.sh ]; then
-  log "reproducible release binaries (opt-in: a second cold release build)"
+  log "reproducible release binaries (a second release build of the two binaries, ccache off)"
+  # Build A is the deploy stage's build/release; B is cold.
+  start=$(date +%s)
   scripts/check-reproducible.sh
+  echo "repro: $(( $(date +%s) - start )) s on $(nproc) cores"
 fi
 
 if has_stage fuzz && [ -x scripts/fuzz.sh ]; then

@@ -1,22 +1,31 @@
 #!/bin/bash
 # Gathers a minimal root file system for a FROM-scratch image (the Dockerfile's
-# agent-rootfs stage runs it inside debian:12-slim with the runtime packages
-# installed):
+# agent-rootfs and hub-rootfs stages run it inside debian:12-slim with the
+# runtime packages installed):
 #
-#   collect-rootfs.sh ROOTFS BINARY...
+#   collect-rootfs.sh ROOTFS [--tree DIR]... BINARY...
 #
-# Copies each BINARY, every shared object `ldd` resolves for it (and for
-# libmariadb's client plugins, which it loads at run time for MySQL 8's
-# caching_sha2_password), the dynamic loader, the CA bundle, and writes
+# Copies each BINARY, every shared object `ldd` resolves for it (and, when a
+# binary links libmariadb, its client plugins, which it loads at run time for
+# MySQL 8's caching_sha2_password), each --tree DIR whole (the hub's
+# /usr/share/zoneinfo), the dynamic loader, the CA bundle, and writes
 # /etc/passwd, /etc/group (root and outpost 10001), /etc/nsswitch.conf, /tmp
 # (1777) and /work (10001). Writes ROOTFS/usr/share/outpost/image-files.tsv:
 # one line per copied file: path, sha256, bytes, Debian package, version,
 # source package, source version, architecture, the licence names of the
 # package's machine-readable copyright file ("-" where unknown).
 set -euo pipefail
+usage() { echo "usage: collect-rootfs.sh ROOTFS [--tree DIR]... BINARY..." >&2; exit 2; }
+[ $# -gt 0 ] || usage
 rootfs=$1
 shift
-[ $# -gt 0 ] || { echo "usage: collect-rootfs.sh ROOTFS BINARY..." >&2; exit 2; }
+trees=()
+while [ "${1:-}" = --tree ]; do
+  [ -d "${2:-}" ] || { echo "collect-rootfs: --tree ${2:-}: not a directory" >&2; exit 2; }
+  trees+=("$2")
+  shift 2
+done
+[ $# -gt 0 ] || usage
 rm -rf "$rootfs"
 mkdir -p "$rootfs"
 # The usr-merge links (/lib -> usr/lib, /lib64 -> usr/lib64), as in Debian 12.
@@ -57,8 +66,16 @@ copy_with_libs() {
 
 for bin in "$@"; do copy_with_libs "$bin"; done
 shopt -s nullglob
-for plugin in /usr/lib/*/libmariadb3/plugin/*.so; do
-  copy_with_libs "$plugin"
+if printf '%s\n' "${!copied[@]}" | grep -q '/libmariadb\.so'; then
+  for plugin in /usr/lib/*/libmariadb3/plugin/*.so; do
+    copy_with_libs "$plugin"
+  done
+fi
+for tree in "${trees[@]}"; do
+  tree=$(readlink -f "$tree")
+  mkdir -p "$rootfs$(dirname "$tree")"
+  cp -a "$tree" "$rootfs$tree"
+  while IFS= read -r -d '' path; do copied[$path]=1; done < <(find "$tree" -type f -print0)
 done
 copy_path /etc/ssl/certs/ca-certificates.crt
 # OpenSSL's compiled-in defaults: /usr/lib/ssl/{cert.pem,certs,openssl.cnf}.
@@ -81,18 +98,31 @@ licenses_of() {  # PACKAGE: the License: names of its DEP-5 copyright file
 }
 manifest=$rootfs/usr/share/outpost/image-files.tsv
 printf '# path\tsha256\tbytes\tpackage\tversion\tsource\tsource_version\tarch\tlicenses\n' >"$manifest"
-for path in $(printf '%s\n' "${!copied[@]}" | sort); do
-  [ -L "$path" ] && continue
-  sum=$(sha256sum "$path" | cut -d' ' -f1)
-  bytes=$(stat -c %s "$path")
-  owner=$(dpkg -S "$path" 2>/dev/null | head -n1 | cut -d: -f1 || true)
-  # usr-merge: dpkg knows many libraries by their /lib path.
-  [ -n "$owner" ] || owner=$(dpkg -S "${path#/usr}" 2>/dev/null | head -n1 | cut -d: -f1 || true)
+mapfile -t files < <(for path in "${!copied[@]}"; do [ -L "$path" ] || echo "$path"; done | sort)
+# Owners from dpkg's file lists in one grep (a zoneinfo tree has ~900 files;
+# `dpkg -S` per file takes minutes): the path as dpkg knows it, or, usr-merge,
+# its /lib path for many libraries.
+declare -A owner_of=() meta_of=() licenses_of_pkg=() sum_of=() bytes_of=()
+while read -r sum path; do sum_of[$path]=$sum; done < <(sha256sum "${files[@]}")
+while read -r bytes path; do bytes_of[$path]=$bytes; done < <(stat -c '%s %n' "${files[@]}")
+while IFS= read -r line; do
+  list=${line%%:/*} path=/${line#*:/}
+  pkg=$(basename "$list" .list)
+  owner_of[$path]=${pkg%%:*}
+done < <(printf '%s\n' "${files[@]}" "${files[@]#/usr}" |
+  grep -F -x -h -f - --with-filename /var/lib/dpkg/info/*.list || true)
+for path in "${files[@]}"; do
+  sum=${sum_of[$path]} bytes=${bytes_of[$path]}
+  owner=${owner_of[$path]:-${owner_of[${path#/usr}]:-}}
   # update-ca-certificates generates the bundle from the ca-certificates package.
   [ "$path" != /etc/ssl/certs/ca-certificates.crt ] || owner=ca-certificates
   if [ -n "$owner" ]; then
-    meta=$(dpkg-query -W -f '${Version}\t${source:Package}\t${source:Version}\t${Architecture}' "$owner")
-    licenses=$(licenses_of "$owner")
+    if [ -z "${meta_of[$owner]:-}" ]; then
+      meta_of[$owner]=$(dpkg-query -W -f '${Version}\t${source:Package}\t${source:Version}\t${Architecture}' "$owner")
+      licenses_of_pkg[$owner]=$(licenses_of "$owner")
+    fi
+    meta=${meta_of[$owner]}
+    licenses=${licenses_of_pkg[$owner]}
   else
     owner=-
     meta=$(printf -- '-\t-\t-\t-')

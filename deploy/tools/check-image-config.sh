@@ -4,10 +4,10 @@
 #   deploy/tools/check-image-config.sh AGENT_IMAGE HUB_IMAGE AGENT_BUDGET_MIB HUB_BUDGET_MIB VERSION REVISION
 #
 # sizes within budget (uncompressed, `podman image inspect {{.Size}}`); OCI
-# labels source, revision, version, licenses; the agent image has no shell,
-# no package manager, runs as 10001:10001, its HEALTHCHECK is
-# `outpost-agent healthcheck`; the Kubernetes manifests and Helm charts name
-# the images and the tag the build produced.
+# labels source, revision, version, licenses; both images have no shell and
+# no package manager, run as 10001:10001, their HEALTHCHECK is
+# `outpost-agent healthcheck` / `outpost-hub healthcheck`; the Kubernetes
+# manifests and Helm charts name the images and the tag the build produced.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 agent_image=$1 hub_image=$2 agent_budget=$3 hub_budget=$4 version=$5 revision=$6
@@ -31,20 +31,23 @@ for pair in "$agent_image:$agent_budget" "$hub_image:$hub_budget"; do
   [ "$(podman image inspect --format '{{.Config.User}}' "$image")" = 10001:10001 ] || bad "$image does not run as 10001:10001"
 done
 
-health=$(podman image inspect --format '{{json .Config.Healthcheck.Test}}' "$agent_image")
-[ "$health" = '["CMD","outpost-agent","healthcheck"]' ] || bad "agent HEALTHCHECK is $health"
-[ "$(podman image inspect --format '{{json .Config.Entrypoint}}' "$agent_image")" = '["outpost-agent"]' ] ||
-  bad "agent ENTRYPOINT is not [\"outpost-agent\"]"
+for pair in "$agent_image:outpost-agent" "$hub_image:outpost-hub"; do
+  image=${pair%:*} name=${pair##*:}
+  health=$(podman image inspect --format '{{json .Config.Healthcheck.Test}}' "$image")
+  [ "$health" = "[\"CMD\",\"$name\",\"healthcheck\"]" ] || bad "$image HEALTHCHECK is $health"
+  [ "$(podman image inspect --format '{{json .Config.Entrypoint}}' "$image")" = "[\"$name\"]" ] ||
+    bad "$image ENTRYPOINT is not [\"$name\"]"
 
-# The agent image's file system: nothing to run but the agent.
-ctr=$(buildah from --pull=never "$agent_image")
-trap 'buildah rm "$ctr" >/dev/null' EXIT
-mnt=$(buildah mount "$ctr")
-for f in bin/sh usr/bin/sh bin/bash usr/bin/bash usr/bin/apt usr/bin/apt-get usr/bin/dpkg usr/bin/perl usr/bin/env; do
-  [ ! -e "$mnt/$f" ] || bad "agent image contains /$f"
+  # The image's file system: nothing to run but the program.
+  ctr=$(buildah from --pull=never "$image")
+  mnt=$(buildah mount "$ctr")
+  for f in bin/sh usr/bin/sh bin/bash usr/bin/bash usr/bin/apt usr/bin/apt-get usr/bin/dpkg usr/bin/perl usr/bin/env; do
+    [ ! -e "$mnt/$f" ] || bad "$image contains /$f"
+  done
+  echo "$name image: $(find "$mnt" -type f | wc -l) files, $(find "$mnt" -type f -name '*.so*' | wc -l) shared objects, no shell or package manager"
+  find "$mnt" -type f -printf '%s\t/%P\n' | sort -k2 >"build/image/${name#outpost-}-files.txt"
+  buildah rm "$ctr" >/dev/null
 done
-echo "agent image: $(find "$mnt" -type f | wc -l) files, $(find "$mnt" -type f -name '*.so*' | wc -l) shared objects, no shell or package manager"
-find "$mnt" -type f -printf '%s\t/%P\n' | sort -k2 >"build/image/agent-files.txt"
 
 # Manifests and charts pull what the build tags (docker.io/library/NAME:TAG
 # on a Docker host, localhost/NAME:TAG under podman: both are NAME:TAG).

@@ -7,7 +7,9 @@
 #   deploy/tools/run-image.sh AGENT_IMAGE HUB_IMAGE
 #
 #   hub     the hub image as uid 10001, --listen 127.0.0.1:0 (port read from
-#           its "hub started" log line), admin token from a mounted file
+#           its "hub started" log line), admin token from a mounted file;
+#           `outpost-hub healthcheck` healthy (GET /healthz 200), and
+#           unhealthy (exit 1) on a port nothing serves
 #   agent   the agent image as uid 10001 with the seed's flags (-u URL -t
 #           TOKEN): connects, runs a query job on a mounted SQLite file,
 #           serves /healthz (`outpost-agent healthcheck` says healthy),
@@ -105,8 +107,11 @@ for line in open(sys.argv[1]):
     if "hub started" in line: print(json.loads(line)["port"]); break' "$work/hub.log")
 api=http://127.0.0.1:$port/api
 echo "ok: hub image serves $api as uid 10001"
-expect_exit 0 "hub image: outpost-healthcheck hub" \
-  in_ctr --env OUTPOST_HEALTHCHECK_ADDR=127.0.0.1:"$port" "$hub_ctr" -- outpost-healthcheck hub
+expect_exit 0 "hub image: outpost-hub healthcheck (HEALTHCHECK, address from OUTPOST_HEALTHCHECK_ADDR)" \
+  in_ctr --env OUTPOST_HEALTHCHECK_ADDR=127.0.0.1:"$port" "$hub_ctr" -- outpost-hub healthcheck
+grep -q "answered 200" "$work/out.txt" || fail "hub healthcheck did not GET /healthz: $(cat "$work/out.txt")"
+expect_exit 1 "hub image: outpost-hub healthcheck on a port nothing serves" \
+  in_ctr "$hub_ctr" -- outpost-hub healthcheck 127.0.0.1:"$(free_port)"
 admin_call() {  # METHOD PATH [BODY]
   curl -sS --fail-with-body -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
     -X "$1" "$api/v1/admin$2" ${3:+--data "$3"}
@@ -122,6 +127,7 @@ ctrs+=("$ctr")
 expect_exit 0 "agent image: --version" in_ctr "$ctr" -- outpost-agent --version
 grep -q "^outpost-agent " "$work/out.txt" || fail "--version printed $(head -n1 "$work/out.txt")"
 expect_exit 0 "agent image: --help" in_ctr "$ctr" -- outpost-agent --help
+grep -q "outpost-agent healthcheck \[HOST:PORT\]" "$work/out.txt" || fail "--help does not list the healthcheck subcommand"
 expect_exit 2 "agent image: -u URL without a token" in_ctr "$ctr" -- outpost-agent -u "$api"
 expect_exit 3 "agent image: -u URL -t WRONG" \
   in_ctr "$ctr" -- outpost-agent -u "$api" -t "wrong-$RANDOM-token" --health-addr off

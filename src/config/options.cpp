@@ -304,12 +304,16 @@ std::string env_name(std::string_view long_name) {
 std::string help_text() {
   std::string out =
       "Usage: outpost-agent [OPTIONS] [@FILE ...]\n"
-      "       outpost-agent audit-verify PATH\n\n"
+      "       outpost-agent audit-verify PATH\n"
+      "       outpost-agent healthcheck [HOST:PORT]\n\n"
       "Runs jobs from an Outpost control plane against databases in this network,\n"
       "connecting out over HTTPS only.\n\n"
       "Every option can also be set with the environment variables shown (the\n"
       "command line wins). @FILE reads more arguments from FILE: words split on\n"
       "white space, quotes group words, a line starting with # is a comment.\n\n"
+      "audit-verify PATH checks an --audit-log file's hash chain. healthcheck GETs\n"
+      "/healthz (the container HEALTHCHECK): HOST:PORT, else OUTPOST_HEALTHCHECK_ADDR,\n"
+      "--health-addr of PID 1, AGENT_HEALTH_ADDR, 0.0.0.0:8080; exit 0 when healthy.\n\n"
       "Options:\n";
   for (const auto& spec : kSpecs) {
     std::string names;

@@ -16,23 +16,28 @@ namespace outpost::obs {
 namespace {
 
 constexpr int kTimeoutMs = 4000;
-constexpr std::string_view kOption = "--health-addr";
+
+// What one program's probe reads and does.
+struct ProbeTarget {
+  std::string_view program;  // in messages
+  bool get_healthz;          // false: a TCP connect is the check
+};
 
 std::string env_or_empty(const char* name) {
   const char* value = std::getenv(name);
   return value == nullptr ? std::string() : std::string(value);
 }
 
-// --health-addr VALUE or --health-addr=VALUE among NUL-separated arguments.
-std::string from_cmdline(const std::string& cmdline) {
+// OPTION VALUE or OPTION=VALUE among NUL-separated arguments ("" when absent).
+std::string from_cmdline(const std::string& cmdline, std::string_view option) {
   std::string previous;
   std::size_t start = 0;
   while (start < cmdline.size()) {
     std::size_t end = cmdline.find('\0', start);
     if (end == std::string::npos) end = cmdline.size();
     const std::string arg = cmdline.substr(start, end - start);
-    if (previous == kOption) return arg;
-    if (arg.rfind(std::string(kOption) + "=", 0) == 0) return arg.substr(kOption.size() + 1);
+    if (previous == option) return arg;
+    if (arg.rfind(std::string(option) + "=", 0) == 0) return arg.substr(option.size() + 1);
     previous = arg;
     start = end + 1;
   }
@@ -99,13 +104,50 @@ std::string get_healthz(int fd, const std::string& host_header) {
   return reply.substr(sp + 1, 3);
 }
 
+// Probes addr as the target says; the exit status of the healthcheck.
+int probe(const ProbeTarget& target, const std::string& addr, std::ostream& out,
+          std::ostream& err) {
+  const auto colon = addr.rfind(':');
+  std::string host = colon == std::string::npos ? std::string() : addr.substr(0, colon);
+  const std::string port = colon == std::string::npos ? std::string() : addr.substr(colon + 1);
+  if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos) {
+    err << target.program << ": healthcheck: cannot read a port from '" << addr
+        << "' (expected HOST:PORT)\n";
+    return 2;
+  }
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (host.empty() || host == "0.0.0.0" || host == "*") host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  const int fd = connect_to(host, port);
+  if (fd < 0) {
+    err << "unhealthy: nothing listens on " << host << ':' << port << '\n';
+    return 1;
+  }
+  if (!target.get_healthz) {
+    ::close(fd);
+    out << "healthy: " << host << ':' << port << " accepts connections (TLS: not spoken)\n";
+    return 0;
+  }
+  const std::string status = get_healthz(
+      fd, host.find(':') != std::string::npos ? "[" + host + "]:" + port : host + ':' + port);
+  ::close(fd);
+  if (status == "200") {
+    out << "healthy: GET /healthz on " << host << ':' << port << " answered 200\n";
+    return 0;
+  }
+  err << "unhealthy: GET /healthz on " << host << ':' << port << " answered '"
+      << (status.empty() ? "nothing" : status) << "'\n";
+  return 1;
+}
+
 }  // namespace
 
 std::string health_probe_address(const std::vector<std::string>& args,
                                  const std::string& pid1_cmdline) {
   if (!args.empty()) return args.front();
   std::string addr = env_or_empty("OUTPOST_HEALTHCHECK_ADDR");
-  if (addr.empty()) addr = from_cmdline(pid1_cmdline);
+  if (addr.empty()) addr = from_cmdline(pid1_cmdline, "--health-addr");
   if (addr.empty()) addr = env_or_empty("AGENT_HEALTH_ADDR");
   if (addr.empty()) addr = "0.0.0.0:8080";
   return addr;
@@ -121,33 +163,30 @@ int run_health_probe(const std::vector<std::string>& args, std::ostream& out, st
     out << "health endpoint disabled (--health-addr off): nothing to check\n";
     return 0;
   }
-  const auto colon = addr.rfind(':');
-  std::string host = colon == std::string::npos ? std::string() : addr.substr(0, colon);
-  const std::string port = colon == std::string::npos ? std::string() : addr.substr(colon + 1);
-  if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos) {
-    err << "outpost-agent: healthcheck: cannot read a port from '" << addr
-        << "' (expected HOST:PORT)\n";
+  return probe({"outpost-agent", true}, addr, out, err);
+}
+
+std::string hub_probe_address(const std::vector<std::string>& args,
+                              const std::string& pid1_cmdline) {
+  if (!args.empty()) return args.front();
+  std::string addr = env_or_empty("OUTPOST_HEALTHCHECK_ADDR");
+  if (addr.empty()) addr = from_cmdline(pid1_cmdline, "--listen");
+  if (addr.empty()) addr = "127.0.0.1:8443";
+  return addr;
+}
+
+bool hub_serves_tls(const std::string& pid1_cmdline) {
+  return !from_cmdline(pid1_cmdline, "--tls-cert").empty();
+}
+
+int run_hub_health_probe(const std::vector<std::string>& args, std::ostream& out,
+                         std::ostream& err) {
+  if (args.size() > 1) {
+    err << "outpost-hub: usage: outpost-hub healthcheck [HOST:PORT]\n";
     return 2;
   }
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  if (host.empty() || host == "0.0.0.0" || host == "*") host = "127.0.0.1";
-  if (host == "::") host = "::1";
-  const int fd = connect_to(host, port);
-  if (fd < 0) {
-    err << "unhealthy: nothing listens on " << host << ':' << port << '\n';
-    return 1;
-  }
-  const std::string status = get_healthz(
-      fd, host.find(':') != std::string::npos ? "[" + host + "]:" + port : host + ':' + port);
-  ::close(fd);
-  if (status == "200") {
-    out << "healthy: GET /healthz on " << host << ':' << port << " answered 200\n";
-    return 0;
-  }
-  err << "unhealthy: GET /healthz on " << host << ':' << port << " answered '"
-      << (status.empty() ? "nothing" : status) << "'\n";
-  return 1;
+  const std::string pid1 = read_pid1_cmdline();
+  return probe({"outpost-hub", !hub_serves_tls(pid1)}, hub_probe_address(args, pid1), out, err);
 }
 
 }  // namespace outpost::obs

@@ -1,6 +1,8 @@
-// `outpost-agent healthcheck [HOST:PORT]`: the container HEALTHCHECK without a
-// shell or an HTTP client in the image. GET /healthz on the agent's health
-// address; exit 0 on 200, 1 otherwise, 2 on a usage error.
+// `outpost-agent healthcheck [HOST:PORT]` and `outpost-hub healthcheck
+// [HOST:PORT]`: the container HEALTHCHECK without a shell or an HTTP client in
+// the image. GET /healthz on the health address; exit 0 on 200, 1 otherwise,
+// 2 on a usage error. A hub serving TLS (--tls-cert on PID 1's command line)
+// is only connected to: its /healthz speaks HTTPS, possibly mutual TLS.
 #pragma once
 
 #include <iosfwd>
@@ -17,5 +19,17 @@ std::string health_probe_address(const std::vector<std::string>& args,
 
 // Runs the probe for `outpost-agent healthcheck ARGS...`; returns the exit status.
 int run_health_probe(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// The hub's address, in order: the argument, OUTPOST_HEALTHCHECK_ADDR,
+// --listen on PID 1's command line, the hub's default 127.0.0.1:8443.
+std::string hub_probe_address(const std::vector<std::string>& args,
+                              const std::string& pid1_cmdline);
+
+// Whether PID 1's command line gives --tls-cert (the probe then only connects).
+bool hub_serves_tls(const std::string& pid1_cmdline);
+
+// Runs the probe for `outpost-hub healthcheck ARGS...`; returns the exit status.
+int run_hub_health_probe(const std::vector<std::string>& args, std::ostream& out,
+                         std::ostream& err);
 
 }  // namespace outpost::obs

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""CycloneDX 1.5 SBOM of the agent image (scripts/check-image.sh runs it).
+"""CycloneDX 1.5 SBOM of the agent or hub image (scripts/check-image.sh runs it).
 
-    make-sbom.py --image IMAGE --version V --revision SHA --epoch SECONDS \
-                 [--build-dir build/release] --out build/image/sbom.json
+    make-sbom.py --image IMAGE [--name outpost-agent|outpost-hub] --version V \
+                 --revision SHA --epoch SECONDS [--build-dir build/release] \
+                 --out build/image/sbom.json
 
 Two sources, both facts rather than a hand-kept list:
 
@@ -12,13 +13,14 @@ Two sources, both facts rather than a hand-kept list:
   its Debian package, version, source package, architecture and licences.
   Each package becomes a component (with a pkg:deb purl) holding its files.
 - the build's dependency list: the headers `ninja -t deps` records for the
-  agent's objects, mapped to their Debian packages with `dpkg -S` (header-only
-  and template code compiled into outpost-agent: Boost, nlohmann-json, ...).
+  objects linked into the binary (`ninja -t commands BINARY`), mapped to their Debian packages with `dpkg -S` (header-only
+  and template code compiled into the binary: Boost, nlohmann-json, ...).
 """
 import argparse
 import collections
 import datetime
 import json
+import re
 import subprocess
 import sys
 import uuid
@@ -42,15 +44,27 @@ def read_image_manifest(image):
     return [dict(zip(keys, fields)) for fields in lines], image_id
 
 
-def compiled_in_packages(build_dir):
-    """Debian packages whose headers the agent's objects were compiled with."""
+def linked_objects(build_dir, name):
+    """The object files the build compiles for the binary NAME."""
+    target = {"outpost-agent": "src/outpost-agent", "outpost-hub": "hub/outpost-hub"}[name]
+    commands = subprocess.run(["ninja", "-C", build_dir, "-t", "commands", target], check=True,
+                              capture_output=True, text=True).stdout
+    objects = set(re.findall(r" -o (\S+\.o)\b", commands))
+    if not objects:
+        sys.exit(f"make-sbom: ninja names no object files for {target} in {build_dir}")
+    return objects
+
+
+def compiled_in_packages(build_dir, name):
+    """Debian packages whose headers the binary's objects were compiled with."""
+    objects = linked_objects(build_dir, name)
     deps = subprocess.run(["ninja", "-C", build_dir, "-t", "deps"], check=True, capture_output=True,
                           text=True).stdout
     headers, obj = set(), ""
     for line in deps.splitlines():
         if not line.startswith(" "):
             obj = line.split(":", 1)[0]
-        elif not obj.startswith("hub/") and line.strip().startswith("/usr/include/"):
+        elif obj in objects and line.strip().startswith("/usr/include/"):
             headers.add(line.strip())
     owners = collections.defaultdict(int)
     found = subprocess.run(["dpkg", "-S", *sorted(headers)], capture_output=True, text=True).stdout
@@ -106,30 +120,30 @@ def build_bom(args, files, image_id, compiled):
     runtime = [package_component(fs[0], "runtime", fs[0]["licenses"], fs) for _, fs in sorted(by_pkg.items())]
     in_image = {c["name"] for c in runtime}
     built_in = [package_component(p, "compiled-in") for p in compiled if p["package"] not in in_image]
-    agent_files = [file_component(f) for f in own]
-    agent = {"type": "application", "bom-ref": "outpost-agent", "name": "outpost-agent", "version": args.version,
-             "properties": [{"name": "outpost:revision", "value": args.revision}], "components": agent_files}
+    own_files = [file_component(f) for f in own]
+    app = {"type": "application", "bom-ref": args.name, "name": args.name, "version": args.version,
+           "properties": [{"name": "outpost:revision", "value": args.revision}], "components": own_files}
     stamp = datetime.datetime.fromtimestamp(args.epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "$schema": "http://cyclonedx.org/schema/bom-1.5.schema.json",
         "bomFormat": "CycloneDX",
         "specVersion": "1.5",
-        "serialNumber": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'outpost-agent-image:' + image_id)}",
+        "serialNumber": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{args.name}-image:' + image_id)}",
         "version": 1,
         "metadata": {
             "timestamp": stamp,
             "tools": {"components": [{"type": "application", "name": "outpost make-sbom.py",
                                       "version": args.version}]},
-            "component": {"type": "container", "bom-ref": "image", "name": "outpost-agent",
+            "component": {"type": "container", "bom-ref": "image", "name": args.name,
                           "version": args.version,
                           "properties": [{"name": "oci:image-id", "value": image_id},
                                          {"name": "oci:image", "value": args.image},
                                          {"name": "outpost:revision", "value": args.revision}]},
         },
-        "components": [agent, *runtime, *built_in],
+        "components": [app, *runtime, *built_in],
         "dependencies": [
-            {"ref": "image", "dependsOn": ["outpost-agent"] + [c["bom-ref"] for c in runtime]},
-            {"ref": "outpost-agent", "dependsOn": [c["bom-ref"] for c in runtime + built_in]},
+            {"ref": "image", "dependsOn": [args.name] + [c["bom-ref"] for c in runtime]},
+            {"ref": args.name, "dependsOn": [c["bom-ref"] for c in runtime + built_in]},
         ],
     }
 
@@ -137,6 +151,7 @@ def build_bom(args, files, image_id, compiled):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image", required=True)
+    parser.add_argument("--name", default="outpost-agent", choices=["outpost-agent", "outpost-hub"])
     parser.add_argument("--version", required=True)
     parser.add_argument("--revision", required=True)
     parser.add_argument("--epoch", type=int, required=True)
@@ -146,7 +161,7 @@ def main():
     files, image_id = read_image_manifest(args.image)
     if not files:
         sys.exit("make-sbom: the image has an empty /usr/share/outpost/image-files.tsv")
-    compiled = compiled_in_packages(args.build_dir) if args.build_dir else []
+    compiled = compiled_in_packages(args.build_dir, args.name) if args.build_dir else []
     bom = build_bom(args, files, image_id, compiled)
     with open(args.out, "w", encoding="utf-8") as f:
         json.dump(bom, f, indent=2)

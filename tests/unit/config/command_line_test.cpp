@@ -375,6 +375,9 @@ TEST(CommandLine, HelpListsEveryOptionWithEnvAndDefault) {
   EXPECT_NE(result.text.find("-u, --url"), std::string::npos);
   EXPECT_NE(result.text.find("-t, --token"), std::string::npos);
   EXPECT_NE(result.text.find("--version"), std::string::npos);
+  // The subcommands main() dispatches before option parsing.
+  EXPECT_NE(result.text.find("outpost-agent audit-verify PATH"), std::string::npos);
+  EXPECT_NE(result.text.find("outpost-agent healthcheck [HOST:PORT]"), std::string::npos);
   EXPECT_EQ(parse({"-h"}).text, result.text);
   // Help wins even with other (even unknown) arguments around it.
   EXPECT_EQ(parse({"--bogus", "--help"}).outcome, Outcome::kPrintAndExit);

@@ -72,5 +72,34 @@ TEST_F(HealthProbeAddress, MalformedAddressIsAUsageError) {
   EXPECT_EQ(run_health_probe({"127.0.0.1:1", "extra"}, out, err), 2);
 }
 
+TEST_F(HealthProbeAddress, HubReadsListenThenDefaultsToItsOwnDefault) {
+  EXPECT_EQ(hub_probe_address({}, ""), "127.0.0.1:8443");
+  EXPECT_EQ(hub_probe_address({}, cmdline({"outpost-hub", "--listen", "0.0.0.0:9443"})),
+            "0.0.0.0:9443");
+  EXPECT_EQ(hub_probe_address({}, cmdline({"outpost-hub", "--listen=[::]:9444"})), "[::]:9444");
+  ::setenv("OUTPOST_HEALTHCHECK_ADDR", "127.0.0.1:2", 1);
+  EXPECT_EQ(hub_probe_address({}, cmdline({"outpost-hub", "--listen", "0.0.0.0:9443"})),
+            "127.0.0.1:2");
+  EXPECT_EQ(hub_probe_address({"127.0.0.1:1"}, ""), "127.0.0.1:1");
+  // The agent's variable is not the hub's.
+  ::unsetenv("OUTPOST_HEALTHCHECK_ADDR");
+  ::setenv("AGENT_HEALTH_ADDR", "127.0.0.1:4", 1);
+  EXPECT_EQ(hub_probe_address({}, ""), "127.0.0.1:8443");
+}
+
+TEST_F(HealthProbeAddress, HubUnderTlsIsOnlyConnectedTo) {
+  EXPECT_TRUE(hub_serves_tls(cmdline({"outpost-hub", "--tls-cert", "/tls/crt", "--tls-key", "k"})));
+  EXPECT_TRUE(hub_serves_tls(cmdline({"outpost-hub", "--tls-cert=/tls/crt"})));
+  EXPECT_FALSE(hub_serves_tls(cmdline({"outpost-hub", "--listen", "127.0.0.1:8443"})));
+}
+
+TEST_F(HealthProbeAddress, HubMalformedAddressIsAUsageError) {
+  std::ostringstream out;
+  std::ostringstream err;
+  EXPECT_EQ(run_hub_health_probe({"127.0.0.1:https"}, out, err), 2);
+  EXPECT_NE(err.str().find("outpost-hub: healthcheck: cannot read a port"), std::string::npos);
+  EXPECT_EQ(run_hub_health_probe({"127.0.0.1:1", "extra"}, out, err), 2);
+}
+
 }  // namespace
 }  // namespace outpost::obs
