@@ -73,6 +73,8 @@ JobResult MysqlConnector::run(JobContext& ctx) {
     case JobType::kQuery: return run_query(ctx, config, session);
     case JobType::kFreshness: return run_freshness(ctx, config, session);
     case JobType::kVolume: return run_volume(ctx, config, session);
+    case JobType::kProfile:
+    case JobType::kQueryLog: break;  // not in job_types(): refused by the runtime
   }
   return JobResult::failure(ErrorCode::kUnsupported, "unknown job type");
 }

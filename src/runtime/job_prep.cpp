@@ -169,6 +169,8 @@ ClaimedJob parse_claimed_job(const json& raw) {
     out.job.metadata = std::move(params.metadata);
     out.job.freshness = std::move(params.freshness);
     out.job.volume = std::move(params.volume);
+    out.job.profile = std::move(params.profile);
+    out.job.query_log = std::move(params.query_log);
   } catch (const std::exception& e) {
     out.error = invalid(std::string("job could not be read: ") + e.what());
   }

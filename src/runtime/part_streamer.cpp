@@ -70,6 +70,12 @@ bool PartStreamer::add_table(const Table& table) {
   return accept_line(line);
 }
 
+bool PartStreamer::add_record(const json& record) {
+  std::string line = record.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (!scrubber_.empty()) scrubber_.scrub_line(line);
+  return accept_line(line);
+}
+
 bool PartStreamer::accept_line(std::string_view line) {
   if (halted()) return false;
   if (count_ >= limits_.max_rows || total_bytes_ + line.size() + 1 > limits_.max_bytes) {
@@ -166,6 +172,28 @@ UploadStatus PartStreamer::split_and_upload(std::string_view body, int depth) {
   return upload_split(body.substr(cut + 1), depth + 1);
 }
 
+json PartStreamer::inline_lines(std::optional<JobError>& error) const {
+  // The buffer is at most one part: join its lines into one JSON array.
+  std::string text = "[";
+  std::size_t start = 0;
+  bool first = true;
+  while (start < buffer_.size()) {
+    std::size_t end = buffer_.find('\n', start);
+    if (end == std::string::npos) end = buffer_.size();
+    if (!first) text.push_back(',');
+    text.append(buffer_, start, end - start);
+    first = false;
+    start = end + 1;
+  }
+  text.push_back(']');
+  json rows = json::parse(text, nullptr, false);
+  if (rows.is_discarded()) {
+    error = JobError{ErrorCode::kInternal, "connector produced an invalid JSON row", false};
+    rows = json::array();
+  }
+  return rows;
+}
+
 PartStreamer::Finished PartStreamer::finish() {
   Finished out;
   settle_in_flight();
@@ -174,30 +202,16 @@ PartStreamer::Finished PartStreamer::finish() {
   out.parts = next_seq_;
   out.error = error_;
   out.stopped = stopped_;
-  if (type_ == JobType::kQuery) {
+  if (type_ == JobType::kQueryLog) {
+    if (inline_result) out.fields["rows"] = inline_lines(out.error);
+    out.fields["row_count"] = count_;
+    out.fields["truncated"] = truncated_;
+  } else if (type_ == JobType::kQuery) {
     json cols = json::array();
     for (const auto& c : columns_) cols.push_back({{"name", c.name}, {"type", c.type}});
     out.fields["columns"] = std::move(cols);
     if (inline_result) {
-      // The buffer is at most one part: join its lines into one JSON array.
-      std::string text = "[";
-      std::size_t start = 0;
-      bool first = true;
-      while (start < buffer_.size()) {
-        std::size_t end = buffer_.find('\n', start);
-        if (end == std::string::npos) end = buffer_.size();
-        if (!first) text.push_back(',');
-        text.append(buffer_, start, end - start);
-        first = false;
-        start = end + 1;
-      }
-      text.push_back(']');
-      json rows = json::parse(text, nullptr, false);
-      if (rows.is_discarded()) {
-        out.error = JobError{ErrorCode::kInternal, "connector produced an invalid JSON row", false};
-        rows = json::array();
-      }
-      out.fields["rows"] = std::move(rows);
+      out.fields["rows"] = inline_lines(out.error);
     }
     out.fields["row_count"] = count_;
     out.fields["truncated"] = truncated_;

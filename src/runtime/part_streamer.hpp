@@ -71,6 +71,7 @@ class PartStreamer final : public ResultSink {
   RowWriter& begin_row() override;
   [[nodiscard]] bool end_row() override;
   [[nodiscard]] bool add_table(const Table& table) override;
+  [[nodiscard]] bool add_record(const nlohmann::json& record) override;
   [[nodiscard]] std::uint64_t count() const override { return count_; }
   [[nodiscard]] std::uint64_t max_value_bytes() const override;
 
@@ -94,6 +95,7 @@ class PartStreamer final : public ResultSink {
 
  private:
   bool accept_line(std::string_view line);
+  nlohmann::json inline_lines(std::optional<JobError>& error) const;
   /// Starts uploading the buffer (after the part in flight has landed).
   bool flush_part();
   /// Waits for the part in flight, if any; false when it failed or stopped.
