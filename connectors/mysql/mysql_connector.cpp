@@ -46,8 +46,8 @@ MysqlConnector::MysqlConnector() {
 }
 
 std::vector<JobType> MysqlConnector::job_types() const {
-  return {JobType::kTestConnection, JobType::kMetadata, JobType::kQuery, JobType::kFreshness,
-          JobType::kVolume};
+  return {JobType::kTestConnection, JobType::kMetadata, JobType::kQuery,
+          JobType::kFreshness,      JobType::kVolume,   JobType::kProfile};
 }
 
 JobResult MysqlConnector::run(JobContext& ctx) {
@@ -73,7 +73,7 @@ JobResult MysqlConnector::run(JobContext& ctx) {
     case JobType::kQuery: return run_query(ctx, config, session);
     case JobType::kFreshness: return run_freshness(ctx, config, session);
     case JobType::kVolume: return run_volume(ctx, config, session);
-    case JobType::kProfile:
+    case JobType::kProfile: return run_profile(ctx, config, session);
     case JobType::kQueryLog: break;  // not in job_types(): refused by the runtime
   }
   return JobResult::failure(ErrorCode::kUnsupported, "unknown job type");
