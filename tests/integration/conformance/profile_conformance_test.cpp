@@ -208,6 +208,17 @@ TEST_P(Profile, ALongProfileStopsAtItsDeadline) {
   EXPECT_EQ(r.error->code, ErrorCode::kTimeout) << code(r);
 }
 
+// The conformance fixtures keep no statement statistics (no
+// pg_stat_statements, performance_schema off): every connector says
+// `unsupported` and why; query_log_test.cpp runs it where they are kept.
+TEST_P(Profile, QueryLogWithoutStatisticsIsUnsupportedWithTheReason) {
+  CancelToken cancel;
+  const auto r = run(JobType::kQueryLog, {{"limit", 10}}, cancel);
+  ASSERT_TRUE(r.error) << r.result.dump();
+  EXPECT_EQ(r.error->code, ErrorCode::kUnsupported) << code(r);
+  EXPECT_GT(r.error->message.size(), 20u) << code(r);
+}
+
 INSTANTIATE_TEST_SUITE_P(Connectors, Profile, ::testing::ValuesIn(target_names()),
                          [](const ::testing::TestParamInfo<std::string>& target_info) {
                            return target_info.param;
