@@ -43,8 +43,8 @@ std::string hand_written() {
   std::string sql = "SELECT count(*)";
   for (const char* c : {"id", "a", "b", "c", "d"}) {
     const std::string n = c;
-    sql += ", count(" + n + "), count(DISTINCT " + n + "), min(" + n + "), max(" + n +
-           "), avg(" + n + "), stddev_samp(" + n + ")";
+    sql += ", count(" + n + "), count(DISTINCT " + n + "), min(" + n + "), max(" + n + "), avg(" +
+           n + "), stddev_samp(" + n + ")";
   }
   for (const char* c : {"e", "f"}) {
     const std::string n = c;
@@ -118,7 +118,8 @@ int main(int argc, char** argv) {
       by_profile.push_back(profile_ms(server, result));
     }
     const double p = median(by_psql), a = median(by_profile);
-    std::printf("| rows | columns | psql hand-written aggregate (ms) | profile job (ms) | ratio |\n");
+    std::printf(
+        "| rows | columns | psql hand-written aggregate (ms) | profile job (ms) | ratio |\n");
     std::printf("|---|---|---|---|---|\n");
     std::printf("| %lld | 10 | %.0f | %.0f | %.2f |\n", rows, p, a, a / p);
     std::printf("profile statements: %s, row_count: %s\n", result["statements"].dump().c_str(),

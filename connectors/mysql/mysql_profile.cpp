@@ -15,6 +15,7 @@
 #include "common/profile.hpp"
 #include "mysql/mysql_jobs.hpp"
 #include "mysql/mysql_query_killer.hpp"
+#include "mysql/mysql_sql_guard.hpp"
 #include "mysql/mysql_values.hpp"
 
 namespace outpost::connectors::mysql {
@@ -148,6 +149,12 @@ JobResult run_profile(JobContext& ctx, const MysqlConfig& config, SessionLease& 
     base = table.quoted();
     if (!table.view && table.table_rows) source.estimate = std::stoll(*table.table_rows);
   } else {
+    // The query job's second layer: what escapes a transaction is refused.
+    if (auto what = forbidden_statement(*params.sql)) {
+      return JobResult::failure(
+          ErrorCode::kReadOnlyViolation,
+          "the statement uses " + *what + "; the agent runs read-only statements only");
+    }
     if (auto error = begin_read_only(*session, remaining_budget(ctx))) {
       session->mark_broken();
       return JobResult{std::move(error), nlohmann::json::object()};
