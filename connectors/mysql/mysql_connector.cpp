@@ -46,8 +46,8 @@ MysqlConnector::MysqlConnector() {
 }
 
 std::vector<JobType> MysqlConnector::job_types() const {
-  return {JobType::kTestConnection, JobType::kMetadata, JobType::kQuery, JobType::kFreshness,
-          JobType::kVolume};
+  return {JobType::kTestConnection, JobType::kMetadata, JobType::kQuery,   JobType::kFreshness,
+          JobType::kVolume,         JobType::kProfile,  JobType::kQueryLog};
 }
 
 JobResult MysqlConnector::run(JobContext& ctx) {
@@ -73,6 +73,8 @@ JobResult MysqlConnector::run(JobContext& ctx) {
     case JobType::kQuery: return run_query(ctx, config, session);
     case JobType::kFreshness: return run_freshness(ctx, config, session);
     case JobType::kVolume: return run_volume(ctx, config, session);
+    case JobType::kProfile: return run_profile(ctx, config, session);
+    case JobType::kQueryLog: return run_query_log(ctx, config, session);
   }
   return JobResult::failure(ErrorCode::kUnsupported, "unknown job type");
 }

@@ -67,19 +67,8 @@ std::variant<Row, JobResult> first_row(JobContext& ctx, const MysqlConfig& confi
   return row;
 }
 
-struct Found {
-  std::string schema;
-  std::string name;
-  bool view = false;
-  std::optional<std::string> table_rows;
-  std::optional<std::string> update_time;  ///< ISO 8601 UTC, when the engine keeps it
-  [[nodiscard]] std::string quoted() const {
-    return common::quote_identifier(schema, '`') + "." + common::quote_identifier(name, '`');
-  }
-};
+}  // namespace
 
-// Opens the read-only transaction and finds the table (in the session's
-// current database when no schema is given).
 std::variant<Found, JobResult> find_table(JobContext& ctx, const MysqlConfig& config,
                                           SessionLease& session, const TableRef& target) {
   Connection& connection = *session;
@@ -101,6 +90,12 @@ std::variant<Found, JobResult> find_table(JobContext& ctx, const MysqlConfig& co
   if (r.size() != 5 || !r[0] || !r[1]) return common::table_not_found(target);
   return Found{*r[0], *r[1], r[2].value_or("") == "VIEW", r[3], r[4]};
 }
+
+std::string Found::quoted() const {
+  return common::quote_identifier(schema, '`') + "." + common::quote_identifier(name, '`');
+}
+
+namespace {
 
 std::int64_t to_int(const std::optional<std::string>& text) {
   std::int64_t v = 0;

@@ -49,6 +49,15 @@ JobResult OdbcConnector::run(JobContext& ctx) {
     case JobType::kFreshness:
     case JobType::kVolume:
       break;  // not in job_types(): the runtime answers `unsupported` before this
+    case JobType::kProfile:
+    case JobType::kQueryLog:
+      // Not in job_types() either: ODBC has no portable sampling, length or
+      // statistics functions, nor a statement log.
+      return JobResult::failure(ErrorCode::kUnsupported,
+                                "the odbc connector does not run '" +
+                                    std::string(to_string(ctx.job.type)) +
+                                    "' jobs: ODBC offers no portable sampling, text length "
+                                    "or statement statistics; use the database's own connector");
   }
   return JobResult::failure(ErrorCode::kUnsupported, "unknown job type");
 }

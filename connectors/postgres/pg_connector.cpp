@@ -71,8 +71,8 @@ PostgresConnector::PostgresConnector(common::PoolOptions pool_options)
     : pool_(std::move(pool_options)) {}
 
 std::vector<JobType> PostgresConnector::job_types() const {
-  return {JobType::kTestConnection, JobType::kMetadata, JobType::kQuery, JobType::kFreshness,
-          JobType::kVolume};
+  return {JobType::kTestConnection, JobType::kMetadata, JobType::kQuery,   JobType::kFreshness,
+          JobType::kVolume,         JobType::kProfile,  JobType::kQueryLog};
 }
 
 JobResult PostgresConnector::run(JobContext& ctx) {
@@ -143,6 +143,8 @@ JobResult PostgresConnector::dispatch(Session& session, JobContext& ctx, std::in
     case JobType::kQuery: return run_query(session, ctx);
     case JobType::kFreshness: return run_freshness(session, ctx);
     case JobType::kVolume: return run_volume(session, ctx);
+    case JobType::kProfile: return run_profile(session, ctx);
+    case JobType::kQueryLog: return run_query_log(session, ctx);
   }
   return JobResult::failure(ErrorCode::kUnsupported, "unknown job type");
 }

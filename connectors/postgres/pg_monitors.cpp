@@ -19,13 +19,6 @@ namespace {
 
 using common::FreshnessSource;
 
-struct Relation {
-  std::string oid;
-  std::string name;  ///< regclass text: quoted where needed, schema-qualified off the search_path
-  char kind = 'r';
-  std::optional<std::int64_t> estimate;  ///< none for views, foreign and never-analysed tables
-};
-
 constexpr const char* kResolveSql =
     "SELECT c.oid, c.oid::pg_catalog.regclass::text, c.relkind, c.reltuples::bigint, "
     "(SELECT sum(ch.reltuples)::bigint FROM pg_catalog.pg_inherits i "
@@ -46,8 +39,8 @@ std::optional<std::int64_t> optional_int(const PGresult* r, int col) {
   return std::strtoll(PQgetvalue(r, 0, col), nullptr, 10);
 }
 
-// Opens the job's read-only transaction and finds the table; the failure to
-// return otherwise.
+}  // namespace
+
 std::variant<Relation, JobResult> open_relation(Session& session, JobContext& ctx,
                                                 const TableRef& target) {
   auto begin = session.exec_simple("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; " +
@@ -67,6 +60,8 @@ std::variant<Relation, JobResult> open_relation(Session& session, JobContext& ct
   if (rel.kind == 'p') rel.estimate = optional_int(r.get(), 4);
   return rel;
 }
+
+namespace {
 
 // One value of one row: the statement's only cell (null → nullopt).
 std::variant<std::optional<std::string>, JobResult> single_value(Session& session, JobContext& ctx,

@@ -16,8 +16,8 @@ using Clock = std::chrono::steady_clock;
 }  // namespace
 
 std::vector<JobType> SqliteConnector::job_types() const {
-  return {JobType::kTestConnection, JobType::kMetadata, JobType::kQuery, JobType::kFreshness,
-          JobType::kVolume};
+  return {JobType::kTestConnection, JobType::kMetadata, JobType::kQuery,
+          JobType::kFreshness,      JobType::kVolume,   JobType::kProfile};
 }
 
 JobResult SqliteConnector::run(JobContext& ctx) {
@@ -41,6 +41,10 @@ JobResult SqliteConnector::run(JobContext& ctx) {
     case JobType::kQuery: return run_query(*opened.db, ctx);
     case JobType::kFreshness: return run_freshness(*opened.db, ctx);
     case JobType::kVolume: return run_volume(*opened.db, ctx);
+    case JobType::kProfile: return run_profile(*opened.db, ctx);
+    case JobType::kQueryLog:
+      return JobResult::failure(ErrorCode::kUnsupported,
+                                "SQLite keeps no log or statistics of the statements it ran");
   }
   return JobResult::failure(ErrorCode::kUnsupported, "unknown job type");
 }

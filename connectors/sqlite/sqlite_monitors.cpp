@@ -16,13 +16,8 @@ namespace {
 
 using common::FreshnessSource;
 
-struct Found {
-  std::string name;  ///< as the schema spells it
-  bool view = false;
-};
+}  // namespace
 
-// The table or view named `target` in "main" (SQLite's one schema here:
-// ATTACH is disabled), or the failure.
 std::variant<Found, JobResult> find_table(Database& db, const TableRef& target) {
   if (target.schema && *target.schema != "main") return common::table_not_found(target);
   std::optional<JobError> error;
@@ -37,6 +32,8 @@ std::variant<Found, JobResult> find_table(Database& db, const TableRef& target) 
   if (rc != SQLITE_ROW) return failed(db.error_for(rc));
   return Found{text(st.get(), 0), text(st.get(), 1) == "view"};
 }
+
+namespace {
 
 // Runs `sql` (one bound text parameter, optional) and returns its one value.
 std::variant<std::optional<std::string>, JobResult> single_value(

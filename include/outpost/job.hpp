@@ -14,8 +14,8 @@
 namespace outpost {
 
 /// The job types of protocol v1 §7, and the monitors of jobs-v1.1
-/// (`freshness`, `volume`).
-enum class JobType { kTestConnection, kMetadata, kQuery, kFreshness, kVolume };
+/// (`freshness`, `volume`), `profile` and `query_log`.
+enum class JobType { kTestConnection, kMetadata, kQuery, kFreshness, kVolume, kProfile, kQueryLog };
 
 std::string_view to_string(JobType type) noexcept;
 std::optional<JobType> parse_job_type(std::string_view name) noexcept;
@@ -46,6 +46,8 @@ struct Job {
   MetadataParams metadata;
   FreshnessParams freshness;  ///< a freshness job's parameters
   VolumeParams volume;        ///< a volume job's parameters
+  ProfileParams profile;      ///< a profile job's parameters
+  QueryLogParams query_log;   ///< a query_log job's parameters
 };
 
 }  // namespace outpost

@@ -131,12 +131,38 @@ struct VolumeParams {
   bool exact = false;
 };
 
+/// A profile job (jobs-v1.1 `profile`): per-column statistics of a table,
+/// or of a query's result, in one scan of the (sampled) relation.
+struct ProfileParams {
+  std::optional<TableRef> target;  ///< `table` (and `schema`); or else `sql`
+  std::optional<std::string> sql;  ///< a SELECT whose result is profiled
+  /// Only these columns, in this order; nullopt: every column.
+  std::optional<std::vector<std::string>> columns;
+  std::optional<double> sample_percent;      ///< in (0, 100]
+  std::optional<std::uint64_t> sample_rows;  ///< positive
+  std::uint32_t top_k = 0;                   ///< 0: none; at most kMaxTopK
+  std::uint32_t histogram_bins = 0;          ///< 0: none; at most kMaxHistogramBins
+  static constexpr std::uint32_t kMaxTopK = 100;
+  static constexpr std::uint32_t kMaxHistogramBins = 100;
+  static constexpr std::size_t kMaxColumns = 1000;
+};
+
+/// A query_log job (jobs-v1.1 `query_log`): the database's normalised
+/// statement statistics.
+struct QueryLogParams {
+  std::optional<std::string> since;  ///< ISO 8601, as given
+  std::uint64_t limit = 1000;        ///< at most kMaxLimit
+  static constexpr std::uint64_t kMaxLimit = 100000;
+};
+
 /// The typed parameters of one job: only the member of its type is filled.
 struct JobParams {
   QueryParams query;
   MetadataParams metadata;
   FreshnessParams freshness;
   VolumeParams volume;
+  ProfileParams profile;
+  QueryLogParams query_log;
 };
 
 /// Reads a job's `params` object (null or absent: `{}`) for a job of `type`,

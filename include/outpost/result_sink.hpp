@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "outpost/params.hpp"
 #include "outpost/row_writer.hpp"
 
@@ -46,6 +48,14 @@ class ResultSink {
   /// metadata: one table with its columns (the runtime writes to_json(table)).
   /// Same return value as end_row().
   [[nodiscard]] virtual bool add_table(const Table& table) = 0;
+
+  /// query_log (jobs-v1.1): one record, a JSON object written as one line.
+  /// Same return value as end_row(). Default: refused (a sink for the other
+  /// job types).
+  [[nodiscard]] virtual bool add_record(const nlohmann::json& record) {
+    (void)record;
+    return false;
+  }
 
   /// Rows (or tables) accepted so far.
   [[nodiscard]] virtual std::uint64_t count() const = 0;

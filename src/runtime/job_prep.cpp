@@ -171,6 +171,8 @@ void parse_work(const json& raw, ClaimedJob& out) {
   out.job.metadata = std::move(params.metadata);
   out.job.freshness = std::move(params.freshness);
   out.job.volume = std::move(params.volume);
+  out.job.profile = std::move(params.profile);
+  out.job.query_log = std::move(params.query_log);
 }
 
 }  // namespace

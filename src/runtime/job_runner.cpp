@@ -43,6 +43,11 @@ void audit(RuntimeState& state, const JobState& job, const WorkerOutcome& out) {
       rec.statement = "freshness of " + table(j.freshness.target) +
                       (j.freshness.column ? " by column " + *j.freshness.column : "");
       break;
+    case JobType::kProfile:
+      rec.statement = "profile of " + (j.profile.target ? table(*j.profile.target)
+                                                        : "query: " + j.profile.sql.value_or(""));
+      break;
+    case JobType::kQueryLog:
     case JobType::kTestConnection:
     case JobType::kMetadata: rec.statement = std::string(to_string(j.type)); break;
   }

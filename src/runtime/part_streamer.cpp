@@ -70,6 +70,12 @@ bool PartStreamer::add_table(const Table& table) {
   return accept_line(line);
 }
 
+bool PartStreamer::add_record(const json& record) {
+  std::string line = record.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (!scrubber_.empty()) scrubber_.scrub_line(line);
+  return accept_line(line);
+}
+
 bool PartStreamer::accept_line(std::string_view line) {
   if (halted()) return false;
   if (count_ >= limits_.max_rows || total_bytes_ + line.size() + 1 > limits_.max_bytes) {
@@ -220,7 +226,19 @@ PartStreamer::Finished PartStreamer::finish() {
   out.parts = next_seq_;
   out.error = error_;
   out.stopped = stopped_;
-  if (type_ == JobType::kQuery) {
+  if (type_ == JobType::kQueryLog) {
+    if (inline_result) {
+      json rows = inline_rows(buffer_);
+      if (rows.is_discarded()) {
+        out.error =
+            JobError{ErrorCode::kInternal, "connector produced an invalid JSON record", false};
+        rows = json::array();
+      }
+      out.fields["rows"] = std::move(rows);
+    }
+    out.fields["row_count"] = count_;
+    out.fields["truncated"] = truncated_;
+  } else if (type_ == JobType::kQuery) {
     json cols = json::array();
     for (const auto& c : columns_) cols.push_back({{"name", c.name}, {"type", c.type}});
     out.fields["columns"] = std::move(cols);

@@ -71,6 +71,7 @@ class PartStreamer final : public ResultSink {
   RowWriter& begin_row() override;
   [[nodiscard]] bool end_row() override;
   [[nodiscard]] bool add_table(const Table& table) override;
+  [[nodiscard]] bool add_record(const nlohmann::json& record) override;
   [[nodiscard]] std::uint64_t count() const override { return count_; }
   [[nodiscard]] std::uint64_t max_value_bytes() const override;
 

@@ -9,6 +9,8 @@ std::string_view to_string(JobType type) noexcept {
     case JobType::kQuery: return "query";
     case JobType::kFreshness: return "freshness";
     case JobType::kVolume: return "volume";
+    case JobType::kProfile: return "profile";
+    case JobType::kQueryLog: return "query_log";
   }
   return "query";
 }
@@ -19,6 +21,8 @@ std::optional<JobType> parse_job_type(std::string_view name) noexcept {
   if (name == "query") return JobType::kQuery;
   if (name == "freshness") return JobType::kFreshness;
   if (name == "volume") return JobType::kVolume;
+  if (name == "profile") return JobType::kProfile;
+  if (name == "query_log") return JobType::kQueryLog;
   return std::nullopt;
 }
 

@@ -7,9 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include "outpost/job.hpp"
+#include "params_internal.hpp"
 
 namespace outpost {
-namespace {
+namespace params_detail {
 
 using nlohmann::json;
 
@@ -33,6 +34,40 @@ std::optional<std::uint64_t> positive_integer(const json& value) {
   }
   return std::nullopt;
 }
+
+// A name field: a non-empty string without NUL (identifiers are quoted by
+// the connectors, never spliced; a NUL would cut them short in C APIs).
+std::optional<JobError> name_field(const json& p, const char* key, bool required,
+                                   std::optional<std::string>& out) {
+  auto v = p.find(key);
+  if (v == p.end() || v->is_null()) {
+    if (required) return invalid(std::string("field 'params.") + key + "' is missing");
+    return std::nullopt;
+  }
+  if (!v->is_string() || v->get_ref<const std::string&>().empty() ||
+      v->get_ref<const std::string&>().find('\0') != std::string::npos) {
+    return invalid(std::string("field 'params.") + key + "' must be a non-empty name");
+  }
+  out = v->get<std::string>();
+  return std::nullopt;
+}
+
+std::optional<JobError> parse_table(const json& p, TableRef& out) {
+  std::optional<std::string> table;
+  if (auto e = name_field(p, "table", true, table)) return e;
+  out.table = std::move(*table);
+  return name_field(p, "schema", false, out.schema);
+}
+
+}  // namespace params_detail
+
+namespace {
+
+using nlohmann::json;
+using params_detail::invalid;
+using params_detail::name_field;
+using params_detail::parse_table;
+using params_detail::positive_integer;
 
 std::optional<JobError> parse_query(const json& p, QueryParams& out) {
   auto sql = p.find("sql");
@@ -80,30 +115,6 @@ std::optional<JobError> parse_metadata(const json& p, MetadataParams& out) {
     }
   }
   return std::nullopt;
-}
-
-// A name field: a non-empty string without NUL (identifiers are quoted by
-// the connectors, never spliced; a NUL would cut them short in C APIs).
-std::optional<JobError> name_field(const json& p, const char* key, bool required,
-                                   std::optional<std::string>& out) {
-  auto v = p.find(key);
-  if (v == p.end() || v->is_null()) {
-    if (required) return invalid(std::string("field 'params.") + key + "' is missing");
-    return std::nullopt;
-  }
-  if (!v->is_string() || v->get_ref<const std::string&>().empty() ||
-      v->get_ref<const std::string&>().find('\0') != std::string::npos) {
-    return invalid(std::string("field 'params.") + key + "' must be a non-empty name");
-  }
-  out = v->get<std::string>();
-  return std::nullopt;
-}
-
-std::optional<JobError> parse_table(const json& p, TableRef& out) {
-  std::optional<std::string> table;
-  if (auto e = name_field(p, "table", true, table)) return e;
-  out.table = std::move(*table);
-  return name_field(p, "schema", false, out.schema);
 }
 
 std::optional<JobError> parse_freshness(const json& p, FreshnessParams& out) {
@@ -235,6 +246,8 @@ std::optional<JobError> parse_job_params(JobType type, const json& params, JobPa
         case JobType::kQuery: return parse_query(json::object(), out.query);
         case JobType::kFreshness: return parse_freshness(json::object(), out.freshness);
         case JobType::kVolume: return parse_volume(json::object(), out.volume);
+        case JobType::kProfile: return params_detail::parse_profile(json::object(), out.profile);
+        case JobType::kQueryLog:
         case JobType::kMetadata:
         case JobType::kTestConnection: return std::nullopt;
       }
@@ -245,6 +258,8 @@ std::optional<JobError> parse_job_params(JobType type, const json& params, JobPa
       case JobType::kMetadata: return parse_metadata(params, out.metadata);
       case JobType::kFreshness: return parse_freshness(params, out.freshness);
       case JobType::kVolume: return parse_volume(params, out.volume);
+      case JobType::kProfile: return params_detail::parse_profile(params, out.profile);
+      case JobType::kQueryLog: return params_detail::parse_query_log(params, out.query_log);
       case JobType::kTestConnection: return std::nullopt;
     }
   } catch (const std::exception& e) {

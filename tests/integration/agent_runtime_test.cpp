@@ -347,6 +347,17 @@ TEST_F(AgentRuntime, MonitorJobsRunThroughTheHub) {
   ASSERT_EQ(bad.value("status", ""), "failed") << bad.dump();
   EXPECT_EQ(bad["error"].value("code", ""), "invalid_job") << bad.dump();
   EXPECT_NE(bad["error"].value("message", "").find("params.table"), std::string::npos);
+
+  // jobs-v1.1 profile and query_log: stored and shown as any job type.
+  const auto profile = wait_final(create_job(source_, "profile", Json{{"table", "knob"}}));
+  ASSERT_EQ(profile.value("status", ""), "succeeded") << profile.dump();
+  EXPECT_EQ(profile.value("type", ""), "profile") << profile.dump();
+  EXPECT_EQ(profile["result"]["row_count"], 1) << profile.dump();
+  EXPECT_EQ(profile["result"]["columns"][0]["name"], "n") << profile.dump();
+  const auto log = wait_final(create_job(source_, "query_log", Json{{"limit", 10}}));
+  ASSERT_EQ(log.value("status", ""), "failed") << log.dump();
+  EXPECT_EQ(log.value("type", ""), "query_log") << log.dump();
+  EXPECT_EQ(log["error"].value("code", ""), "unsupported") << log.dump();
   expect_slot_free();
 }
 

@@ -55,6 +55,8 @@ void set_params(Job& job, const nlohmann::json& params) {
   job.metadata = std::move(parsed.metadata);
   job.freshness = std::move(parsed.freshness);
   job.volume = std::move(parsed.volume);
+  job.profile = std::move(parsed.profile);
+  job.query_log = std::move(parsed.query_log);
 }
 
 bool CollectingSink::add_table(const Table& table) {
@@ -67,6 +69,18 @@ bool CollectingSink::add_table(const Table& table) {
     return false;
   }
   tables_.push_back(to_json(table));
+  ++count_;
+  return true;
+}
+
+bool CollectingSink::add_record(const nlohmann::json& record) {
+  if (!record.is_object()) throw std::logic_error("CollectingSink: a record is not an object");
+  if (options_.cancel != nullptr && options_.cancel->cancelled()) return false;
+  if (options_.max_rows && count_ >= *options_.max_rows) {
+    truncated_ = true;
+    return false;
+  }
+  records_.push_back(record);
   ++count_;
   return true;
 }

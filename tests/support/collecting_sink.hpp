@@ -44,12 +44,15 @@ class CollectingSink final : public ResultSink {
   RowWriter& begin_row() override;
   [[nodiscard]] bool end_row() override;
   [[nodiscard]] bool add_table(const Table& table) override;
+  [[nodiscard]] bool add_record(const nlohmann::json& record) override;
   [[nodiscard]] std::uint64_t count() const override { return count_; }
 
   [[nodiscard]] const std::vector<Column>& columns() const noexcept { return columns_; }
   [[nodiscard]] int set_columns_calls() const noexcept { return set_columns_calls_; }
   [[nodiscard]] const std::vector<nlohmann::json>& rows() const noexcept { return rows_; }
   [[nodiscard]] const std::vector<nlohmann::json>& tables() const noexcept { return tables_; }
+  /// query_log records, in order.
+  [[nodiscard]] const std::vector<nlohmann::json>& records() const noexcept { return records_; }
   [[nodiscard]] bool truncated() const noexcept { return truncated_; }
   /// Bytes of row JSON accepted.
   [[nodiscard]] std::uint64_t bytes() const noexcept { return bytes_; }
@@ -66,6 +69,7 @@ class CollectingSink final : public ResultSink {
   int set_columns_calls_ = 0;
   std::vector<nlohmann::json> rows_;
   std::vector<nlohmann::json> tables_;
+  std::vector<nlohmann::json> records_;
   std::uint64_t count_ = 0;
   std::uint64_t bytes_ = 0;
   bool truncated_ = false;

@@ -13,6 +13,7 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "support/process.hpp"
 
@@ -71,7 +72,8 @@ std::unique_ptr<PGconn, ConnCloser> connect_superuser(const PostgresServer& serv
 
 }  // namespace
 
-PostgresServer::PostgresServer() {
+PostgresServer::PostgresServer(std::vector<std::string> extra_conf)
+    : extra_conf_(std::move(extra_conf)) {
   char tmpl[] = "/tmp/outpost-pg-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("test postgres: mkdtemp failed");
   dir_ = tmpl;
@@ -172,6 +174,7 @@ void PostgresServer::start() {
            << "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
            << "max_connections = 120\nshared_buffers = 32MB\n"
            << "password_encryption = 'scram-sha-256'\n";
+      for (const auto& line : extra_conf_) conf << line << "\n";
     }
     std::error_code ec;
     std::filesystem::remove(dir_ / "server.log", ec);

@@ -24,7 +24,9 @@ namespace outpost::test {
 /// cluster cannot start: a database test must fail, never skip.
 class PostgresServer {
  public:
-  PostgresServer();
+  /// `extra_conf`: lines added to postgresql.auto.conf (e.g.
+  /// "shared_preload_libraries = 'pg_stat_statements'").
+  explicit PostgresServer(std::vector<std::string> extra_conf = {});
   ~PostgresServer();
   PostgresServer(const PostgresServer&) = delete;
   PostgresServer& operator=(const PostgresServer&) = delete;
@@ -56,6 +58,7 @@ class PostgresServer {
   void stop_and_remove() noexcept;
 
   std::filesystem::path dir_;
+  std::vector<std::string> extra_conf_;
   std::uint16_t port_ = 0;
   std::string password_;
   int watchdog_fd_ = -1;  // write end of the watchdog's pipe; closing it (or dying) fires it

@@ -66,7 +66,62 @@ INSTANTIATE_TEST_SUITE_P(
         Refused{JobType::kVolume, {{"table", "t"}, {"schema", ""}}, "params.schema"},
         Refused{JobType::kVolume, {{"table", "t"}, {"exact", "yes"}}, "params.exact"},
         Refused{JobType::kFreshness, json::object(), "params.table"},
-        Refused{JobType::kFreshness, {{"table", "t"}, {"column", 1}}, "params.column"}));
+        Refused{JobType::kFreshness, {{"table", "t"}, {"column", 1}}, "params.column"},
+        Refused{JobType::kProfile, json::object(), "params.table"},
+        Refused{JobType::kProfile, {{"table", "t"}, {"sql", "SELECT 1"}}, "params.table"},
+        Refused{JobType::kProfile, {{"sql", " "}}, "params.sql"},
+        Refused{JobType::kProfile, {{"sql", "SELECT 1"}, {"schema", "s"}}, "params.schema"},
+        Refused{JobType::kProfile, {{"table", "t"}, {"columns", json::array()}}, "params.columns"},
+        Refused{JobType::kProfile, {{"table", "t"}, {"columns", {"a", ""}}}, "params.columns"},
+        Refused{
+            JobType::kProfile, {{"table", "t"}, {"sample_percent", 0}}, "params.sample_percent"},
+        Refused{
+            JobType::kProfile, {{"table", "t"}, {"sample_percent", 101}}, "params.sample_percent"},
+        Refused{JobType::kProfile, {{"table", "t"}, {"sample_rows", 0}}, "params.sample_rows"},
+        Refused{JobType::kProfile,
+                {{"table", "t"}, {"sample_rows", 5}, {"sample_percent", 5}},
+                "params.sample_rows"},
+        Refused{JobType::kProfile, {{"table", "t"}, {"top_k", 101}}, "params.top_k"},
+        Refused{JobType::kProfile, {{"table", "t"}, {"top_k", -1}}, "params.top_k"},
+        Refused{
+            JobType::kProfile, {{"table", "t"}, {"histogram_bins", "5"}}, "params.histogram_bins"},
+        Refused{JobType::kQueryLog, {{"since", "yesterday"}}, "params.since"},
+        Refused{JobType::kQueryLog, {{"since", "2026-12-01T00:00:00"}}, "params.since"},
+        Refused{JobType::kQueryLog, {{"since", "2026-12-01T00:00:00Z'; --"}}, "params.since"},
+        Refused{JobType::kQueryLog, {{"limit", 0}}, "params.limit"},
+        Refused{JobType::kQueryLog, {{"limit", 100001}}, "params.limit"}));
+
+TEST(JobParams, ProfileAndQueryLogRead) {
+  JobParams p;
+  ASSERT_FALSE(parse(JobType::kProfile,
+                     {{"table", "orders"},
+                      {"schema", "s"},
+                      {"columns", {"b", "a"}},
+                      {"sample_percent", 2.5},
+                      {"top_k", 10},
+                      {"histogram_bins", 20}},
+                     p));
+  ASSERT_TRUE(p.profile.target);
+  EXPECT_EQ(p.profile.target->table, "orders");
+  EXPECT_EQ(p.profile.target->schema, "s");
+  EXPECT_EQ(p.profile.columns, (std::vector<std::string>{"b", "a"}));
+  EXPECT_EQ(p.profile.sample_percent, 2.5);
+  EXPECT_EQ(p.profile.top_k, 10u);
+  EXPECT_EQ(p.profile.histogram_bins, 20u);
+  ASSERT_FALSE(parse(JobType::kProfile, {{"sql", "SELECT 1"}, {"sample_rows", 1000}}, p));
+  EXPECT_FALSE(p.profile.target);
+  EXPECT_EQ(p.profile.sql, "SELECT 1");
+  EXPECT_EQ(p.profile.sample_rows, 1000u);
+  EXPECT_EQ(p.profile.top_k, 0u);
+
+  ASSERT_FALSE(parse(JobType::kQueryLog, json(nullptr), p));
+  EXPECT_EQ(p.query_log.limit, 1000u);
+  EXPECT_FALSE(p.query_log.since);
+  ASSERT_FALSE(
+      parse(JobType::kQueryLog, {{"since", "2026-12-01T10:00:00.5+02:00"}, {"limit", 5}}, p));
+  EXPECT_EQ(p.query_log.since, "2026-12-01T10:00:00.5+02:00");
+  EXPECT_EQ(p.query_log.limit, 5u);
+}
 
 TEST(JobParams, MonitorsReadTheirTable) {
   JobParams p;
@@ -87,11 +142,13 @@ TEST(JobParams, MonitorsReadTheirTable) {
 }
 
 TEST(JobType, MonitorNamesRoundTrip) {
-  for (auto type : {JobType::kFreshness, JobType::kVolume}) {
+  for (auto type : {JobType::kFreshness, JobType::kVolume, JobType::kProfile, JobType::kQueryLog}) {
     EXPECT_EQ(parse_job_type(to_string(type)), type);
   }
   EXPECT_EQ(to_string(JobType::kVolume), "volume");
   EXPECT_EQ(to_string(JobType::kFreshness), "freshness");
+  EXPECT_EQ(to_string(JobType::kProfile), "profile");
+  EXPECT_EQ(to_string(JobType::kQueryLog), "query_log");
 }
 
 TEST(JobParams, MetadataDefaultsAndFilter) {
