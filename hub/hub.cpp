@@ -52,10 +52,10 @@ Hub::Hub(const asio::any_io_executor& executor, HubOptions options) : options_(s
   auto server_options = options_.server;
   server_options.server_name = "outpost-hub";
   server_options.on_error = [log](std::string_view message) { log.error(message); };
-  server_ = std::make_unique<http::Server>(executor, server_options,
-                                           [this](http::Request request, http::Responder respond) {
-                                             handle(std::move(request), std::move(respond));
-                                           });
+  server_ = std::make_unique<http::Server>(
+      executor, server_options, [this](http::Request request, const http::Responder& respond) {
+        handle(std::move(request), respond);
+      });
 }
 
 Hub::~Hub() {

@@ -39,9 +39,9 @@ std::variant<Row, JobResult> first_row(JobContext& ctx, const MysqlConfig& confi
     auto registration = ctx.cancel.on_cancel([&killer] { killer.fire(); });
     if (!ctx.cancel.cancelled()) {
       MYSQL* handle = connection.handle();
-      if (mysql_real_query(handle, sql.data(), static_cast<unsigned long>(sql.size())) != 0) {
-        error = connection.last_error();
-      } else if (MYSQL_RES* result = mysql_store_result(handle); result == nullptr) {
+      MYSQL_RES* result = nullptr;
+      if (mysql_real_query(handle, sql.data(), static_cast<unsigned long>(sql.size())) != 0 ||
+          (result = mysql_store_result(handle)) == nullptr) {
         error = connection.last_error();
       } else {
         if (MYSQL_ROW r = mysql_fetch_row(result)) {

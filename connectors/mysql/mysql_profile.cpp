@@ -103,10 +103,10 @@ std::variant<TextRows, JobResult> all_rows(JobContext& ctx, const MysqlConfig& c
     QueryKiller killer(config, connection);
     auto registration = ctx.cancel.on_cancel([&killer] { killer.fire(); });
     MYSQL* handle = connection.handle();
+    MYSQL_RES* result = nullptr;
     if (ctx.cancel.cancelled()) {
-    } else if (mysql_real_query(handle, sql.data(), static_cast<unsigned long>(sql.size())) != 0) {
-      error = connection.last_error();
-    } else if (MYSQL_RES* result = mysql_store_result(handle); result == nullptr) {
+    } else if (mysql_real_query(handle, sql.data(), static_cast<unsigned long>(sql.size())) != 0 ||
+               (result = mysql_store_result(handle)) == nullptr) {
       error = connection.last_error();
     } else {
       const unsigned n = mysql_num_fields(result);
@@ -165,6 +165,7 @@ JobResult run_profile(JobContext& ctx, const MysqlConfig& config, SessionLease& 
   auto shape = all_rows(ctx, config, *session, "SELECT * FROM " + base + " LIMIT 0", &fields);
   if (auto* failed = std::get_if<JobResult>(&shape)) return std::move(*failed);
   std::vector<ProfileColumn> all;
+  all.reserve(fields.size());
   for (const auto& f : fields) all.push_back(column_of(f));
   auto picked =
       common::pick_columns(std::move(all), params.columns, common::profile_subject(params));

@@ -36,7 +36,7 @@ std::optional<JobError> fetch_rows(JobContext& ctx, SQLHSTMT stmt, SQLSMALLINT w
     if (rc == SQL_NO_DATA) return std::nullopt;
     if (!ok(rc)) return classify(diagnose(SQL_HANDLE_STMT, stmt), false);
     RowWriter& writer = ctx.sink.begin_row();
-    for (SQLUSMALLINT i = 0; i < shape.kinds.size(); ++i) {
+    for (std::size_t i = 0; i < shape.kinds.size(); ++i) {
       if (auto error = write_column(stmt, static_cast<SQLUSMALLINT>(i + 1), shape.kinds[i], writer,
                                     scratch)) {
         return error;

@@ -55,6 +55,7 @@ ProfileKind kind_of(const std::string& oid, char category) {
 // Rows of (name, type, oid, typcategory) as profile columns.
 std::vector<ProfileColumn> columns_of(const PGresult* r) {
   std::vector<ProfileColumn> out;
+  out.reserve(static_cast<std::size_t>(PQntuples(r)));
   for (int i = 0; i < PQntuples(r); ++i) {
     out.push_back({PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
                    kind_of(PQgetvalue(r, i, 2), PQgetvalue(r, i, 3)[0])});
@@ -127,6 +128,7 @@ Described describe_query(Session& session, JobContext& ctx, common::ProfileSourc
   auto shape = session.exec("SELECT * FROM " + base + " LIMIT 0");
   if (!tuples(shape)) return statement_failure(shape.get(), ctx);
   std::vector<std::string> oids;
+  oids.reserve(static_cast<std::size_t>(PQnfields(shape.get())));
   for (int i = 0; i < PQnfields(shape.get()); ++i) {
     oids.push_back(std::to_string(PQftype(shape.get(), i)));
   }

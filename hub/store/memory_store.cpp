@@ -12,7 +12,7 @@ void MemoryStore::on_jobs_available(JobsAvailable callback) {
   callback_ = std::move(shared);
 }
 
-void MemoryStore::notify(std::string pool_id) {
+void MemoryStore::notify(const std::string& pool_id) {
   std::shared_ptr<const JobsAvailable> cb;
   {
     std::lock_guard lock(mu_);

@@ -49,9 +49,9 @@ class MemoryStore final : public JobStore {
   std::size_t purge_instances_before(SystemTime cutoff) override;
   std::uint64_t agents_online(const std::string& pool_id, SystemTime since) override;
 
-  JobRecord create_job(const NewJob& job, SystemTime now) override;
+  JobRecord create_job(const NewJob& spec, SystemTime now) override;
   std::optional<JobRecord> get_job(const std::string& id) override;
-  JobRecord create_failed_job(const NewJob& job, const Json& error, SystemTime now) override;
+  JobRecord create_failed_job(const NewJob& spec, const Json& error, SystemTime now) override;
   JobPage list_jobs(const JobFilter& filter, std::size_t limit,
                     std::optional<std::uint64_t> before_seq) override;
   std::vector<JobRecord> claim(const ClaimRequest& request) override;
@@ -70,7 +70,7 @@ class MemoryStore final : public JobStore {
   std::vector<std::string> retries_due(SystemTime after, SystemTime now) override;
   std::optional<SystemTime> next_retry_at(SystemTime now) override;
 
-  ScheduleRecord create_schedule(const NewSchedule& schedule, SystemTime now) override;
+  ScheduleRecord create_schedule(const NewSchedule& spec, SystemTime now) override;
   std::vector<ScheduleRecord> list_schedules() override;
   bool delete_schedule(const std::string& id) override;
   std::size_t cancel_schedules_for_source(const std::string& source_id) override;
@@ -114,7 +114,7 @@ class MemoryStore final : public JobStore {
   /// Ends an unfinished job as cancelled with `error` (see cancel()).
   void cancel_unfinished(Job& job, SystemTime now, Json error);
   JobRecord new_job_record(const NewJob& spec, SystemTime now);
-  void notify(std::string pool_id);  // called without mu_
+  void notify(const std::string& pool_id);  // called without mu_
 
   std::mutex mu_;
   std::uint64_t next_token_ = 1, next_source_ = 1, next_job_ = 1;

@@ -83,7 +83,7 @@ std::optional<RawValue> from_environment(const OptionSpec& spec, const Environme
 std::optional<RawValue> from_command_line(const CLI::Option* option, const OptionSpec& spec) {
   if (option->count() == 0) return std::nullopt;
   std::string text = option->results().back();
-  if (text != kPromptMarker) text = trim(std::move(text));
+  if (text != kPromptMarker) text = trim(text);
   return RawValue{std::move(text), primary_name(spec)};
 }
 

@@ -105,7 +105,7 @@ std::optional<std::string> FdTokenReader::read_token(std::string* error) {
     line = read_line(fd_, error);
   }
   if (!line) return std::nullopt;
-  std::string token = trim(std::move(*line));
+  std::string token = trim(*line);
   if (token.empty()) {
     if (error != nullptr) {
       *error =

@@ -35,7 +35,7 @@ std::string from_cmdline(const std::string& cmdline, std::string_view option) {
   while (start < cmdline.size()) {
     std::size_t end = cmdline.find('\0', start);
     if (end == std::string::npos) end = cmdline.size();
-    const std::string arg = cmdline.substr(start, end - start);
+    std::string arg = cmdline.substr(start, end - start);
     if (previous == option) return arg;
     if (arg.rfind(std::string(option) + "=", 0) == 0) return arg.substr(option.size() + 1);
     previous = arg;

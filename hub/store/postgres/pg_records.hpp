@@ -12,7 +12,7 @@ namespace outpost::hub::pg {
 
 /// Milliseconds since the epoch, as a text parameter.
 std::string ms(SystemTime t);
-SystemTime from_ms(std::int64_t ms);
+SystemTime from_ms(std::int64_t value);
 /// A timestamptz column as an optional time (NULL → nullopt).
 std::optional<SystemTime> opt_time(const PGresult* r, int row, int col);
 

@@ -123,6 +123,7 @@ std::vector<TokenRecord> PostgresStore::list_tokens() {
   auto conn = pool_.acquire();
   auto r = conn->run(st, {});
   std::vector<TokenRecord> out;
+  out.reserve(static_cast<std::size_t>(PQntuples(r.get())));
   for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(token_from_row(r.get(), i));
   return out;
 }
@@ -161,6 +162,7 @@ std::vector<SourceRecord> PostgresStore::list_sources() {
   auto conn = pool_.acquire();
   auto r = conn->run(st, {});
   std::vector<SourceRecord> out;
+  out.reserve(static_cast<std::size_t>(PQntuples(r.get())));
   for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(source_from_row(r.get(), i));
   return out;
 }
@@ -208,6 +210,7 @@ std::vector<InstanceRecord> PostgresStore::list_instances() {
   auto conn = pool_.acquire();
   auto r = conn->run(st, {});
   std::vector<InstanceRecord> out;
+  out.reserve(static_cast<std::size_t>(PQntuples(r.get())));
   for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(instance_from_row(r.get(), i));
   return out;
 }

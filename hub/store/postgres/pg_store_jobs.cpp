@@ -124,6 +124,7 @@ std::vector<JobRecord> PostgresStore::claim(const ClaimRequest& req) {
           job_columns("upd") + " FROM upd ORDER BY upd.seq"};
   const int n = std::max(1, req.max_jobs);
   std::vector<std::string> tokens;
+  tokens.reserve(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) tokens.push_back(lease_token());
   auto conn = pool_.acquire();
   auto r = conn->run(st, {req.pool_id, std::to_string(n), req.instance_id, ms(req.now),

@@ -44,6 +44,7 @@ std::vector<PoolRecord> PostgresStore::list_pools() {
   auto conn = pool_.acquire();
   auto r = conn->run(st, {});
   std::vector<PoolRecord> out;
+  out.reserve(static_cast<std::size_t>(PQntuples(r.get())));
   for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(pool_from_row(r.get(), i));
   return out;
 }

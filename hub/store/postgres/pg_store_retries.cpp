@@ -78,6 +78,7 @@ std::vector<std::string> PostgresStore::retries_due(SystemTime after, SystemTime
   auto conn = pool_.acquire();
   auto r = conn->run(st, {ms(after), ms(now)});
   std::vector<std::string> out;
+  out.reserve(static_cast<std::size_t>(PQntuples(r.get())));
   for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(text(r.get(), i, 0));
   return out;
 }

@@ -32,6 +32,7 @@ ScheduleRecord schedule_from_row(const PGresult* r, int row) {
 
 std::vector<ScheduleRecord> schedules_from(const Result& r) {
   std::vector<ScheduleRecord> out;
+  out.reserve(static_cast<std::size_t>(PQntuples(r.get())));
   for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(schedule_from_row(r.get(), i));
   return out;
 }
