@@ -8,18 +8,13 @@
 # Nothing in the sources uses __DATE__ or __TIME__ (scripts/check-reproducible.sh
 # greps for them); static archives are deterministic by default on Debian.
 option(OUTPOST_REPRODUCIBLE "Map source and build paths out of the binaries" OFF)
-# ccache (the launcher in CMakeLists.txt sets CCACHE_BASEDIR to the source
-# tree) hands the compiler relative paths (../../src/x.cpp, -I../../include)
-# while a build without ccache gives absolute ones: the relative form of the
-# source root is mapped too, so both give the same debug information (seen in
-# scripts/check-reproducible.sh: .debug_line_str held ../../connectors/... in
-# the ccache build and connectors/... in the cold one).
+# ccache would hand the compiler relative paths (../../src/x.cpp,
+# generated/x.cpp) where a build without it gives absolute ones, so the
+# launcher in CMakeLists.txt turns its path rewriting off in this mode (seen
+# in scripts/check-reproducible.sh: .debug_line_str held ../../connectors/...
+# and generated/... in the ccache build, connectors/... and ./generated/...
+# in the cold one).
 if(OUTPOST_REPRODUCIBLE)
-  file(RELATIVE_PATH _outpost_src_from_build "${CMAKE_BINARY_DIR}" "${CMAKE_SOURCE_DIR}")
-  string(REGEX REPLACE "/+$" "" _outpost_src_from_build "${_outpost_src_from_build}")
-  if(_outpost_src_from_build)
-    add_compile_options("-ffile-prefix-map=${_outpost_src_from_build}/=")
-  endif()
   add_compile_options("-ffile-prefix-map=${CMAKE_SOURCE_DIR}/=" "-ffile-prefix-map=${CMAKE_BINARY_DIR}=.")
   add_link_options("-Wl,--build-id=sha1")
 endif()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Reproducible release binaries (scripts/test.sh stage "repro", a default
-# stage): a second release build of the same commit, in another directory and
+# Reproducible release binaries (scripts/test.sh stage "repro", opt-in
+# until a whole run passes; docs/deployment.md): a second release build of the same commit, in another directory and
 # without ccache, must give bit-identical stripped outpost-agent and
 # outpost-hub.
 #
