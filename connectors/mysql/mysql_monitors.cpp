@@ -13,7 +13,6 @@
 
 #include "common/monitors.hpp"
 #include "mysql/mysql_jobs.hpp"
-#include "mysql/mysql_query_killer.hpp"
 
 namespace outpost::connectors::mysql {
 namespace {
@@ -32,39 +31,10 @@ std::string literal(MYSQL* handle, const std::string& text) {
 // (an empty Row when there is none), or the failure.
 std::variant<Row, JobResult> first_row(JobContext& ctx, const MysqlConfig& config,
                                        Connection& connection, const std::string& sql) {
-  std::optional<JobError> error;
-  Row row;
-  {
-    QueryKiller killer(config, connection);
-    auto registration = ctx.cancel.on_cancel([&killer] { killer.fire(); });
-    if (!ctx.cancel.cancelled()) {
-      MYSQL* handle = connection.handle();
-      MYSQL_RES* result = nullptr;
-      if (mysql_real_query(handle, sql.data(), static_cast<unsigned long>(sql.size())) != 0 ||
-          (result = mysql_store_result(handle)) == nullptr) {
-        error = connection.last_error();
-      } else {
-        if (MYSQL_ROW r = mysql_fetch_row(result)) {
-          const unsigned long* lengths = mysql_fetch_lengths(result);
-          for (unsigned i = 0; i < mysql_num_fields(result); ++i) {
-            row.push_back(r[i] == nullptr
-                              ? std::nullopt
-                              : std::optional<std::string>(std::string(r[i], lengths[i])));
-          }
-        }
-        mysql_free_result(result);
-      }
-    }
-  }
-  if (ctx.cancel.cancelled()) {
-    connection.mark_broken();  // a KILL may still land
-    return cancelled_result(ctx.cancel.reason());
-  }
-  if (error) {
-    if (error->code == ErrorCode::kUnreachable) connection.mark_broken();
-    return JobResult{std::move(error), nlohmann::json::object()};
-  }
-  return row;
+  auto rows = all_rows(ctx, config, connection, sql, nullptr);
+  if (auto* failed = std::get_if<JobResult>(&rows)) return std::move(*failed);
+  auto& all = std::get<TextRows>(rows);
+  return all.empty() ? Row{} : std::move(all.front());
 }
 
 }  // namespace
