@@ -190,7 +190,8 @@ constexpr std::array kSpecs{
                "longest wait between two attempts to reach the control plane",
                [](AgentConfig& c, const RawValue& v) { c.backoff_cap = parse_ms(v, false); }},
     OptionSpec{"--max-retries", "N", ValueKind::kValue, "0 (forever)",
-               "consecutive failed attempts to reach the control plane before exiting",
+               "retries after a failed attempt to reach the control plane before exiting "
+               "(1 = one retry)",
                [](AgentConfig& c, const RawValue& v) {
                  c.max_retries =
                      static_cast<int>(parse_integer(v, 0, kIntMax, "use 0 to retry forever"));

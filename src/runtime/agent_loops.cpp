@@ -85,15 +85,19 @@ auto fatal_on_error(std::shared_ptr<RuntimeState> state, std::string activity) {
 }
 
 /// Counts a failed attempt to reach the control plane and logs it; true
-/// when --max-retries is exhausted (the agent is then ending).
+/// when --max-retries is exhausted (the agent is then ending). N retries
+/// follow the first failure, so the agent gives up at failure N + 1
+/// (`--max-retries 1`: one retry), as KrakenD's max_retries counts.
 bool count_failure(RuntimeState& state, std::string_view call, const control_plane::CallError& err,
                    milliseconds delay) {
   const int failures = ++state.consecutive_failures;
   note_call_error(state, call, err, delay, failures);
-  if (state.config.max_retries > 0 && failures >= state.config.max_retries && !state.stopping()) {
+  if (state.config.max_retries > 0 && failures > state.config.max_retries && !state.stopping()) {
     fatal(state, 1,
           "giving up after " + std::to_string(failures) +
-              " consecutive failed attempts to reach the control plane (--max-retries): " +
+              " consecutive failed attempts to reach the control plane (--max-retries " +
+              std::to_string(state.config.max_retries) + ": a first attempt and " +
+              std::to_string(state.config.max_retries) + " retries): " +
               std::string(control_plane::to_string(err.kind)) +
               (err.message.empty() ? "" : ": " + obs::redact(err.message)));
     return true;

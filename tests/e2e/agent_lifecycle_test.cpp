@@ -145,8 +145,9 @@ TEST_F(AgentE2E, MaxRetriesExhaustedExitsWithStatus1) {
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(*status, 1);
   const auto err = agent.process->stderr_text();
-  EXPECT_NE(err.find("--max-retries"), std::string::npos) << err;
-  EXPECT_EQ(agent.lines("control plane call failed").size(), 3u);
+  EXPECT_NE(err.find("--max-retries 3"), std::string::npos) << err;
+  // A first attempt and three retries (KrakenD's max_retries counting).
+  EXPECT_EQ(agent.lines("control plane call failed").size(), 4u);
   for (const auto& l : agent.lines("control plane call failed")) {
     EXPECT_EQ(l["backoff_ms"], 1000);  // --backoff-strategy fallback
   }
