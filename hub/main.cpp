@@ -302,7 +302,13 @@ int main(int argc, char** argv) {
   Flags f;
   HubOptions options;
   add_flags(app, f, options);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version print and exit 0; a usage error prints one line
+    // and exits 2, as the agent's do (not CLI11's own codes, e.g. 114).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   if (f.healthcheck->parsed()) {
     return outpost::obs::run_hub_health_probe(f.healthcheck_args, std::cout, std::cerr);
   }

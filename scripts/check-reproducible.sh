@@ -38,6 +38,7 @@ fi
 [ -z "$(git status --porcelain --untracked-files=no)" ] ||
   echo "check-reproducible: note: the work tree has uncommitted changes; A builds them, B builds HEAD"
 
+mkdir -p "$root/build"
 staged=build/image-stage/usr/local/bin
 if [ ! -x "$staged/outpost-agent" ] || [ ! -x "$staged/outpost-hub" ] ||
   ! "$staged/outpost-agent" --version | grep -qx "commit: $commit"; then

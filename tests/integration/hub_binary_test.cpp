@@ -77,7 +77,10 @@ TEST(HubBinaryTest, RejectsBadFlagValuesWithAClearMessage) {
        std::vector<std::vector<std::string>>{{"--admin-token", "A", "--lease-ttl", "soon"},
                                              {"--admin-token", "A", "--max-body", "lots"},
                                              {"--admin-token", "A", "--listen", "nowhere"},
-                                             {"--listen", "127.0.0.1:0"}}) {
+                                             {"--listen", "127.0.0.1:0"},
+                                             // CLI11's own errors exit 2 as well
+                                             {"--no-such-flag"},
+                                             {"healthcheck", "127.0.0.1:1", "127.0.0.1:2"}}) {
     std::vector<std::string> full{hub_binary()};
     full.insert(full.end(), args.begin(), args.end());
     Process hub(options(full));
