@@ -5,7 +5,10 @@
 namespace outpost::hub {
 
 MemoryStore::MemoryStore() {
-  pools_.emplace(0, PoolRecord{std::string(kDefaultPool), std::string(kDefaultPoolName), {}});
+  // The default pool exists since the store does (as in PostgreSQL, where
+  // the migration that makes it stamps it), not since 1970.
+  pools_.emplace(0, PoolRecord{std::string(kDefaultPool), std::string(kDefaultPoolName),
+                               std::chrono::system_clock::now()});
 }
 
 std::optional<PoolRecord> MemoryStore::create_pool(const std::string& name, SystemTime now) {

@@ -257,6 +257,10 @@ describe('web console', () => {
   it('runs metadata and shows the tables as a schema tree', async () => {
     await page.locator('#sources-table tr', {hasText: PWN_SOURCE}).locator('.run-metadata').click();
     await page.locator('#schema-tree').waitFor({timeout: 30000});
+    // The job names its source and pool, not only their ids (as text).
+    await page.locator('#job-fields dd', {hasText: PWN_SOURCE}).waitFor();
+    // both by name, each with its id after it in a <code>
+    assert.equal(await page.locator('#job-fields dd code').count(), 2);
     const tree = page.locator('#schema-tree');
     await tree.locator('.table-name', {hasText: 'orders'}).first().waitFor();
     await tree.locator('.table-name').getByText(PWN_TABLE, {exact: true}).waitFor();

@@ -8,9 +8,17 @@ import {fieldList, profileTable, schemaTree} from './job_results.js';
 const PAGE = 50;
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
 
-function fields(job) {
-  const kv = [['Type', job.type], ['Status', badge(job.status)], ['Source', job.source_id || '(by name)'],
-    ['Pool', job.pool_id], ['Attempt', String(job.attempt ?? '')], ['Agent instance', job.agent_instance || '—'],
+// A source or pool by its name, with its id after it (the id alone when the
+// name is unknown, e.g. a source deleted since).
+function named(id, names) {
+  const name = names.get(id);
+  return name === undefined ? id : [name, ' ', h('code', {class: 'muted'}, id)];
+}
+
+function fields(job, sourceNames, poolNames) {
+  const kv = [['Type', job.type], ['Status', badge(job.status)],
+    ['Source', job.source_id ? named(job.source_id, sourceNames) : '(by name)'],
+    ['Pool', named(job.pool_id, poolNames)], ['Attempt', String(job.attempt ?? '')], ['Agent instance', job.agent_instance || '—'],
     ['Created', when(job.created_at)], ['Started', when(job.started_at)], ['Finished', when(job.finished_at)],
     ['Timeout', `${job.timeout_ms} ms`]];
   return h('dl', {class: 'kv', id: 'job-fields'}, kv.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
@@ -64,13 +72,16 @@ export async function render(main, ctx) {
   const id = ctx.args[0] || '';
   const view = h('div', {id: 'job-view'});
   fill(main, h('p', {}, h('a', {href: '#/jobs'}, '← Jobs')), h('h1', {}, 'Job ', h('code', {}, id)), view);
+  const [sources, pools] = await Promise.all([api.sources.list(), api.pools.list()]);
+  const sourceNames = new Map(sources.map((s) => [s.id, s.name]));
+  const poolNames = new Map(pools.map((p) => [p.id, p.name]));
   let shown = null;
   const draw = async () => {
     const job = await api.jobs.get(id);
     if (shown === job.status && FINISHED.has(job.status)) return;
     shown = job.status;
     const res = result(job);
-    fill(view, fields(job),
+    fill(view, fields(job, sourceNames, poolNames),
       FINISHED.has(job.status) ? null : h('p', {}, confirmButton('Cancel job', 'Click again to cancel', async () => {
         await api.jobs.cancel(id);
         await draw();
