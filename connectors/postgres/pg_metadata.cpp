@@ -1,4 +1,5 @@
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -72,7 +73,21 @@ constexpr const char* kRelationColumns = R"SQL(
         ORDER BY k.conname), '[]')::text
       FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class rc ON rc.oid = k.confrelid
       JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace
-      WHERE k.conrelid = c.oid AND k.contype = 'f')
+      WHERE k.conrelid = c.oid AND k.contype = 'f'),
+    CASE WHEN $3::bool AND c.relkind IN ('r', 'm') THEN pg_catalog.json_build_object(
+      'n_tup_ins', pg_catalog.pg_stat_get_tuples_inserted(c.oid),
+      'n_tup_upd', pg_catalog.pg_stat_get_tuples_updated(c.oid),
+      'n_tup_del', pg_catalog.pg_stat_get_tuples_deleted(c.oid),
+      'n_live_tup', pg_catalog.pg_stat_get_live_tuples(c.oid),
+      'n_dead_tup', pg_catalog.pg_stat_get_dead_tuples(c.oid),
+      'last_vacuum', pg_catalog.to_char(pg_catalog.pg_stat_get_last_vacuum_time(c.oid)
+        AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+      'last_autovacuum', pg_catalog.to_char(pg_catalog.pg_stat_get_last_autovacuum_time(c.oid)
+        AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+      'last_analyze', pg_catalog.to_char(pg_catalog.pg_stat_get_last_analyze_time(c.oid)
+        AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+      'last_autoanalyze', pg_catalog.to_char(pg_catalog.pg_stat_get_last_autoanalyze_time(c.oid)
+        AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text END
 )SQL";
 
 constexpr int kRelationBatch = 500;
@@ -171,6 +186,23 @@ void add_keys(Table& table, const nlohmann::json& indexes, const nlohmann::json&
   }
 }
 
+// The activity counters and maintenance times (a JSON object the catalog
+// query built from the pg_stat_get_* functions behind pg_stat_user_tables).
+TableStats stats_of(const nlohmann::json& s) {
+  auto count = [&](const char* key) {
+    const auto it = s.find(key);
+    return it != s.end() && it->is_number_integer() ? std::optional(it->get<std::int64_t>())
+                                                    : std::nullopt;
+  };
+  auto time = [&](const char* key) {
+    const auto it = s.find(key);
+    return it != s.end() && it->is_string() ? std::optional(it->get<std::string>()) : std::nullopt;
+  };
+  return TableStats{count("n_tup_ins"),      count("n_tup_upd"),   count("n_tup_del"),
+                    count("n_live_tup"),     count("n_dead_tup"),  time("last_vacuum"),
+                    time("last_autovacuum"), time("last_analyze"), time("last_autoanalyze")};
+}
+
 // One row of the relation cursor (kRelationColumns) as a Table, without columns.
 Table table_of(const PGresult* r, int row) {
   const char relkind = PQgetvalue(r, row, 3)[0];
@@ -187,6 +219,8 @@ Table table_of(const PGresult* r, int row) {
     add_keys(table, opt_json(r, row, 10).value_or(nlohmann::json::array()),
              opt_json(r, row, 11).value_or(nlohmann::json::array()));
   }
+  if (auto stats = opt_json(r, row, 12); stats && stats->is_object())
+    table.stats = stats_of(*stats);
   return table;
 }
 

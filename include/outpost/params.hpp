@@ -33,7 +33,7 @@ struct MetadataParams {
   bool include_views = true;
   /// jobs-v1.1: view and materialized-view SQL (`definition`).
   bool include_definitions = false;
-  /// jobs-v1.1: size and statistics (`size_bytes`, `last_modified`).
+  /// jobs-v1.1: size and statistics (`size_bytes`, `last_modified`, `stats`).
   bool include_stats = false;
 
   /// True when `schema` passes the filter (system schemas are the
@@ -77,6 +77,22 @@ struct TableIndex {
   bool unique = false;
 };
 
+/// A table's activity counters and maintenance times (with include_stats),
+/// where the database keeps them (PostgreSQL's cumulative statistics, as
+/// `pg_stat_user_tables` names them). Counters count since the server's last
+/// statistics reset; times are ISO 8601 in UTC. A protocol addition (`stats`).
+struct TableStats {
+  std::optional<std::int64_t> n_tup_ins{};
+  std::optional<std::int64_t> n_tup_upd{};
+  std::optional<std::int64_t> n_tup_del{};
+  std::optional<std::int64_t> n_live_tup{};
+  std::optional<std::int64_t> n_dead_tup{};
+  std::optional<std::string> last_vacuum{};
+  std::optional<std::string> last_autovacuum{};
+  std::optional<std::string> last_analyze{};
+  std::optional<std::string> last_autoanalyze{};
+};
+
 /// One table, view or other relation found by a metadata job.
 struct Table {
   std::string schema;
@@ -90,6 +106,7 @@ struct Table {
   std::optional<std::string> comment{};
   std::optional<std::int64_t> size_bytes{};    ///< with include_stats
   std::optional<std::string> last_modified{};  ///< ISO 8601, with include_stats
+  std::optional<TableStats> stats{};           ///< with include_stats, where kept
   std::optional<std::vector<std::string>> primary_key{};
   std::vector<std::vector<std::string>> unique{};  ///< unique constraints (besides the key)
   std::vector<ForeignKey> foreign_keys{};

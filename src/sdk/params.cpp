@@ -181,6 +181,20 @@ json column_json(const TableColumn& c) {
   return out;
 }
 
+json stats_json(const TableStats& s) {
+  json out = json::object();
+  put(out, "n_tup_ins", s.n_tup_ins);
+  put(out, "n_tup_upd", s.n_tup_upd);
+  put(out, "n_tup_del", s.n_tup_del);
+  put(out, "n_live_tup", s.n_live_tup);
+  put(out, "n_dead_tup", s.n_dead_tup);
+  put(out, "last_vacuum", s.last_vacuum);
+  put(out, "last_autovacuum", s.last_autovacuum);
+  put(out, "last_analyze", s.last_analyze);
+  put(out, "last_autoanalyze", s.last_autoanalyze);
+  return out;
+}
+
 json keys_json(const Table& table, json out) {
   put(out, "primary_key", table.primary_key);
   if (!table.unique.empty()) out["unique"] = table.unique;
@@ -218,6 +232,7 @@ json to_json(const Table& table) {
   put(out, "comment", table.comment);
   put(out, "size_bytes", table.size_bytes);
   put(out, "last_modified", table.last_modified);
+  if (table.stats) out["stats"] = stats_json(*table.stats);
   put(out, "partition_of", table.partition_of);
   put(out, "partitions", table.partitions);
   put(out, "definition", table.definition);

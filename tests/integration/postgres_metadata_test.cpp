@@ -250,5 +250,68 @@ TEST(PostgresMetadata, TablePatternsArePushedDownExactly) {
   EXPECT_TRUE(names(json::array()).empty());
 }
 
+// include_stats: the activity counters and maintenance times are the ones
+// pg_stat_user_tables shows for the same table. Autovacuum is off for it, so
+// nothing changes them between the job and the test's own look.
+TEST(PostgresMetadata, StatsAreWhatPgStatUserTablesSays) {
+  const std::string flush = "; SELECT pg_catalog.pg_stat_force_next_flush()";
+  server().exec(
+      "CREATE SCHEMA act; GRANT USAGE ON SCHEMA act TO reader; "
+      "CREATE TABLE act.t (id int PRIMARY KEY, v int) WITH (autovacuum_enabled = false); "
+      "CREATE MATERIALIZED VIEW act.mv AS SELECT 1 AS one; "
+      "CREATE VIEW act.v AS SELECT id FROM act.t; "
+      "GRANT SELECT ON ALL TABLES IN SCHEMA act TO reader; "
+      "INSERT INTO act.t SELECT i, i FROM generate_series(1, 10) i; "
+      "UPDATE act.t SET v = 0 WHERE id <= 3; DELETE FROM act.t WHERE id > 8" +
+          flush,
+      kDatabase);
+  server().exec("VACUUM act.t", kDatabase);  // not in a multi-statement string
+  server().exec("ANALYZE act.t", kDatabase);
+  server().exec("UPDATE act.t SET v = 1 WHERE id = 4" + flush, kDatabase);
+
+  PostgresConnector connector;
+  CollectingSink sink;
+  const auto r = metadata(connector, sink, {{"schemas", {"act"}}, {"include_stats", true}});
+  ASSERT_TRUE(r.ok()) << error_text(r);
+  const json* t = sink.table("act", "t");
+  ASSERT_NE(t, nullptr) << json(sink.tables()).dump();
+  ASSERT_TRUE(t->contains("stats")) << t->dump();
+  const json& s = (*t)["stats"];
+  EXPECT_EQ(s["n_tup_ins"], 10) << s.dump();
+  EXPECT_EQ(s["n_tup_upd"], 4);
+  EXPECT_EQ(s["n_tup_del"], 2);
+  EXPECT_EQ(s["n_live_tup"], 8);
+  EXPECT_EQ(s["n_dead_tup"], 1);  // the update after VACUUM
+  EXPECT_FALSE(s.contains("last_autovacuum"));
+  EXPECT_FALSE(s.contains("last_autoanalyze"));
+  EXPECT_FALSE(t->contains("last_modified")) << "PostgreSQL keeps no modification time";
+
+  const std::string iso = "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'";
+  const auto want = server().query_column(
+      "SELECT concat_ws(',', n_tup_ins, n_tup_upd, n_tup_del, n_live_tup, n_dead_tup, "
+      "to_char(last_vacuum AT TIME ZONE 'UTC', " +
+          iso + "), to_char(last_analyze AT TIME ZONE 'UTC', " + iso +
+          ")) FROM pg_stat_user_tables WHERE schemaname = 'act' AND relname = 't'",
+      kDatabase);
+  ASSERT_EQ(want.size(), 1u);
+  const std::string got = std::to_string(s["n_tup_ins"].get<std::int64_t>()) + "," +
+                          std::to_string(s["n_tup_upd"].get<std::int64_t>()) + "," +
+                          std::to_string(s["n_tup_del"].get<std::int64_t>()) + "," +
+                          std::to_string(s["n_live_tup"].get<std::int64_t>()) + "," +
+                          std::to_string(s["n_dead_tup"].get<std::int64_t>()) + "," +
+                          s.value("last_vacuum", "none") + "," + s.value("last_analyze", "none");
+  EXPECT_EQ(got, want[0]);
+  EXPECT_EQ(s["last_vacuum"].get<std::string>().back(), 'Z');
+
+  const json* mv = sink.table("act", "mv");
+  ASSERT_NE(mv, nullptr);
+  EXPECT_EQ((*mv)["stats"]["n_tup_ins"], 1) << mv->dump();  // the refresh's row
+  EXPECT_FALSE(sink.table("act", "v")->contains("stats"));  // views keep none
+
+  CollectingSink plain;
+  ASSERT_TRUE(metadata(connector, plain, {{"schemas", {"act"}}}).ok());
+  EXPECT_FALSE(plain.table("act", "t")->contains("stats"));
+}
+
 }  // namespace
 }  // namespace outpost::test::pg

@@ -74,6 +74,9 @@ TEST(QueryLog, PostgresReadsPgStatStatementsWhereItIsInstalled) {
   const json* hit = find_query(ran.records, "SELECT count(*) FROM t WHERE n >");
   ASSERT_NE(hit, nullptr) << json(ran.records).dump();
   EXPECT_EQ((*hit)["calls"], 3) << hit->dump();  // normalised: one entry, three calls
+  EXPECT_NE((*hit)["query"].get<std::string>().find("WHERE n > $1"), std::string::npos)
+      << hit->dump();  // the constant is a placeholder
+  EXPECT_EQ(find_query(ran.records, "WHERE n > 0"), nullptr);
   EXPECT_EQ((*hit)["rows"], 3);
   EXPECT_GE((*hit)["total_ms"].get<double>(), 0.0);
   EXPECT_EQ((*hit)["user"], "postgres");

@@ -183,6 +183,20 @@ TEST(Table, WireFormHasEveryField) {
   EXPECT_TRUE(to_json(t)["row_estimate"].is_null());
 }
 
+TEST(Table, StatsCarryOnlyWhatIsKnown) {
+  Table t{"public", "orders", "table", 120, {}};
+  EXPECT_FALSE(to_json(t).contains("stats"));
+  TableStats stats;
+  stats.n_tup_ins = 10;
+  stats.n_dead_tup = 0;
+  stats.last_analyze = "2026-12-01T10:00:00.000001Z";
+  t.stats = stats;
+  EXPECT_EQ(to_json(t)["stats"], json::parse(R"({"n_tup_ins":10,"n_dead_tup":0,
+      "last_analyze":"2026-12-01T10:00:00.000001Z"})"));
+  t.stats = TableStats{};
+  EXPECT_EQ(to_json(t)["stats"], json::object());
+}
+
 }  // namespace
 }  // namespace outpost
 
@@ -197,6 +211,8 @@ TEST(TableFingerprint, ChangesWithTheSchemaNotWithCommentsOrStatistics) {
   same.comment = "described";
   same.row_estimate = 5;
   same.size_bytes = 8192;
+  same.stats = TableStats{};
+  same.stats->n_tup_upd = 3;
   same.columns[0].comment = "the key";
   EXPECT_EQ(fingerprint_text(same), base);
 
