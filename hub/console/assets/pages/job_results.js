@@ -38,6 +38,15 @@ function tableFacts(t) {
   if (t.partition_of) facts.push(`partition of ${t.partition_of}`);
   if (Array.isArray(t.partitions) && t.partitions.length) facts.push(`partitions: ${t.partitions.join(', ')}`);
   if (t.last_modified) facts.push(`last modified ${t.last_modified}`);
+  const st = t.stats && typeof t.stats === 'object' ? t.stats : null;
+  if (st) {  // PostgreSQL's activity counters (include_stats)
+    const n = (k) => (st[k] != null ? `${k.replace('n_tup_', '').replace('n_', '')} ${st[k]}` : null);
+    const counts = ['n_tup_ins', 'n_tup_upd', 'n_tup_del', 'n_live_tup', 'n_dead_tup'].map(n).filter(Boolean);
+    if (counts.length) facts.push(`rows since stats reset: ${counts.join(', ')}`);
+    for (const k of ['last_vacuum', 'last_autovacuum', 'last_analyze', 'last_autoanalyze']) {
+      if (st[k]) facts.push(`${k.replace(/_/g, ' ')} ${st[k]}`);
+    }
+  }
   if (t.fingerprint) facts.push(`fingerprint ${t.fingerprint}`);
   return facts;
 }
