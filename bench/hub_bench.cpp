@@ -4,7 +4,7 @@
 //
 //   outpost-hub-bench --hub BIN [--jobs N] [--claimers N] [--capacity N]
 //                     [--wakeups N] [--rss-jobs N] [--json FILE] [--quick]
-//                     [--only throughput|wakeup|rss]...
+//                     [--only throughput|wakeup|rss]... [--statements]
 //
 // Scenarios, all in one run on the same machine:
 //   throughput  claim+result jobs/s of one hub on the memory store, one hub
@@ -15,6 +15,8 @@
 //               from sending the create to the claim's answer (p50/p99)
 //   rss         hub RSS with --retain 10s: 100,000 jobs, a retention pass,
 //               100,000 more, on the memory store (a fifth as many on PostgreSQL)
+// --statements loads pg_stat_statements and prints, after each PostgreSQL
+// throughput case, its statements with calls and milliseconds per job.
 // No figure is asserted: this prints them (and writes JSON) for the docs.
 
 #include <algorithm>
@@ -39,6 +41,7 @@ struct Options {
   int wakeups = 50;
   std::uint64_t rss_jobs = 100'000;
   std::string json_path;
+  bool statements = false;  // pg_stat_statements per PostgreSQL case
   std::vector<std::string> only;
   [[nodiscard]] bool wants(const std::string& s) const {
     return only.empty() || std::find(only.begin(), only.end(), s) != only.end();
@@ -77,6 +80,7 @@ Json throughput_case(Env& env, const std::string& label, int hub_count, bool pos
 
   double hub_cpu0 = 0;
   for (const Hub* h : hubs) hub_cpu0 += cpu_seconds(h->pid());
+  if (db && env.options.statements) reset_statements(env.pg);
   const double pg_cpu0 = postgres_cpu_seconds(env.data_dir());
   const double wall =
       drain(hubs, token, env.options.jobs, env.options.claimers, env.options.capacity);
@@ -104,6 +108,7 @@ Json throughput_case(Env& env, const std::string& label, int hub_count, bool pos
                 pg_cpu * 1e6 / jobs, 100 * j["postgres_cpu_share"].get<double>());
   }
   std::printf("\n");
+  if (db && env.options.statements) print_statements(env.pg, db->name(), jobs);
   std::fflush(stdout);
   return j;
 }
@@ -240,6 +245,8 @@ Options parse_args(int argc, char** argv) {
       o.rss_jobs = std::stoull(need(i));
     else if (a == "--json")
       o.json_path = need(i);
+    else if (a == "--statements")
+      o.statements = true;
     else if (a == "--only")
       o.only.push_back(need(i));
     else if (a == "--quick")
@@ -256,7 +263,13 @@ Options parse_args(int argc, char** argv) {
 }
 
 int run(const Options& options) {
-  test::PostgresServer pg;
+  std::vector<std::string> conf;
+  if (options.statements) {
+    conf = {"shared_preload_libraries = 'pg_stat_statements'",
+            "pg_stat_statements.track_planning = on"};
+  }
+  test::PostgresServer pg(conf);
+  if (options.statements) pg.exec("CREATE EXTENSION pg_stat_statements");
   // The throwaway cluster runs with fsync off; the hub's figures are taken
   // with PostgreSQL's durable defaults, as a production store runs.
   pg.exec("ALTER SYSTEM SET fsync = on");

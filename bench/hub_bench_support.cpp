@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -128,6 +129,28 @@ double postgres_cpu_seconds(const std::string& data_dir) {
   }
   ::closedir(proc);
   return total;
+}
+
+void reset_statements(const test::PostgresServer& pg) {
+  pg.exec("SELECT pg_stat_statements_reset()");
+}
+
+void print_statements(const test::PostgresServer& pg, const std::string& database, double jobs) {
+  const auto rows = pg.query_column(
+      "SELECT format('%8s calls/1000 jobs %8s ms/job (plan %s)  %s', "
+      "round(s.calls * 1000 / " +
+      std::to_string(jobs) +
+      ")::text, "
+      "round(((s.total_exec_time + s.total_plan_time) / " +
+      std::to_string(jobs) + ")::numeric, 4)::text, round((s.total_plan_time / " +
+      std::to_string(jobs) +
+      ")::numeric, 4)::text, left(regexp_replace(s.query, '\\s+', ' ', 'g'), 110)) "
+      "FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
+      "WHERE d.datname = '" +
+      database +
+      "' "
+      "ORDER BY s.total_exec_time + s.total_plan_time DESC LIMIT 25");
+  for (const auto& row : rows) std::printf("    %s\n", row.c_str());
 }
 
 std::string create_token(HttpTestClient& admin, const std::string& name) {

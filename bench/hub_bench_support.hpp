@@ -33,6 +33,7 @@ class StoreDb {
  public:
   StoreDb(const test::PostgresServer& server, const std::string& name, const std::string& dir);
   [[nodiscard]] std::string url() const;
+  [[nodiscard]] const std::string& name() const { return name_; }
   [[nodiscard]] const std::string& password_file() const { return password_file_; }
 
  private:
@@ -61,6 +62,12 @@ long rss_kib(pid_t pid);
 /// CPU seconds of a PostgreSQL cluster: the postmaster (postmaster.pid in
 /// `data_dir`) and every child process it has at the moment.
 double postgres_cpu_seconds(const std::string& data_dir);
+
+/// With pg_stat_statements loaded (--statements): forgets what was counted so far.
+void reset_statements(const test::PostgresServer& pg);
+/// Prints the statements of `database` by total time (execution + planning),
+/// each with calls and milliseconds per job: where PostgreSQL's CPU goes.
+void print_statements(const test::PostgresServer& pg, const std::string& database, double jobs);
 
 /// POST /api/v1/admin/tokens → the agent secret.
 std::string create_token(test::HttpTestClient& admin, const std::string& name);

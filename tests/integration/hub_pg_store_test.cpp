@@ -203,6 +203,46 @@ TEST(HubPgStoreTest, LeasesKeepTheirExpiryAcrossAReopen) {
   EXPECT_EQ(b->get_job(claimed.id)->attempts.at(0).status, "expired");
 }
 
+TEST(HubPgStoreTest, AnInstanceSeenAgainWithinASecondIsNotRewritten) {
+  // Every claim records its agent instance: one that changes nothing but
+  // last_seen, less than a second after the stored one, writes no row version.
+  StoreEnv env;
+  auto store = hub::postgres::open_postgres_store(config(env));
+  const auto t0 = now_ms();
+  hub::InstanceUpdate u;
+  u.instance_id = "inst-1";
+  u.token_id = "tok_1";
+  u.pool_id = std::string(hub::kDefaultPool);
+  u.capacity = 4;
+  store->upsert_instance(u, t0);
+  const auto version_of_row = [&] {
+    return env.query("SELECT xmin::text FROM agent_instances WHERE instance_id = 'inst-1'");
+  };
+  const auto stored = version_of_row();
+  hub::InstanceUpdate claim_touch;
+  claim_touch.instance_id = "inst-1";
+  claim_touch.token_id = "tok_1";
+  claim_touch.pool_id = std::string(hub::kDefaultPool);
+  auto seen = store->upsert_instance(claim_touch, t0 + 900ms);
+  EXPECT_EQ(seen.last_seen, t0);
+  EXPECT_EQ(seen.capacity, 4);
+  EXPECT_EQ(version_of_row(), stored);
+
+  seen = store->upsert_instance(claim_touch, t0 + 1500ms);  // a second later: written
+  EXPECT_EQ(seen.last_seen, t0 + 1500ms);
+  EXPECT_NE(version_of_row(), stored);
+
+  claim_touch.reported_running = 2;  // a heartbeat's figures are always written
+  seen = store->upsert_instance(claim_touch, t0 + 1600ms);
+  EXPECT_EQ(seen.last_seen, t0 + 1600ms);
+  EXPECT_EQ(seen.reported_running, 2);
+  claim_touch.reported_running.reset();
+  claim_touch.token_id = "tok_2";  // another token: written at once
+  seen = store->upsert_instance(claim_touch, t0 + 1700ms);
+  EXPECT_EQ(seen.token_id, "tok_2");
+  EXPECT_EQ(seen.last_seen, t0 + 1700ms);
+}
+
 TEST(HubPgStoreTest, AnOutageIsStoreUnavailableAndTheStoreRecoversByItself) {
   StoreEnv env;
   auto store = hub::postgres::open_postgres_store(config(env));

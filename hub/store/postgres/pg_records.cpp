@@ -29,6 +29,10 @@ std::string ms_of(const std::string& expr) {
   return "floor(extract(epoch FROM " + expr + ") * 1000)::bigint";
 }
 
+std::string async_commit() {
+  return "(SELECT set_config('synchronous_commit', 'off', true)) = 'off'";
+}
+
 std::string to_hex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;

@@ -21,6 +21,14 @@ std::string ts(int n);
 /// SQL reading timestamptz `expr` as bigint milliseconds.
 std::string ms_of(const std::string& expr);
 
+/// A WHERE condition (always true) that switches the statement's own
+/// implicit transaction to asynchronous commit: its COMMIT returns before the
+/// WAL is flushed (a crash may lose it; it is never half applied). Only for
+/// writes whose loss is fenced by the lease: claim and lease renewal (see
+/// docs/hub.md, "Durability"). An uncorrelated subquery, so PostgreSQL runs
+/// it once, before any row is read; the setting ends with the transaction.
+std::string async_commit();
+
 /// Hex of raw bytes and back (token hashes travel as hex into bytea).
 std::string to_hex(std::string_view bytes);
 std::string from_hex(std::string_view hex);

@@ -170,22 +170,32 @@ std::vector<SourceRecord> PostgresStore::list_sources() {
 // ---- agent instances -------------------------------------------------------
 
 InstanceRecord PostgresStore::upsert_instance(const InstanceUpdate& u, SystemTime now) {
-  // Parameters left NULL keep the stored value (coalesce), as InstanceUpdate says.
+  // Parameters left NULL keep the stored value (coalesce), as InstanceUpdate
+  // says. An update that would only move last_seen (every claim's) by less
+  // than a second writes nothing (`fresh`: not even a row lock, which would
+  // take a transaction id and a WAL flush at commit): the stored row is
+  // returned as it is.
   static const Statement st{
       "instance_upsert",
-      "INSERT INTO agent_instances AS i (instance_id, token_id, pool_id, version, hostname, "
-      "capacity, reported_running, uptime_ms, connectors, first_seen, last_seen) "
-      "VALUES ($1, $2, $3, coalesce($4, ''), coalesce($5, ''), coalesce($6::bigint, 0), $7, $8, "
-      "coalesce($9::json, '[]'::json), " +
+      "WITH fresh AS (SELECT " + instance_columns("x") +
+          " FROM agent_instances x WHERE x.instance_id = $1 AND x.token_id = $2 "
+          "AND x.pool_id = $3 AND num_nonnulls($4::text, $5::text, $6::bigint, $7::bigint, "
+          "$8::bigint, $9::json) = 0 AND x.last_seen BETWEEN " +
+          ts(10) + " - interval '1 second' AND " + ts(10) +
+          "), up AS (INSERT INTO agent_instances AS i (instance_id, token_id, pool_id, version, "
+          "hostname, capacity, reported_running, uptime_ms, connectors, first_seen, last_seen) "
+          "SELECT $1, $2, $3, coalesce($4, ''), coalesce($5, ''), coalesce($6, 0), $7, $8, "
+          "coalesce($9, '[]'::json), " +
           ts(10) + ", " + ts(10) +
-          ") "
+          " WHERE NOT EXISTS (SELECT FROM fresh) "
           "ON CONFLICT (instance_id) DO UPDATE SET token_id = excluded.token_id, "
           "pool_id = excluded.pool_id, version = coalesce($4, i.version), "
-          "hostname = coalesce($5, i.hostname), capacity = coalesce($6::bigint, i.capacity), "
+          "hostname = coalesce($5, i.hostname), capacity = coalesce($6, i.capacity), "
           "reported_running = coalesce($7, i.reported_running), "
-          "uptime_ms = coalesce($8, i.uptime_ms), connectors = coalesce($9::json, i.connectors), "
+          "uptime_ms = coalesce($8, i.uptime_ms), connectors = coalesce($9, i.connectors), "
           "last_seen = " +
-          ts(10) + " RETURNING " + instance_columns("i")};
+          ts(10) + " RETURNING " + instance_columns("i") +
+          ") SELECT * FROM up UNION ALL SELECT * FROM fresh"};
   auto num = [](const std::optional<std::int64_t>& v) -> std::optional<std::string> {
     return v ? std::optional<std::string>(std::to_string(*v)) : std::nullopt;
   };

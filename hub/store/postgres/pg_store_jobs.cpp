@@ -99,11 +99,15 @@ JobPage PostgresStore::list_jobs(const JobFilter& filter, std::size_t limit,
 
 std::vector<JobRecord> PostgresStore::claim(const ClaimRequest& req) {
   // FOR UPDATE SKIP LOCKED: concurrent claimers (any hub) each lock other
-  // rows, so a job is handed out once; FIFO by seq within the pool.
+  // rows, so a job is handed out once; FIFO by seq within the pool. The
+  // commit does not wait for its WAL flush (async_commit()): a claim lost in
+  // a crash leaves the job scheduled and the agent's lease token unknown, so
+  // its renewals, parts and result get 409 and the job is handed out again.
   static const Statement st{
       "job_claim",
-      "WITH picked AS (SELECT seq FROM jobs WHERE status = 'scheduled' AND pool_id = $1 "
-      "AND (run_at IS NULL OR run_at <= " +
+      "WITH picked AS (SELECT seq FROM jobs WHERE " + async_commit() +
+          " AND status = 'scheduled' AND pool_id = $1 "
+          "AND (run_at IS NULL OR run_at <= " +
           ts(4) +
           ") ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED), "
           "numbered AS (SELECT seq, row_number() OVER (ORDER BY seq) AS rn FROM picked), "
@@ -146,15 +150,18 @@ std::vector<JobRecord> PostgresStore::claim(const ClaimRequest& req) {
 RenewOutcome PostgresStore::renew(const std::string& job_id, std::string_view token,
                                   std::chrono::milliseconds ttl, SystemTime now,
                                   std::optional<Json> progress) {
+  // Asynchronous commit (async_commit()): a renewal lost in a crash leaves the
+  // old expiry; the lease then expires sooner and the agent's result is
+  // fenced with 409 if the job was handed out again.
   static const Statement renew_st{
-      "job_renew",
-      "WITH upd AS (UPDATE jobs SET lease_expires_at = " + ts(3) +
-          ", progress = coalesce($4::json, progress) "
-          "WHERE id = $1 AND status = 'running' AND lease_token = $2 RETURNING lease_token, " +
-          ms_of("lease_expires_at") +
-          " AS expires, lease_instance), "
-          "seen AS (UPDATE agent_instances SET last_seen = " +
-          ts(5) + " WHERE instance_id = (SELECT lease_instance FROM upd)) SELECT * FROM upd"};
+      "job_renew", "WITH upd AS (UPDATE jobs SET lease_expires_at = " + ts(3) +
+                       ", progress = coalesce($4::json, progress) "
+                       "WHERE id = $1 AND status = 'running' AND lease_token = $2 AND " +
+                       async_commit() + " RETURNING lease_token, " + ms_of("lease_expires_at") +
+                       " AS expires, lease_instance), "
+                       "seen AS (UPDATE agent_instances SET last_seen = " +
+                       ts(5) +
+                       " WHERE instance_id = (SELECT lease_instance FROM upd)) SELECT * FROM upd"};
   static const Statement look_st{
       "job_lease_look", "SELECT status, lease_token = $2, lease_token, " +
                             ms_of("lease_expires_at") + ", lease_instance FROM jobs WHERE id = $1"};
