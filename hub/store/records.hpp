@@ -102,7 +102,8 @@ struct InstanceRecord {
 };
 
 /// Insert-or-update of an instance on connect, heartbeat and claim. Fields
-/// left empty keep their stored value; last_seen becomes `now`.
+/// left empty keep their stored value; last_seen becomes `now` (the PostgreSQL
+/// store leaves a row it saw less than a second ago as it is: docs/hub.md).
 struct InstanceUpdate {
   std::string instance_id;
   std::string token_id;
