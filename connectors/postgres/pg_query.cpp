@@ -219,7 +219,7 @@ JobResult run_query(Session& session, JobContext& ctx) {
   auto begin = session.exec_simple("BEGIN READ ONLY; " + statement_timeout_sql(ctx) + "; " +
                                    kSessionSettings);
   if (!succeeded(begin)) return failure_from(begin.get(), session, ctx);
-  // BASELINE if (auto copied = run_query_copy(session, ctx)) return std::move(*copied);
+  if (auto copied = run_query_copy(session, ctx)) return std::move(*copied);
 
   // Parse, bind, describe and execute in one round trip (the extended
   // protocol takes exactly one statement, so "SELECT 1; DROP …" is refused).

@@ -124,6 +124,7 @@ std::optional<JobResult> describe(Session& session, JobContext& ctx, ColumnPlan&
   copyable = PQnfields(desc.get()) > 0 && PQnparams(desc.get()) == 0;
   if (!copyable) return std::nullopt;
   std::vector<Oid> oids;
+  oids.reserve(static_cast<std::size_t>(PQnfields(desc.get())));
   for (int i = 0; i < PQnfields(desc.get()); ++i) oids.push_back(PQftype(desc.get(), i));
   if (describe_columns(desc.get(), plan)) return name_types(session, ctx, oids, plan);
   return std::nullopt;
