@@ -107,18 +107,43 @@ class CopyStream {
   std::optional<JobResult> error_;
 };
 
+// Parse, Describe and Sync as one libpq pipeline (one round trip). Returns
+// the first failed result, else Describe's; nullptr when the session gave up.
+ResultPtr parse_and_describe(Session& session, const std::string& sql) {
+  PGconn* conn = session.raw();
+  if (PQenterPipelineMode(conn) != 1) return nullptr;
+  if (PQsendPrepare(conn, "", sql.c_str(), 0, nullptr) != 1 ||
+      PQsendDescribePrepared(conn, "") != 1 || PQpipelineSync(conn) != 1) {
+    session.poison();
+    return nullptr;
+  }
+  // Parse's result, NULL, Describe's (PIPELINE_ABORTED after an error), NULL,
+  // then PIPELINE_SYNC: at most five steps.
+  ResultPtr kept;
+  bool synced = false;
+  for (int step = 0; step < 8 && !synced && !session.abandoned(); ++step) {
+    auto r = session.next_result();
+    if (!r) continue;
+    const auto status = PQresultStatus(r.get());
+    if (status == PGRES_PIPELINE_SYNC) {
+      synced = true;
+    } else if (status != PGRES_PIPELINE_ABORTED &&
+               (!kept || PQresultStatus(kept.get()) != PGRES_FATAL_ERROR)) {
+      kept = std::move(r);
+    }
+  }
+  if (!synced || PQexitPipelineMode(conn) != 1) {
+    session.poison();
+    return nullptr;
+  }
+  return kept;
+}
+
 // Parse and describe the bare statement: its errors are exactly those of
 // the row-by-row path, and the description gives the column types.
 std::optional<JobResult> describe(Session& session, JobContext& ctx, ColumnPlan& plan,
                                   bool& copyable) {
-  PGconn* conn = session.raw();
-  if (PQsendPrepare(conn, "", ctx.job.query.sql.c_str(), 0, nullptr) != 1) {
-    return failure_from(nullptr, session, ctx);
-  }
-  auto parsed = session.collect();
-  if (!succeeded(parsed)) return failure_from(parsed.get(), session, ctx);
-  if (PQsendDescribePrepared(conn, "") != 1) return failure_from(nullptr, session, ctx);
-  auto desc = session.collect();
+  auto desc = parse_and_describe(session, ctx.job.query.sql);
   if (!succeeded(desc)) return failure_from(desc.get(), session, ctx);
   // No columns (SELECT INTO, SELECT with an empty list) or parameters: row by row.
   copyable = PQnfields(desc.get()) > 0 && PQnparams(desc.get()) == 0;
