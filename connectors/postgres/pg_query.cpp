@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "postgres/pg_jobs.hpp"
+#include "postgres/pg_query_support.hpp"
 #include "postgres/pg_values.hpp"
 
 namespace outpost::connectors::postgres {
@@ -11,12 +12,11 @@ namespace {
 
 // Output settings the value mapping relies on, local to the job's
 // transaction: ISO dates, hex bytea, shortest round-trip floats.
-// Rows larger than this retire the session after the job (see above).
-constexpr std::size_t kMaxPooledRowBytes = 8u << 20;
-
 constexpr const char* kSessionSettings =
     "SET LOCAL DateStyle = 'ISO'; SET LOCAL IntervalStyle = 'postgres'; "
     "SET LOCAL bytea_output = 'hex'; SET LOCAL extra_float_digits = 1";
+
+}  // namespace
 
 JobResult failure_from(const PGresult* r, Session& session, JobContext& ctx) {
   if (ctx.cancel.cancelled()) return cancelled_result(ctx.cancel);
@@ -29,8 +29,6 @@ JobResult failure_from(const PGresult* r, Session& session, JobContext& ctx) {
   return JobResult::failure(e.code, e.message, e.retryable);
 }
 
-// Bind sent no values for the statement's $n placeholders: the server calls
-// it a protocol violation (08P01), but it is the job's SQL that is wrong.
 bool takes_parameters(const PGresult* r) {
   const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
   const char* text = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
@@ -43,13 +41,6 @@ bool succeeded(const ResultPtr& r) {
                PQresultStatus(r.get()) == PGRES_TUPLES_OK);
 }
 
-struct ColumnPlan {
-  std::vector<Column> columns;
-  std::vector<ValueKind> kinds;
-};
-
-// Maps every result column to a value kind and names the built-in types;
-// true when some type (enum, domain, extension type) needs a catalog lookup.
 bool describe_columns(const PGresult* desc, ColumnPlan& plan) {
   bool unknown = false;
   for (int i = 0; i < PQnfields(desc); ++i) {
@@ -61,7 +52,6 @@ bool describe_columns(const PGresult* desc, ColumnPlan& plan) {
   return unknown;
 }
 
-// Names the columns describe_columns() could not, with one catalog lookup.
 std::optional<JobResult> name_types(Session& session, JobContext& ctx, const std::vector<Oid>& oids,
                                     ColumnPlan& plan) {
   std::string list = "{";
@@ -86,6 +76,8 @@ std::optional<JobResult> name_types(Session& session, JobContext& ctx, const std
   }
   return std::nullopt;
 }
+
+namespace {
 
 // One statement's result stream, read one row per PGresult: the column plan
 // (made from the first row's description), rows written, and why reading
@@ -227,6 +219,7 @@ JobResult run_query(Session& session, JobContext& ctx) {
   auto begin = session.exec_simple("BEGIN READ ONLY; " + statement_timeout_sql(ctx) + "; " +
                                    kSessionSettings);
   if (!succeeded(begin)) return failure_from(begin.get(), session, ctx);
+  if (auto copied = run_query_copy(session, ctx)) return std::move(*copied);
 
   // Parse, bind, describe and execute in one round trip (the extended
   // protocol takes exactly one statement, so "SELECT 1; DROP …" is refused).

@@ -127,31 +127,47 @@ void Session::send_cancel() noexcept {
   }
 }
 
-bool Session::wait_readable() {
+Session::Slice Session::wait_slice() {
   PGconn* c = conn_.get();
-  while (PQisBusy(c) != 0) {
-    const auto now = Clock::now();
-    const bool stop =
-        (cancel_ != nullptr && cancel_->cancelled()) ||
-        (deadline_ != Clock::time_point::max() && now >= deadline_ + kSelfCancelDelay);
-    if (stop) {
-      send_cancel();  // no-op if the hook already did
-      if (cancel_seen_ == Clock::time_point{}) cancel_seen_ = now;
-      if (now - cancel_seen_ > kCancelGrace) {
-        abandoned_ = true;
-        return false;
-      }
-    }
-    pollfd pfd{PQsocket(c), POLLIN, 0};
-    const int rc = ::poll(&pfd, 1, kPollSliceMs);
-    if (rc < 0 && errno != EINTR) {
+  const auto now = Clock::now();
+  const bool stop = (cancel_ != nullptr && cancel_->cancelled()) ||
+                    (deadline_ != Clock::time_point::max() && now >= deadline_ + kSelfCancelDelay);
+  if (stop) {
+    send_cancel();  // no-op if the hook already did
+    if (cancel_seen_ == Clock::time_point{}) cancel_seen_ = now;
+    if (now - cancel_seen_ > kCancelGrace) {
       abandoned_ = true;
-      return false;
+      return Slice::kGiveUp;
     }
-    // A broken connection makes PQconsumeInput fail; PQgetResult then reports it.
-    if (rc > 0 && PQconsumeInput(c) == 0) return true;
+  }
+  pollfd pfd{PQsocket(c), POLLIN, 0};
+  const int rc = ::poll(&pfd, 1, kPollSliceMs);
+  if (rc < 0 && errno != EINTR) {
+    abandoned_ = true;
+    return Slice::kGiveUp;
+  }
+  // A broken connection makes PQconsumeInput fail; libpq then reports it.
+  if (rc > 0 && PQconsumeInput(c) == 0) return Slice::kBroken;
+  return Slice::kWaiting;
+}
+
+bool Session::wait_readable() {
+  while (PQisBusy(conn_.get()) != 0) {
+    const auto slice = wait_slice();
+    if (slice == Slice::kGiveUp) return false;
+    if (slice == Slice::kBroken) return true;
   }
   return true;
+}
+
+int Session::next_copy_row(char** row) {
+  for (;;) {
+    const int n = PQgetCopyData(conn_.get(), row, 1);
+    if (n != 0) return n;
+    const auto slice = wait_slice();
+    if (slice == Slice::kGiveUp) return -3;
+    if (slice == Slice::kBroken) return PQgetCopyData(conn_.get(), row, 1) == -1 ? -1 : -2;
+  }
 }
 
 bool Session::send(std::string_view sql, const std::vector<std::string>& params) {

@@ -64,6 +64,12 @@ class Session {
   /// Next result of the statement in flight, or nullptr once all are read;
   /// nullptr with `abandoned()` true when the wait had to be given up.
   ResultPtr next_result();
+  /// The next row of a `COPY … TO STDOUT` in flight, waiting like
+  /// next_result(): its length with `*row` set (free it with PQfreemem), -1
+  /// at the end of the data (the statement's result follows from
+  /// next_result()), -2 on a connection error, -3 when the wait was given up
+  /// (`abandoned()`).
+  int next_copy_row(char** row);
   /// Runs one statement and returns its last result (nullptr if abandoned).
   ResultPtr exec(std::string_view sql, const std::vector<std::string>& params = {});
   /// Runs trusted, fixed SQL (possibly several statements) with the simple protocol.
@@ -101,6 +107,9 @@ class Session {
   [[nodiscard]] std::string error_message() const;
 
  private:
+  enum class Slice { kWaiting, kBroken, kGiveUp };
+  /// One poll of at most kPollSliceMs that honours cancel and deadline.
+  Slice wait_slice();
   bool wait_readable();
   void send_cancel() noexcept;
 

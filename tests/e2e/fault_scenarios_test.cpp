@@ -97,12 +97,14 @@ TEST_F(FaultScenarios, PostgresBackendKilledMidQueryFailsTheJobAndFreesTheWorker
   ASSERT_TRUE(eventually(
       [&] {
         return pg_->query_column(
-                      "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'")
+                      "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%SELECT "
+                      "pg_sleep(30)%' AND pid <> pg_backend_pid()")
                    .at(0) == "1";
       },
       15s));
   pg_->exec(
-      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'");
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%SELECT "
+      "pg_sleep(30)%' AND pid <> pg_backend_pid()");
   const auto view = wait_finished(id, 15s);
   EXPECT_EQ(view.value("status", ""), "failed") << view.dump();
   EXPECT_FALSE(view["error"].value("message", "").empty());
@@ -160,8 +162,8 @@ TEST_F(FaultScenarios, FiftyJobsInFlightFinishOnSigterm) {
   ASSERT_TRUE(eventually(
       [&] {
         return pg_->query_column(
-                      "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(2), "
-                      "%'")
+                      "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%SELECT "
+                      "pg_sleep(2), %' AND pid <> pg_backend_pid()")
                    .at(0) != "0";
       },
       30s));

@@ -18,7 +18,7 @@ using namespace std::chrono_literals;
 bool sleep_is_running() {
   return server().query_column(
              "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
-             "AND query = 'SELECT pg_sleep(30)'")[0] == "1";
+             "AND query LIKE '%SELECT pg_sleep(30)%' AND pid <> pg_backend_pid()")[0] == "1";
 }
 
 // Runs pg_sleep(30) and cancels it with `reason` once the server shows it running.
