@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Reproducible release binaries (scripts/test.sh stage "repro", opt-in
-# until a whole run passes; docs/deployment.md): a second release build of the same commit, in another directory and
-# without ccache, must give bit-identical stripped outpost-agent and
-# outpost-hub.
+# Reproducible release binaries (scripts/test.sh stage "repro", a default
+# CI stage; docs/deployment.md): a second release build of the same commit,
+# in another directory and without ccache, must give bit-identical stripped
+# outpost-agent and outpost-hub.
 #
 #   scripts/check-reproducible.sh
 #
