@@ -97,8 +97,8 @@ bool count_failure(RuntimeState& state, std::string_view call, const control_pla
           "giving up after " + std::to_string(failures) +
               " consecutive failed attempts to reach the control plane (--max-retries " +
               std::to_string(state.config.max_retries) + ": a first attempt and " +
-              std::to_string(state.config.max_retries) + " retries): " +
-              std::string(control_plane::to_string(err.kind)) +
+              std::to_string(state.config.max_retries) +
+              " retries): " + std::string(control_plane::to_string(err.kind)) +
               (err.message.empty() ? "" : ": " + obs::redact(err.message)));
     return true;
   }
