@@ -20,11 +20,14 @@ double jitter_unit() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(gen);
 }
 
-bool should_retry(const std::optional<Json>& error, int attempt, int max_attempts) {
+bool is_retryable(const std::optional<Json>& error) {
   if (!error || !error->is_object()) return false;
   const auto it = error->find("retryable");
-  if (it == error->end() || !it->is_boolean() || !it->get<bool>()) return false;
-  return attempt < max_attempts;
+  return it != error->end() && it->is_boolean() && it->get<bool>();
+}
+
+bool should_retry(const std::optional<Json>& error, int attempt, int max_attempts) {
+  return is_retryable(error) && attempt < max_attempts;
 }
 
 }  // namespace outpost::hub

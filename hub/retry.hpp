@@ -22,6 +22,9 @@ std::chrono::milliseconds retry_delay(std::int64_t backoff_ms, int attempt, doub
 /// A uniform value in [0, 1) from a per-thread generator (for the jitter).
 double jitter_unit();
 
+/// True when `error` says "retryable": true.
+bool is_retryable(const std::optional<Json>& error);
+
 /// True when a failed result with `error` on attempt `attempt` of a job
 /// allowing `max_attempts` is retried: error.retryable is true and attempts
 /// remain.

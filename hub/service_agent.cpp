@@ -135,19 +135,22 @@ Answer HubService::result(const std::string& job_id, const ResultRequest& r) {
                            {"message", "the agent reported a failure without an error object"}})
                 : std::optional<Json>{};
   f.parts = r.parts;
-  // The agent's times are shown, but held inside the lease's life as the
-  // hub saw it: a drifting agent clock cannot date a result before its claim
-  // or after now (retention counts from finished_at).
-  const auto job = store_->get_job(job_id);
-  if (!job) return job_not_found(job_id);
-  const SystemTime claimed = std::min(job->started_at.value_or(now), now);
-  auto clamp = [&](SystemTime t, SystemTime lo) { return std::clamp(t, std::min(lo, now), now); };
-  f.started_at = r.started_at ? std::optional(clamp(*r.started_at, claimed)) : std::nullopt;
-  f.finished_at = r.finished_at ? clamp(*r.finished_at, f.started_at.value_or(claimed)) : now;
+  f.started_at = r.started_at;  // the store holds them inside the lease's life
+  f.finished_at = r.finished_at;
   f.now = now;
-  const int max_attempts = job->max_attempts > 0 ? job->max_attempts : options_.max_attempts;
-  if (r.status == JobStatus::kFailed && should_retry(f.error, job->attempt, max_attempts)) {
-    f.retry_at = now + retry_delay(job->retry_backoff_ms, job->attempt, jitter_unit());
+  // Only a failed attempt that asks for a retry needs the job (its attempt
+  // and limits) first; any other result is a single store call.
+  int max_attempts = 0;
+  if (r.status == JobStatus::kFailed && is_retryable(f.error)) {
+    const auto job = store_->get_job(job_id);
+    if (!job) return job_not_found(job_id);
+    max_attempts = job->max_attempts > 0 ? job->max_attempts : options_.max_attempts;
+    const auto times = result_times(job->started_at, f);  // the store's rule, made explicit
+    f.started_at = times.started_at;
+    f.finished_at = times.finished_at;
+    if (should_retry(f.error, job->attempt, max_attempts)) {
+      f.retry_at = now + retry_delay(job->retry_backoff_ms, job->attempt, jitter_unit());
+    }
   }
   const auto out = store_->finish(f);
   switch (out.kind) {

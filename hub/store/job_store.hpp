@@ -9,6 +9,7 @@
 // (`now`) from the caller's clock, so lease and retention rules are tested
 // with a manual clock. No operation returns or knows about HTTP.
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -74,16 +75,35 @@ struct FinishRequest {
   std::string lease_token;
   JobStatus status = JobStatus::kSucceeded;  ///< kSucceeded or kFailed
   std::optional<Json> result;
-  std::optional<Json> error;             ///< required by the rules when status is kFailed
-  std::uint64_t parts = 0;               ///< parts 0..parts-1 must all be stored
-  std::optional<SystemTime> started_at;  ///< as reported by the agent (else kept)
-  SystemTime finished_at;                ///< reported by the agent or `now`, never after `now`
+  std::optional<Json> error;  ///< required by the rules when status is kFailed
+  std::uint64_t parts = 0;    ///< parts 0..parts-1 must all be stored
+  /// The agent's times as it reported them. The store holds them inside the
+  /// lease's life as it saw it (result_times()), so a drifting agent clock
+  /// cannot date a result before its claim or after `now` (retention counts
+  /// from finished_at): started_at absent keeps the claim time.
+  std::optional<SystemTime> started_at;
+  std::optional<SystemTime> finished_at;  ///< absent: `now`
   SystemTime now;
   /// With status kFailed: the attempt ends failed, but the job goes back to
   /// scheduled (no result kept, error kept), claimable from this time on.
   /// The rules decide it (retryable error, attempts left, backoff).
   std::optional<SystemTime> retry_at;
 };
+
+/// The times a finished attempt is stored with: the agent's started_at in
+/// [claimed, now] (absent: `claimed`), its finished_at in [started, now]
+/// (absent: now). `claimed` is the job's started_at as the claim set it.
+struct ResultTimes {
+  SystemTime started_at;
+  SystemTime finished_at;
+};
+inline ResultTimes result_times(std::optional<SystemTime> claimed, const FinishRequest& req) {
+  const SystemTime lo = std::min(claimed.value_or(req.now), req.now);
+  const SystemTime started = req.started_at ? std::clamp(*req.started_at, lo, req.now) : lo;
+  const SystemTime finished =
+      req.finished_at ? std::clamp(*req.finished_at, started, req.now) : req.now;
+  return {started, finished};
+}
 
 struct FinishOutcome {
   enum class Kind {

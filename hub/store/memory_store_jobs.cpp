@@ -204,11 +204,12 @@ FinishOutcome MemoryStore::finish(const FinishRequest& req) {
   rec.status = req.status;
   rec.result = req.result;
   rec.error = req.status == JobStatus::kFailed ? req.error : std::nullopt;
-  if (req.started_at) rec.started_at = req.started_at;
-  mark_finished(*job, req.finished_at);
+  const auto times = result_times(rec.started_at, req);
+  rec.started_at = times.started_at;
+  mark_finished(*job, times.finished_at);
   if (!rec.attempts.empty()) {
     AttemptRecord& a = rec.attempts.back();
-    a.finished_at = req.finished_at;
+    a.finished_at = times.finished_at;
     a.status = to_string(req.status);
     a.error = rec.error;
   }
@@ -221,6 +222,7 @@ FinishOutcome MemoryStore::retry(Job& job, const FinishRequest& req) {
   // The attempt failed but may be retried: no result, the parts go, the job
   // waits for req.retry_at. A later result with this lease is a conflict.
   JobRecord& rec = job.rec;
+  const auto finished_at = result_times(rec.started_at, req).finished_at;
   job.parts.clear();
   rec.part_count = 0;
   rec.result.reset();
@@ -229,7 +231,7 @@ FinishOutcome MemoryStore::retry(Job& job, const FinishRequest& req) {
   rec.progress.reset();
   if (!rec.attempts.empty()) {
     AttemptRecord& a = rec.attempts.back();
-    a.finished_at = req.finished_at;
+    a.finished_at = finished_at;
     a.status = to_string(JobStatus::kFailed);
     a.error = req.error;
   }

@@ -1,6 +1,7 @@
 // outpost-hub processes on one PostgreSQL store (hub-v2.md §1): claims split
 // over two hubs, a long poll on one hub woken by a job created on the other,
-// kill -9 of a hub, the store stopped and restarted, hubs starting together.
+// kill -9 of a hub, the store stopped and restarted, hubs starting together,
+// a token revoked on one hub refused by the other.
 #include <csignal>
 #include <future>
 #include <iostream>
@@ -153,6 +154,28 @@ TEST(HubPgClusterTest, ALongPollOnOneHubIsWokenByAJobCreatedOnTheOther) {
   std::cout << "[ figures  ] long poll on hub B woken by a job created on hub A: p50 "
             << percentile(latencies, 50) << " ms, p99 " << percentile(latencies, 99) << " ms, max "
             << percentile(latencies, 100) << " ms (20 runs)\n";
+}
+
+TEST(HubPgClusterTest, ATokenRevokedOnOneHubIsRefusedByTheOtherAtOnce) {
+  // Every hub checks the token in the store on every call: a revocation on
+  // one hub holds on all of them from its 204 on.
+  StoreEnv env;
+  HubProcess a(env), b(env);
+  ASSERT_TRUE(a.wait_started()) << a.output();
+  ASSERT_TRUE(b.wait_started()) << b.output();
+  auto admin_a = a.admin();
+  auto r = admin_a->post("/api/v1/admin/tokens", Json{{"name", "revoked-agent"}}.dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  const auto id = parse(r).value("id", "");
+  const auto token = parse(r).value("token", "");
+  auto agent_a = a.client(token), agent_b = b.client(token);
+  for (int i = 0; i < 3; ++i) {  // both hubs have served the token
+    ASSERT_EQ(claim(*agent_a, "inst-a", 1, 0).status, 200);
+    ASSERT_EQ(claim(*agent_b, "inst-b", 1, 0).status, 200);
+  }
+  ASSERT_EQ(admin_a->request("DELETE", "/api/v1/admin/tokens/" + id).status, 204);
+  EXPECT_EQ(claim(*agent_b, "inst-b", 1, 0).status, 401);
+  EXPECT_EQ(claim(*agent_a, "inst-a", 1, 0).status, 401);
 }
 
 TEST(HubPgClusterTest, KillNineOfAHubLosesNothingAndAcceptsNoResultTwice) {

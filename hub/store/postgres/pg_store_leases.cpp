@@ -50,26 +50,31 @@ const Statement& finish_statement() {
   // One statement in the common case: it locks the job only if the token is
   // its live lease and accepts only if every announced part is stored; then
   // drops parts above the announced count, ends the lease and the attempt.
-  // Anything else (no such job, another lease, a duplicate, a missing part)
-  // is sorted out by the transaction in finish().
+  // The agent's times ($6, $7) are held inside the lease's life as
+  // result_times() does: started in [claimed, now], finished in [started,
+  // now]. Anything else (no such job, another lease, a duplicate, a missing
+  // part) is sorted out by the transaction in finish().
+  static const std::string now = ts(9);
+  static const std::string claimed = "least(coalesce(j.started_at, " + now + "), " + now + ")";
   static const Statement st{
       "job_finish",
-      "WITH j AS (SELECT seq FROM jobs WHERE id = $1 AND status = 'running' AND lease_token = $8 "
-      "FOR UPDATE), "
-      "ok AS (SELECT j.seq FROM j WHERE (SELECT count(*) FROM job_parts p "
-      "WHERE p.job_seq = j.seq AND p.seq < $2::bigint) = $2::bigint), "
-      "dropped AS (DELETE FROM job_parts WHERE job_seq = (SELECT seq FROM ok) AND seq >= $2), "
-      "upd AS (UPDATE jobs SET status = $3, result = $4::json, error = $5::json, "
-      "started_at = coalesce(" +
-          ts(6) + ", started_at), finished_at = " + ts(7) +
-          ", "
+      "WITH j AS (SELECT seq, started_at FROM jobs WHERE id = $1 AND status = 'running' "
+      "AND lease_token = $8 FOR UPDATE), "
+      "ok AS (SELECT j.seq, CASE WHEN $6::bigint IS NULL THEN " +
+          claimed + " ELSE greatest(least(" + ts(6) + ", " + now + "), " + claimed +
+          ") END AS started FROM j WHERE (SELECT count(*) FROM job_parts p "
+          "WHERE p.job_seq = j.seq AND p.seq < $2::bigint) = $2::bigint), "
+          "t AS (SELECT seq, started, CASE WHEN $7::bigint IS NULL THEN " +
+          now + " ELSE greatest(least(" + ts(7) + ", " + now +
+          "), started) END AS finished FROM ok), "
+          "dropped AS (DELETE FROM job_parts WHERE job_seq = (SELECT seq FROM t) AND seq >= $2), "
+          "upd AS (UPDATE jobs SET status = $3, result = $4::json, error = $5::json, "
+          "started_at = t.started, finished_at = t.finished, "
           "final_token = lease_token, lease_token = NULL, lease_expires_at = NULL, "
-          "lease_instance = NULL, part_count = $2 WHERE seq = (SELECT seq FROM ok) RETURNING *), "
-          "att AS (UPDATE job_attempts SET status = $3, finished_at = " +
-          ts(7) +
-          ", "
+          "lease_instance = NULL, part_count = $2 FROM t WHERE jobs.seq = t.seq RETURNING jobs.*), "
+          "att AS (UPDATE job_attempts SET status = $3, finished_at = (SELECT finished FROM t), "
           "error = $5::json WHERE id = (SELECT max(id) FROM job_attempts "
-          "WHERE job_seq = (SELECT seq FROM ok))) "
+          "WHERE job_seq = (SELECT seq FROM t))) "
           "SELECT " +
           job_columns("upd") + " FROM upd"};
   return st;
@@ -83,7 +88,7 @@ FinishOutcome accepted(const FinishRequest& req, const Result& r) {
   if (!rec.attempts.empty()) {
     auto& last = rec.attempts.back();
     last.status = to_string(req.status);
-    last.finished_at = req.finished_at;
+    last.finished_at = rec.finished_at.value_or(req.now);
     last.error = rec.error;
   }
   out.kind = FinishOutcome::Kind::kAccepted;
@@ -105,8 +110,9 @@ FinishOutcome PostgresStore::finish(const FinishRequest& req) {
       dump(req.result),
       req.status == JobStatus::kFailed ? dump(req.error) : std::nullopt,
       req.started_at ? std::optional<std::string>(ms(*req.started_at)) : std::nullopt,
-      ms(req.finished_at),
-      req.lease_token};
+      req.finished_at ? std::optional<std::string>(ms(*req.finished_at)) : std::nullopt,
+      req.lease_token,
+      ms(req.now)};
   {
     auto conn = pool_.acquire();
     auto r = conn->run(finish_statement(), params);

@@ -43,14 +43,14 @@ FinishOutcome PostgresStore::finish_for_retry(const FinishRequest& req) {
   auto r = conn->run(retry_statement(),
                      {req.job_id, req.lease_token,
                       req.error ? std::optional<std::string>(req.error->dump()) : std::nullopt,
-                      ms(req.finished_at), ms(*req.retry_at)});
+                      ms(req.finished_at.value_or(req.now)), ms(*req.retry_at)});
   if (PQntuples(r.get()) == 1) {
     JobRecord rec = job_from_row(r.get(), 0);
     // The attempts subquery saw the rows before this statement's update.
     if (!rec.attempts.empty()) {
       auto& last = rec.attempts.back();
       last.status = to_string(JobStatus::kFailed);
-      last.finished_at = req.finished_at;
+      last.finished_at = req.finished_at.value_or(req.now);
       last.error = req.error;
     }
     out.kind = FinishOutcome::Kind::kAccepted;

@@ -36,7 +36,9 @@ struct StoreFactory {
 
 /// Prints a store parameter as its name (GoogleTest otherwise dumps its bytes
 /// into every test's listed name).
-inline void PrintTo(const StoreFactory& f, std::ostream* os) { *os << f.name; }
+inline void PrintTo(const StoreFactory& f, std::ostream* os) {
+  *os << f.name;
+}
 
 /// Names instances after StoreFactory::name (pass as the last argument of
 /// INSTANTIATE_TEST_SUITE_P).
@@ -257,6 +259,57 @@ TEST_P(StoreConformance, PartsAndResultsAreIdempotentPerLease) {
   EXPECT_EQ(stored->finished_at, now());
   ASSERT_EQ(stored->attempts.size(), 1u);
   EXPECT_EQ(stored->attempts[0].status, "succeeded");
+}
+
+TEST_P(StoreConformance, TheAgentsTimesAreHeldInsideTheLease) {
+  using std::chrono::hours;
+  using std::chrono::milliseconds;
+  const auto claim_time = [&] {
+    add_job();
+    return now();
+  };
+  // A clock far behind and far ahead: started at the claim, finished now.
+  auto t0 = claim_time();
+  auto job = claim(1).at(0);
+  advance(milliseconds(40));
+  FinishRequest f;
+  f.job_id = job.id;
+  f.lease_token = job.lease->token;
+  f.status = JobStatus::kSucceeded;
+  f.started_at = t0 - hours(1);
+  f.finished_at = now() + hours(1);
+  f.now = now();
+  ASSERT_EQ(store_->finish(f).kind, FinishOutcome::Kind::kAccepted);
+  auto stored = store_->get_job(job.id);
+  EXPECT_EQ(stored->started_at, t0);
+  EXPECT_EQ(stored->finished_at, now());
+  EXPECT_EQ(stored->attempts.at(0).finished_at, now());
+  // Times inside the lease are kept; a finish before the start is the start.
+  t0 = claim_time();
+  job = claim(1).at(0);
+  advance(milliseconds(40));
+  f.job_id = job.id;
+  f.lease_token = job.lease->token;
+  f.started_at = t0 + milliseconds(10);
+  f.finished_at = t0 + milliseconds(5);
+  f.now = now();
+  ASSERT_EQ(store_->finish(f).kind, FinishOutcome::Kind::kAccepted);
+  stored = store_->get_job(job.id);
+  EXPECT_EQ(stored->started_at, t0 + milliseconds(10));
+  EXPECT_EQ(stored->finished_at, t0 + milliseconds(10));
+  // No times reported: the claim and now.
+  t0 = claim_time();
+  job = claim(1).at(0);
+  advance(milliseconds(40));
+  f.job_id = job.id;
+  f.lease_token = job.lease->token;
+  f.started_at.reset();
+  f.finished_at.reset();
+  f.now = now();
+  ASSERT_EQ(store_->finish(f).kind, FinishOutcome::Kind::kAccepted);
+  stored = store_->get_job(job.id);
+  EXPECT_EQ(stored->started_at, t0);
+  EXPECT_EQ(stored->finished_at, now());
 }
 
 TEST_P(StoreConformance, AFailedResultKeepsItsError) {
