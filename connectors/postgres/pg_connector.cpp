@@ -11,6 +11,7 @@
 #include "postgres/pg_config.hpp"
 #include "postgres/pg_jobs.hpp"
 #include "postgres/pg_privileges.hpp"
+#include "postgres/pg_query_support.hpp"
 
 namespace outpost::connectors::postgres {
 namespace {
@@ -97,9 +98,14 @@ JobResult PostgresConnector::run(JobContext& ctx) {
       [](Session& s) { return s.reset_for_pool(Clock::now() + kHousekeepingLimit); });
   const std::string tag = job_tag(params, ctx.job);
   // test_connection always dials: it must prove the credentials work now.
+  // A query that COPY can take tags its transaction in its first round trip,
+  // so its pooled session is checked without one (Session::still_open());
+  // every other job tags the session first, which proves it alive.
+  const bool tags_itself = ctx.job.type == JobType::kQuery && copy_eligible(ctx.job.query.sql);
   if (ctx.job.type != JobType::kTestConnection) {
     session.checkout([&](Session& s) {
-      return s.reusable() && s.info() != nullptr && tag_session(s, tag, ctx.cancel, ctx.deadline);
+      return s.reusable() && s.info() != nullptr &&
+             (tags_itself ? s.still_open() : tag_session(s, tag, ctx.cancel, ctx.deadline));
     });
   }
   std::int64_t connect_ms = 0;
@@ -129,18 +135,19 @@ JobResult PostgresConnector::run(JobContext& ctx) {
   JobResult result;
   {
     auto hook = session->guard_cancel(ctx.cancel, ctx.deadline);
-    result =
-        ctx.cancel.cancelled() ? cancelled_result(ctx.cancel) : dispatch(*session, ctx, connect_ms);
+    result = ctx.cancel.cancelled() ? cancelled_result(ctx.cancel)
+                                    : dispatch(*session, ctx, tag, connect_ms);
   }
   session->release_job();
   return result;
 }
 
-JobResult PostgresConnector::dispatch(Session& session, JobContext& ctx, std::int64_t connect_ms) {
+JobResult PostgresConnector::dispatch(Session& session, JobContext& ctx, const std::string& tag,
+                                      std::int64_t connect_ms) {
   switch (ctx.job.type) {
     case JobType::kTestConnection: return run_test_connection(session, ctx, connect_ms);
     case JobType::kMetadata: return run_metadata(session, ctx);
-    case JobType::kQuery: return run_query(session, ctx);
+    case JobType::kQuery: return run_query(session, ctx, tag);
     case JobType::kFreshness: return run_freshness(session, ctx);
     case JobType::kVolume: return run_volume(session, ctx);
     case JobType::kProfile: return run_profile(session, ctx);

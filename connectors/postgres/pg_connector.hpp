@@ -40,7 +40,8 @@ class PostgresConnector final : public Connector {
                                            const std::string& tag, JobContext& ctx);
 
   /// Runs the job's body on a session that is tagged and guarded.
-  static JobResult dispatch(Session& session, JobContext& ctx, std::int64_t connect_ms);
+  static JobResult dispatch(Session& session, JobContext& ctx, const std::string& tag,
+                            std::int64_t connect_ms);
 
   common::ConnectionPool<Session> pool_;
   VerdictCache verdicts_;

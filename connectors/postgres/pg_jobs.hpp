@@ -16,7 +16,9 @@ namespace outpost::connectors::postgres {
 
 JobResult run_test_connection(Session& session, JobContext& ctx, std::int64_t connect_ms);
 JobResult run_metadata(Session& session, JobContext& ctx);
-JobResult run_query(Session& session, JobContext& ctx);
+/// `tag` is the job's application_name: a query that COPY can take sets it
+/// inside its transaction (its session skipped the tagging round trip).
+JobResult run_query(Session& session, JobContext& ctx, const std::string& tag);
 // The monitors of jobs-v1.1 (pg_monitors.cpp).
 JobResult run_volume(Session& session, JobContext& ctx);
 JobResult run_freshness(Session& session, JobContext& ctx);

@@ -10,11 +10,15 @@
 namespace outpost::connectors::postgres {
 namespace {
 
-// Output settings the value mapping relies on, local to the job's
-// transaction: ISO dates, hex bytea, shortest round-trip floats.
-constexpr const char* kSessionSettings =
-    "SET LOCAL DateStyle = 'ISO'; SET LOCAL IntervalStyle = 'postgres'; "
-    "SET LOCAL bytea_output = 'hex'; SET LOCAL extra_float_digits = 1";
+// BEGIN READ ONLY and the transaction's settings as one simple-protocol
+// message (the job's application_name was set when the session was checked out).
+std::string begin_sql(const JobContext& ctx) {
+  std::string sql = "BEGIN READ ONLY; " + statement_timeout_sql(ctx);
+  for (const auto& s : kOutputSettings) {
+    sql += "; SET LOCAL " + std::string(s.name) + " = '" + s.value + "'";
+  }
+  return sql;
+}
 
 }  // namespace
 
@@ -214,12 +218,14 @@ class QueryStream {
 
 }  // namespace
 
-JobResult run_query(Session& session, JobContext& ctx) {
+JobResult run_query(Session& session, JobContext& ctx, const std::string& tag) {
   PGconn* conn = session.raw();
-  auto begin = session.exec_simple("BEGIN READ ONLY; " + statement_timeout_sql(ctx) + "; " +
-                                   kSessionSettings);
-  if (!succeeded(begin)) return failure_from(begin.get(), session, ctx);
-  if (auto copied = run_query_copy(session, ctx)) return std::move(*copied);
+  if (copy_eligible(ctx.job.query.sql)) {
+    if (auto copied = run_query_copy(session, ctx, tag)) return std::move(*copied);
+  } else {
+    auto begin = session.exec_simple(begin_sql(ctx));
+    if (!succeeded(begin)) return failure_from(begin.get(), session, ctx);
+  }
 
   // Parse, bind, describe and execute in one round trip (the extended
   // protocol takes exactly one statement, so "SELECT 1; DROP …" is refused).

@@ -27,22 +27,6 @@ bool starts_with_word(std::string_view sql, std::string_view word) {
   return sql.size() == word.size() || std::isspace(static_cast<unsigned char>(sql[word.size()]));
 }
 
-// A statement COPY can wrap in parentheses: a query (SELECT, WITH, VALUES,
-// TABLE) with nothing that could reach past the wrapping or comment it out
-// (';', comments, dollar quotes and $n parameters go row by row). The
-// server's Parse of the bare statement proves it is one whole statement.
-bool copy_eligible(std::string_view sql) {
-  const auto start = sql.find_first_not_of(" \t\r\n\f\v");
-  if (start == std::string_view::npos) return false;
-  sql.remove_prefix(start);
-  if (sql.find_first_of(";$") != std::string_view::npos ||
-      sql.find("--") != std::string_view::npos || sql.find("/*") != std::string_view::npos) {
-    return false;
-  }
-  return starts_with_word(sql, "select") || starts_with_word(sql, "with") ||
-         starts_with_word(sql, "values") || starts_with_word(sql, "table");
-}
-
 // Reads the COPY rows into the sink: max_rows, the sink's byte limit and
 // cancellation stop it as on the row-by-row path.
 class CopyStream {
@@ -107,21 +91,42 @@ class CopyStream {
   std::optional<JobResult> error_;
 };
 
-// Parse, Describe and Sync as one libpq pipeline (one round trip). Returns
-// the first failed result, else Describe's; nullptr when the session gave up.
-ResultPtr parse_and_describe(Session& session, const std::string& sql) {
+// The transaction's settings as one statement ($1 statement_timeout in ms,
+// $2 the job's application_name), each local to the transaction.
+const std::string& settings_statement() {
+  static const std::string sql = [] {
+    std::string out =
+        "SELECT pg_catalog.set_config('statement_timeout', $1, true), "
+        "pg_catalog.set_config('application_name', $2, true)";
+    for (const auto& s : kOutputSettings) {
+      out += ", pg_catalog.set_config('" + std::string(s.name) + "', '" + s.value + "', true)";
+    }
+    return out;
+  }();
+  return sql;
+}
+
+// BEGIN READ ONLY, the settings, Parse and Describe of the job's statement,
+// and Sync as one libpq pipeline: one round trip. Returns the first failed
+// result, else Describe's; nullptr when the session gave up.
+ResultPtr open_and_describe(Session& session, JobContext& ctx, const std::string& tag) {
   PGconn* conn = session.raw();
   if (PQenterPipelineMode(conn) != 1) return nullptr;
-  if (PQsendPrepare(conn, "", sql.c_str(), 0, nullptr) != 1 ||
+  const std::string timeout = std::to_string(common::statement_budget(ctx).count());
+  const char* values[] = {timeout.c_str(), tag.c_str()};
+  if (PQsendQueryParams(conn, "BEGIN READ ONLY", 0, nullptr, nullptr, nullptr, nullptr, 0) != 1 ||
+      PQsendQueryParams(conn, settings_statement().c_str(), 2, nullptr, values, nullptr, nullptr,
+                        0) != 1 ||
+      PQsendPrepare(conn, "", ctx.job.query.sql.c_str(), 0, nullptr) != 1 ||
       PQsendDescribePrepared(conn, "") != 1 || PQpipelineSync(conn) != 1) {
     session.poison();
     return nullptr;
   }
-  // Parse's result, NULL, Describe's (PIPELINE_ABORTED after an error), NULL,
-  // then PIPELINE_SYNC: at most five steps.
+  // Each of the four steps' result then NULL (PIPELINE_ABORTED after the
+  // first error), then PIPELINE_SYNC: at most nine results.
   ResultPtr kept;
   bool synced = false;
-  for (int step = 0; step < 8 && !synced && !session.abandoned(); ++step) {
+  for (int step = 0; step < 16 && !synced && !session.abandoned(); ++step) {
     auto r = session.next_result();
     if (!r) continue;
     const auto status = PQresultStatus(r.get());
@@ -139,11 +144,12 @@ ResultPtr parse_and_describe(Session& session, const std::string& sql) {
   return kept;
 }
 
-// Parse and describe the bare statement: its errors are exactly those of
-// the row-by-row path, and the description gives the column types.
-std::optional<JobResult> describe(Session& session, JobContext& ctx, ColumnPlan& plan,
-                                  bool& copyable) {
-  auto desc = parse_and_describe(session, ctx.job.query.sql);
+// Opens the transaction, parses and describes the bare statement: its
+// errors are exactly those of the row-by-row path, and the description gives
+// the column types.
+std::optional<JobResult> describe(Session& session, JobContext& ctx, const std::string& tag,
+                                  ColumnPlan& plan, bool& copyable) {
+  auto desc = open_and_describe(session, ctx, tag);
   if (!succeeded(desc)) return failure_from(desc.get(), session, ctx);
   // No columns (SELECT INTO, SELECT with an empty list) or parameters: row by row.
   copyable = PQnfields(desc.get()) > 0 && PQnparams(desc.get()) == 0;
@@ -157,11 +163,26 @@ std::optional<JobResult> describe(Session& session, JobContext& ctx, ColumnPlan&
 
 }  // namespace
 
-std::optional<JobResult> run_query_copy(Session& session, JobContext& ctx) {
-  if (!copy_eligible(ctx.job.query.sql)) return std::nullopt;
+// A statement COPY can wrap in parentheses: a query (SELECT, WITH, VALUES,
+// TABLE) with nothing that could reach past the wrapping or comment it out
+// (';', comments, dollar quotes and $n parameters go row by row). The
+// server's Parse of the bare statement proves it is one whole statement.
+bool copy_eligible(std::string_view sql) {
+  const auto start = sql.find_first_not_of(" \t\r\n\f\v");
+  if (start == std::string_view::npos) return false;
+  sql.remove_prefix(start);
+  if (sql.find_first_of(";$") != std::string_view::npos ||
+      sql.find("--") != std::string_view::npos || sql.find("/*") != std::string_view::npos) {
+    return false;
+  }
+  return starts_with_word(sql, "select") || starts_with_word(sql, "with") ||
+         starts_with_word(sql, "values") || starts_with_word(sql, "table");
+}
+
+std::optional<JobResult> run_query_copy(Session& session, JobContext& ctx, const std::string& tag) {
   ColumnPlan plan;
   bool copyable = false;
-  if (auto failed = describe(session, ctx, plan, copyable)) return failed;
+  if (auto failed = describe(session, ctx, tag, plan, copyable)) return failed;
   if (!copyable) return std::nullopt;
   ctx.sink.set_columns(plan.columns);
   // Extended protocol: exactly one statement. The newline keeps the query's

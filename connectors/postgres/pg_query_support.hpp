@@ -5,6 +5,8 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "postgres/pg_jobs.hpp"
@@ -15,6 +17,21 @@ namespace outpost::connectors::postgres {
 /// Rows larger than this retire the session after the job: libpq keeps its
 /// input buffer at the largest message it has read.
 constexpr std::size_t kMaxPooledRowBytes = 8u << 20;
+
+/// Output settings the value mapping relies on, local to the job's
+/// transaction: ISO dates, hex bytea, shortest round-trip floats.
+struct OutputSetting {
+  const char* name;
+  const char* value;
+};
+inline constexpr OutputSetting kOutputSettings[] = {{"DateStyle", "ISO"},
+                                                    {"IntervalStyle", "postgres"},
+                                                    {"bytea_output", "hex"},
+                                                    {"extra_float_digits", "1"}};
+
+/// True for a statement COPY can wrap in parentheses (see pg_query_copy.cpp):
+/// such a query job opens its transaction in the round trip that parses it.
+bool copy_eligible(std::string_view sql);
 
 struct ColumnPlan {
   std::vector<Column> columns;
@@ -39,11 +56,14 @@ bool describe_columns(const PGresult* desc, ColumnPlan& plan);
 std::optional<JobResult> name_types(Session& session, JobContext& ctx, const std::vector<Oid>& oids,
                                     ColumnPlan& plan);
 
-/// Runs the job's query as `COPY (<query>) TO STDOUT` in text format (one
-/// CopyData message per row instead of one PGresult), after a describe that
-/// gives the column types. nullopt when the statement is not a plain query
-/// that COPY can take (the caller then runs it row by row); the read-only
-/// transaction must already be open.
-std::optional<JobResult> run_query_copy(Session& session, JobContext& ctx);
+/// Runs a copy_eligible() query job as `COPY (<query>) TO STDOUT` in text
+/// format (one CopyData message per row instead of one PGresult). Its first
+/// round trip is one libpq pipeline: BEGIN READ ONLY, the transaction's
+/// settings (statement_timeout, application_name = `tag`, kOutputSettings),
+/// then Parse and Describe of the bare statement for its column types.
+/// nullopt when the statement turns out to be something COPY cannot take
+/// (no columns, $n parameters): the transaction is open, and the caller runs
+/// it row by row.
+std::optional<JobResult> run_query_copy(Session& session, JobContext& ctx, const std::string& tag);
 
 }  // namespace outpost::connectors::postgres

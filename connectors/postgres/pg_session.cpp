@@ -228,6 +228,19 @@ bool Session::reusable() const noexcept {
          PQstatus(conn_.get()) == CONNECTION_OK && PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;
 }
 
+bool Session::still_open() {
+  if (!reusable()) return false;
+  pollfd fd{PQsocket(conn_.get()), POLLIN, 0};
+  int rc = 0;
+  do {
+    rc = poll(&fd, 1, 0);
+  } while (rc < 0 && errno == EINTR);
+  // Anything that arrived while it was idle is most likely the server's
+  // goodbye; the rare harmless message (a reported parameter changed) costs
+  // one new connection.
+  return rc == 0;
+}
+
 std::string Session::error_message() const {
   return trim_message(PQerrorMessage(conn_.get()));
 }

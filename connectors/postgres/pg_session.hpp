@@ -97,6 +97,12 @@ class Session {
   [[nodiscard]] bool cancel_sent() const noexcept { return cancel_sent_.load(); }
   /// Healthy enough to pool: connected, idle, nothing abandoned or cancelled.
   [[nodiscard]] bool reusable() const noexcept;
+  /// The health check of a pooled session that costs no round trip:
+  /// reusable(), and the server sent nothing since the last job (a server
+  /// that ends an idle session — restart, pg_terminate_backend,
+  /// idle_session_timeout — sends its FATAL error and closes the socket,
+  /// which makes it readable).
+  [[nodiscard]] bool still_open();
   /// Ends the job's transaction (if one is open) and clears every piece of
   /// session state it may have left, in one round trip: what DISCARD ALL
   /// does, which itself cannot follow a ROLLBACK in the same message. True
