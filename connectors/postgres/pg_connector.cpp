@@ -38,6 +38,21 @@ bool tag_session(Session& session, const std::string& tag, const CancelToken& ca
   return r && PQresultStatus(r.get()) == PGRES_TUPLES_OK;
 }
 
+// Takes a healthy idle session, if any. test_connection always dials: it
+// must prove the credentials work now. A query that COPY can take tags its
+// transaction in its first round trip, so its pooled session is checked
+// without one (Session::still_open()); every other job tags the session
+// first, which proves it alive.
+void checkout_pooled(common::PooledSession<Session>& session, const std::string& tag,
+                     const JobContext& ctx) {
+  if (ctx.job.type == JobType::kTestConnection) return;
+  const bool tags_itself = ctx.job.type == JobType::kQuery && copy_eligible(ctx.job.query.sql);
+  session.checkout([&](Session& s) {
+    return s.reusable() && s.info() != nullptr &&
+           (tags_itself ? s.still_open() : tag_session(s, tag, ctx.cancel, ctx.deadline));
+  });
+}
+
 // A new session's first statement: the job tag and the privilege probe in one
 // round trip (see pg_privileges.cpp). Fails closed: a session whose
 // privileges cannot be read runs no job.
@@ -97,17 +112,7 @@ JobResult PostgresConnector::run(JobContext& ctx) {
           (ctx.job.source.ref.empty() ? "" : "/operator"),
       [](Session& s) { return s.reset_for_pool(Clock::now() + kHousekeepingLimit); });
   const std::string tag = job_tag(params, ctx.job);
-  // test_connection always dials: it must prove the credentials work now.
-  // A query that COPY can take tags its transaction in its first round trip,
-  // so its pooled session is checked without one (Session::still_open());
-  // every other job tags the session first, which proves it alive.
-  const bool tags_itself = ctx.job.type == JobType::kQuery && copy_eligible(ctx.job.query.sql);
-  if (ctx.job.type != JobType::kTestConnection) {
-    session.checkout([&](Session& s) {
-      return s.reusable() && s.info() != nullptr &&
-             (tags_itself ? s.still_open() : tag_session(s, tag, ctx.cancel, ctx.deadline));
-    });
-  }
+  checkout_pooled(session, tag, ctx);
   std::int64_t connect_ms = 0;
   if (!session) {
     const auto start = Clock::now();
