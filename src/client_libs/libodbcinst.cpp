@@ -14,6 +14,7 @@ namespace outpost::client_libs {
 namespace {
 
 struct Api {
+// NOLINTNEXTLINE(bugprone-macro-parentheses): `name` declares a member.
 #define OUTPOST_POINTER(name) decltype(&::name) name = nullptr;
   OUTPOST_LIBODBCINST_FUNCTIONS(OUTPOST_POINTER)
 #undef OUTPOST_POINTER

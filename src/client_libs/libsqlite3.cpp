@@ -48,6 +48,7 @@ namespace outpost::client_libs {
 namespace {
 
 struct Api {
+// NOLINTNEXTLINE(bugprone-macro-parentheses): `name` declares a member.
 #define OUTPOST_POINTER(name) decltype(&::name) name = nullptr;
   OUTPOST_LIBSQLITE3_FUNCTIONS(OUTPOST_POINTER)
 #undef OUTPOST_POINTER
@@ -81,7 +82,7 @@ using outpost::client_libs::api;
 
 extern "C" {
 
-int sqlite3_auto_extension(void (*xEntryPoint)(void)) {
+int sqlite3_auto_extension(void (*xEntryPoint)()) {
   return api("sqlite3_auto_extension").sqlite3_auto_extension(xEntryPoint);
 }
 int sqlite3_bind_parameter_count(sqlite3_stmt* a0) {

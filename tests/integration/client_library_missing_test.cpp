@@ -97,11 +97,13 @@ TEST_F(ClientLibraryMissingTest, SqliteJobNamesLibsqlite3) {
 TEST_F(ClientLibraryMissingTest, ForwarderCalledWithoutLibraryThrows) {
   // A caller that skipped load(): a C++ exception the job runner reports,
   // never a call through a null pointer.
+  char* error = nullptr;
   try {
-    (void)PQconnectdb("host=127.0.0.1");
-    FAIL() << "PQconnectdb returned without libpq";
+    (void)PQconninfoParse("host=127.0.0.1", &error);
+    FAIL() << "PQconninfoParse returned without libpq";
   } catch (const client_libs::ClientLibraryUnavailable& e) {
-    EXPECT_NE(std::string(e.what()).find("PQconnectdb: the PostgreSQL client library"),
+    EXPECT_EQ(error, nullptr);
+    EXPECT_NE(std::string(e.what()).find("PQconninfoParse: the PostgreSQL client library"),
               std::string::npos)
         << e.what();
   }
