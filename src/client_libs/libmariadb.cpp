@@ -74,6 +74,10 @@ DynamicLibrary& libmariadb() {
 
 using outpost::client_libs::api;
 
+// Hidden: never exported from the executable, so in a binary that also links
+// the real library (outpost-hub, tests) the library's own calls and an ODBC
+// driver's stay inside it; only this binary's calls take the forwarders.
+#pragma GCC visibility push(hidden)
 extern "C" {
 
 int mariadb_field_attr(MARIADB_CONST_STRING* attr, const MYSQL_FIELD* field,
@@ -181,3 +185,4 @@ MYSQL_RES* mysql_use_result(MYSQL* mysql) {
 }
 
 }  // extern "C"
+#pragma GCC visibility pop

@@ -70,6 +70,10 @@ DynamicLibrary& libodbc() {
 
 using outpost::client_libs::api;
 
+// Hidden: never exported from the executable, so in a binary that also links
+// the real library (outpost-hub, tests) the library's own calls and an ODBC
+// driver's stay inside it; only this binary's calls take the forwarders.
+#pragma GCC visibility push(hidden)
 extern "C" {
 
 SQLRETURN SQLAllocHandle(SQLSMALLINT HandleType, SQLHANDLE InputHandle, SQLHANDLE* OutputHandle) {
@@ -203,3 +207,4 @@ SQLRETURN SQLTables(SQLHSTMT StatementHandle, SQLCHAR* CatalogName, SQLSMALLINT 
 }
 
 }  // extern "C"
+#pragma GCC visibility pop

@@ -46,6 +46,10 @@ DynamicLibrary& libodbcinst() {
 
 using outpost::client_libs::api;
 
+// Hidden: never exported from the executable, so in a binary that also links
+// the real library (outpost-hub, tests) the library's own calls and an ODBC
+// driver's stay inside it; only this binary's calls take the forwarders.
+#pragma GCC visibility push(hidden)
 extern "C" {
 
 BOOL SQLGetInstalledDrivers(LPSTR lpszBuf, WORD cbBufMax, WORD* pcbBufOut) {
@@ -59,3 +63,4 @@ int SQLGetPrivateProfileString(LPCSTR lpszSection, LPCSTR lpszEntry, LPCSTR lpsz
 }
 
 }  // extern "C"
+#pragma GCC visibility pop

@@ -85,6 +85,10 @@ DynamicLibrary& libpq() {
 
 using outpost::client_libs::api;
 
+// Hidden: never exported from the executable, so in a binary that also links
+// the real library (outpost-hub, tests) the library's own calls and an ODBC
+// driver's stay inside it; only this binary's calls take the forwarders.
+#pragma GCC visibility push(hidden)
 extern "C" {
 
 int PQcancel(PGcancel* cancel, char* errbuf, int errbufsize) {
@@ -218,3 +222,4 @@ PGTransactionStatusType PQtransactionStatus(const PGconn* conn) {
 }
 
 }  // extern "C"
+#pragma GCC visibility pop

@@ -80,6 +80,10 @@ DynamicLibrary& libsqlite3() {
 
 using outpost::client_libs::api;
 
+// Hidden: never exported from the executable, so in a binary that also links
+// the real library (outpost-hub, tests) the library's own calls and an ODBC
+// driver's stay inside it; only this binary's calls take the forwarders.
+#pragma GCC visibility push(hidden)
 extern "C" {
 
 int sqlite3_auto_extension(void (*xEntryPoint)()) {
@@ -216,3 +220,4 @@ int sqlite3_db_config(sqlite3* db, int op, ...) {
 }
 
 }  // extern "C"
+#pragma GCC visibility pop
