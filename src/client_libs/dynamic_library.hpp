@@ -63,12 +63,11 @@ class DynamicLibrary {
   bool loaded_ = false;
 };
 
-/// Reads a symbol from a dlopen handle into a typed function pointer.
-template <typename Fn>
-bool resolve_symbol(void* handle, const char* name, Fn& out) noexcept;
-
+/// dlsym(handle, name): searches that library and its dependencies only.
 void* lookup_symbol(void* handle, const char* name) noexcept;
 
+/// Reads a symbol from a dlopen handle into a typed function pointer; false
+/// when the library lacks it.
 template <typename Fn>
 bool resolve_symbol(void* handle, const char* name, Fn& out) noexcept {
   void* address = lookup_symbol(handle, name);
