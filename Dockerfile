@@ -111,11 +111,15 @@ FROM runtime AS agent-rootfs
 USER root
 COPY --from=build /out/stage/usr/local/bin/outpost-agent /usr/local/bin/outpost-agent
 COPY deploy/docker/collect-rootfs.sh /usr/local/sbin/collect-rootfs.sh
-# /rootfs: the agent, the libraries ldd resolves (and libmariadb's auth
-# plugins, loaded at run time), CA bundle, passwd/group; the file list with
-# each file's Debian package and version goes to
-# /rootfs/usr/share/outpost/image-files.tsv (the SBOM is made from it).
-RUN /usr/local/sbin/collect-rootfs.sh /rootfs /usr/local/bin/outpost-agent
+COPY deploy/docker/client-libraries.txt /tmp/client-libraries.txt
+# /rootfs: the agent, the libraries ldd resolves, the database client
+# libraries it opens with dlopen on first use (client-libraries.txt) with
+# theirs (and libmariadb's auth plugins, loaded at run time), CA bundle,
+# passwd/group; the file list with each file's Debian package and version goes
+# to /rootfs/usr/share/outpost/image-files.tsv (the SBOM is made from it).
+RUN /usr/local/sbin/collect-rootfs.sh /rootfs \
+      $(grep -v -e '^#' -e '^$' /tmp/client-libraries.txt | sed 's/^/--dlopen /') \
+      /usr/local/bin/outpost-agent
 
 # ------------------------------------------------ agent target (the default)
 FROM scratch AS agent

@@ -102,6 +102,18 @@ for bin in "$prefix/bin/outpost-agent" "$prefix/bin/outpost-hub"; do
     needed="$needed $pkg"
   done < <(ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3}')
 done
+# The client libraries the agent opens with dlopen (not in ldd's list), and theirs.
+while read -r soname; do
+  lib=$(ldconfig -p | awk -v name="$soname" '$1 == name {print $NF; exit}')
+  [ -n "$lib" ] || fail "the agent opens $soname (deploy/docker/client-libraries.txt): not installed"
+  for dep in "$lib" $(ldd "$lib" | awk '$2 == "=>" && $3 ~ /^\// {print $3}'); do
+    pkg=$(dpkg -S "$(readlink -f "$dep")" 2>/dev/null | head -n1 | cut -d: -f1) || true
+    [ -n "$pkg" ] || pkg=$(dpkg -S "$dep" 2>/dev/null | head -n1 | cut -d: -f1) || true
+    [ -n "$pkg" ] || fail "no Debian package owns $dep (opened by outpost-agent via $soname)"
+    [ "$dep" != "$lib" ] || printf '  %-16s %-48s %s\n' "outpost-agent" "$lib (dlopen)" "$pkg"
+    needed="$needed $pkg"
+  done
+done < <(grep -v -e '^#' -e '^$' deploy/docker/client-libraries.txt)
 needed=$(tr ' ' '\n' <<<"$needed" | grep -v '^$' | sort -u)
 # What apt installs for the list: the listed packages, the base, and
 # everything they depend on (read from dpkg's database, so it works offline
@@ -133,7 +145,7 @@ done
 [ -z "$missing" ] || fail "the binaries need package(s)$missing: add them to deploy/docker/runtime-packages.txt"
 for pkg in $listed; do
   if [ "$pkg" != ca-certificates ] && ! grep -qx "$pkg" <<<"$needed"; then
-    echo "note: $pkg is listed but no binary links it (kept for ODBC drivers / future use?)"
+    echo "note: $pkg is listed but no binary links or opens it (kept for ODBC drivers / future use?)"
   fi
 done
 echo "every library is provided by runtime-packages.txt (with dependencies) or the slim base"

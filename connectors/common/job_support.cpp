@@ -20,6 +20,11 @@ JobResult failed(JobError error) {
   return r;
 }
 
+std::optional<JobResult> client_library_missing(const std::string* load_error) {
+  if (load_error == nullptr) return std::nullopt;
+  return failed(JobError{ErrorCode::kUnsupported, *load_error, false});
+}
+
 std::chrono::milliseconds remaining_budget(const JobContext& ctx) {
   const auto until_deadline = std::chrono::duration_cast<std::chrono::milliseconds>(
       ctx.deadline - std::chrono::steady_clock::now());

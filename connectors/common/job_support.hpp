@@ -4,6 +4,8 @@
 // stopped, and what is left of its time budget.
 
 #include <chrono>
+#include <optional>
+#include <string>
 
 #include "outpost/connector.hpp"
 
@@ -18,6 +20,12 @@ inline JobResult cancelled_result(const CancelToken& cancel) {
 
 /// A failed JobResult carrying `error`.
 JobResult failed(JobError error);
+
+/// The first check of every run(): each connector's client library is opened
+/// with dlopen on its first job (src/client_libs). `load_error` is what
+/// DynamicLibrary::load() returned: nullptr (loaded) gives nullopt, a reason
+/// gives a non-retryable `unsupported` failure naming the package to install.
+std::optional<JobResult> client_library_missing(const std::string* load_error);
 
 /// What is left of the job's time: the smaller of job.timeout and the time
 /// until ctx.deadline. Zero or negative once it is used up.

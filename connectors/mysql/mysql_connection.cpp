@@ -76,8 +76,8 @@ void apply_tls_options(MYSQL* handle, const MysqlConfig& config, const std::stri
       mysql_ssl_set(handle, nullptr, nullptr, ca, nullptr, nullptr);
       return;
     case SslMode::kRequired:
-      mysql_optionsv(handle, MYSQL_OPT_SSL_ENFORCE, &yes);
-      if (ca != nullptr) mysql_optionsv(handle, MYSQL_OPT_SSL_CA, ca);
+      mysql_options(handle, MYSQL_OPT_SSL_ENFORCE, &yes);
+      if (ca != nullptr) mysql_options(handle, MYSQL_OPT_SSL_CA, ca);
       return;
     case SslMode::kVerifyCa:
     case SslMode::kVerifyIdentity:
@@ -85,9 +85,9 @@ void apply_tls_options(MYSQL* handle, const MysqlConfig& config, const std::stri
       // in the handshake, and the certificate must be the one the probe
       // verified against the host name (probe_certificate), checked before
       // any credential is sent. verify_ca is as strict as verify_identity.
-      mysql_optionsv(handle, MYSQL_OPT_SSL_ENFORCE, &yes);
-      mysql_optionsv(handle, MYSQL_OPT_SSL_CA, ca);
-      mysql_optionsv(handle, MARIADB_OPT_TLS_PEER_FP, fingerprint.c_str());
+      mysql_options(handle, MYSQL_OPT_SSL_ENFORCE, &yes);
+      mysql_options(handle, MYSQL_OPT_SSL_CA, ca);
+      mysql_options(handle, MARIADB_OPT_TLS_PEER_FP, fingerprint.c_str());
       return;
   }
 }
@@ -103,21 +103,21 @@ ConnectOutcome dial(const MysqlConfig& config, const std::string& address,
   const auto timeout_s = static_cast<unsigned int>(timeout.count());
   // TCP always: Connector/C would take the name "localhost" as the local socket.
   const unsigned int protocol = MYSQL_PROTOCOL_TCP;
-  mysql_optionsv(handle, MYSQL_OPT_PROTOCOL, &protocol);
-  mysql_optionsv(handle, MYSQL_OPT_CONNECT_TIMEOUT, &timeout_s);
-  mysql_optionsv(handle, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  mysql_options(handle, MYSQL_OPT_PROTOCOL, &protocol);
+  mysql_options(handle, MYSQL_OPT_CONNECT_TIMEOUT, &timeout_s);
+  mysql_options(handle, MYSQL_SET_CHARSET_NAME, "utf8mb4");
   // LOAD DATA LOCAL would let any server the control plane names read
   // agent-side files (the token, /proc/self/environ). Connector/C reads this
   // option as an unsigned int: a 1-byte my_bool left it enabled.
   const unsigned int local_infile = 0;
-  mysql_optionsv(handle, MYSQL_OPT_LOCAL_INFILE, &local_infile);
+  mysql_options(handle, MYSQL_OPT_LOCAL_INFILE, &local_infile);
   mysql_set_local_infile_handler(handle, refuse_infile_init, refuse_infile_read, refuse_infile_end,
                                  refuse_infile_error, nullptr);
   // One row packet is held whole in the client's network buffer: bound it so
   // a huge value fails before the buffer grows (class 8; README "Memory").
   const std::size_t max_packet = kMaxRowPacketBytes;
-  mysql_optionsv(handle, MYSQL_OPT_MAX_ALLOWED_PACKET, &max_packet);
-  mysql_optionsv(handle, MYSQL_OPT_CONNECT_ATTR_ADD, "program_name", "outpost-agent");
+  mysql_options(handle, MYSQL_OPT_MAX_ALLOWED_PACKET, &max_packet);
+  mysql_options4(handle, MYSQL_OPT_CONNECT_ATTR_ADD, "program_name", "outpost-agent");
   apply_tls_options(handle, config, fingerprint);
 
   const auto started = std::chrono::steady_clock::now();

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "client_libs/libmariadb.hpp"
+#include "common/job_support.hpp"
 #include "common/source_config.hpp"
 #include "mysql/mysql_jobs.hpp"
 #include "mysql/mysql_privileges.hpp"
@@ -39,18 +41,18 @@ std::optional<JobError> gate(JobContext& ctx, const MysqlConfig& config, Connect
 
 }  // namespace
 
-MysqlConnector::MysqlConnector() {
-  // Not thread safe in Connector/C; must run before the first mysql_init.
-  static std::once_flag once;
-  std::call_once(once, [] { mysql_library_init(0, nullptr, nullptr); });
-}
-
 std::vector<JobType> MysqlConnector::job_types() const {
   return {JobType::kTestConnection, JobType::kMetadata, JobType::kQuery,   JobType::kFreshness,
           JobType::kVolume,         JobType::kProfile,  JobType::kQueryLog};
 }
 
 JobResult MysqlConnector::run(JobContext& ctx) {
+  if (auto missing = common::client_library_missing(client_libs::libmariadb().load())) {
+    return *missing;
+  }
+  // Not thread safe in Connector/C; must run before the first mysql_init.
+  static std::once_flag once;
+  std::call_once(once, [] { mysql_library_init(0, nullptr, nullptr); });
   const auto started = std::chrono::steady_clock::now();
   auto parsed = parse_config(ctx.job.source.config);
   if (!parsed.config) return JobResult::failure(ErrorCode::kInvalidJob, parsed.error);

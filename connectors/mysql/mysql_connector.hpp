@@ -13,7 +13,7 @@ namespace outpost::connectors::mysql {
 /// shared.
 class MysqlConnector final : public Connector {
  public:
-  MysqlConnector();
+  MysqlConnector() = default;
   [[nodiscard]] std::string_view type() const noexcept override { return "mysql"; }
   [[nodiscard]] std::vector<JobType> job_types() const override;
   JobResult run(JobContext& ctx) override;

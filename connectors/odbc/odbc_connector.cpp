@@ -2,7 +2,10 @@
 
 #include <utility>
 
+#include "client_libs/libodbc.hpp"
+#include "client_libs/libodbcinst.hpp"
 #include "common/error_classify.hpp"
+#include "common/job_support.hpp"
 #include "common/source_config.hpp"
 #include "odbc/odbc_jobs.hpp"
 #include "odbc/odbc_session.hpp"
@@ -21,6 +24,10 @@ std::vector<JobType> OdbcConnector::job_types() const {
 
 JobResult OdbcConnector::run(JobContext& ctx) {
   const auto started = Clock::now();
+  // unixODBC's driver manager opens the drivers itself.
+  for (auto* library : {&client_libs::libodbc(), &client_libs::libodbcinst()}) {
+    if (auto missing = common::client_library_missing(library->load())) return *missing;
+  }
   auto parsed = parse_config(ctx.job.source.config, catalog_, ctx.policy);
   if (!parsed.config) return JobResult::failure(parsed.code, parsed.error);
   if (ctx.cancel.cancelled()) return cancelled_result(ctx.cancel);

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "client_libs/libsqlite3.hpp"
 #include "common/error_classify.hpp"
 #include "odbc/odbc_sqlite_guard.hpp"
 #include "odbc/odbc_values.hpp"
@@ -248,7 +249,13 @@ ConnectOutcome connect(const OdbcConfig& config, const NetworkGuard& network) {
   std::string text = connection_string(config, address);
   // sqliteodbc opens its handle inside SQLDriverConnect: captured to harden it.
   std::optional<SqliteHandleCapture> capture;
-  if (config.kind == DriverKind::kSqliteOdbc) capture.emplace();
+  if (config.kind == DriverKind::kSqliteOdbc) {
+    // The driver's libsqlite3 is the one the guard is registered with.
+    if (const std::string* missing = client_libs::libsqlite3().load()) {
+      return {nullptr, JobError{ErrorCode::kUnsupported, "sqliteodbc: " + *missing, false}};
+    }
+    capture.emplace();
+  }
   const auto rc = SQLDriverConnect(c->dbc_, nullptr, reinterpret_cast<SQLCHAR*>(text.data()),
                                    static_cast<SQLSMALLINT>(text.size()), nullptr, 0, nullptr,
                                    SQL_DRIVER_NOPROMPT);

@@ -4,6 +4,7 @@
 #include <memory>
 #include <utility>
 
+#include "client_libs/libpq.hpp"
 #include "common/job_support.hpp"
 #include "common/pooled_session.hpp"
 #include "common/source_config.hpp"
@@ -92,6 +93,7 @@ std::vector<JobType> PostgresConnector::job_types() const {
 }
 
 JobResult PostgresConnector::run(JobContext& ctx) {
+  if (auto missing = common::client_library_missing(client_libs::libpq().load())) return *missing;
   auto parsed = parse_config(ctx.job.source.config, !ctx.job.source.ref.empty());
   if (parsed.error) return common::failed(std::move(*parsed.error));
   ConnectParams params = std::move(parsed.params);
@@ -99,7 +101,6 @@ JobResult PostgresConnector::run(JobContext& ctx) {
     return common::failed(std::move(*error));
   }
   if (ctx.cancel.cancelled()) return cancelled_result(ctx.cancel);
-
   // Operator sources may read agent-host files (passfile, client
   // certificates) that inline ones may not: never share their sessions.
   // Back in the pool only after the reset: it rolls back the job's read-only

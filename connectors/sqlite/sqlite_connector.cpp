@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "client_libs/libsqlite3.hpp"
+#include "common/job_support.hpp"
 #include "common/text_format.hpp"
 #include "sqlite/sqlite_config.hpp"
 #include "sqlite/sqlite_jobs.hpp"
@@ -21,6 +23,9 @@ std::vector<JobType> SqliteConnector::job_types() const {
 }
 
 JobResult SqliteConnector::run(JobContext& ctx) {
+  if (auto missing = common::client_library_missing(client_libs::libsqlite3().load())) {
+    return *missing;
+  }
   auto config = parse_config(ctx.job.source.config);
   if (config.error) return failed(std::move(*config.error));
   // The operator's directories decide before anything looks at the file.

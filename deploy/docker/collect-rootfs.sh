@@ -3,9 +3,11 @@
 # agent-rootfs and hub-rootfs stages run it inside debian:12-slim with the
 # runtime packages installed):
 #
-#   collect-rootfs.sh ROOTFS [--tree DIR]... BINARY...
+#   collect-rootfs.sh ROOTFS [--tree DIR]... [--dlopen SONAME]... BINARY...
 #
-# Copies each BINARY, every shared object `ldd` resolves for it (and, when a
+# Copies each BINARY, every shared object `ldd` resolves for it, each
+# --dlopen SONAME (a library the binary opens at run time, found with
+# `ldconfig -p`) with what `ldd` resolves for it (and, when a
 # binary links libmariadb, its client plugins, which it loads at run time for
 # MySQL 8's caching_sha2_password), each --tree DIR whole (the hub's
 # /usr/share/zoneinfo), the dynamic loader, the CA bundle, and writes
@@ -15,7 +17,7 @@
 # source package, source version, architecture, the licence names of the
 # package's machine-readable copyright file ("-" where unknown).
 set -euo pipefail
-usage() { echo "usage: collect-rootfs.sh ROOTFS [--tree DIR]... BINARY..." >&2; exit 2; }
+usage() { echo "usage: collect-rootfs.sh ROOTFS [--tree DIR]... [--dlopen SONAME]... BINARY..." >&2; exit 2; }
 [ $# -gt 0 ] || usage
 rootfs=$1
 shift
@@ -23,6 +25,12 @@ trees=()
 while [ "${1:-}" = --tree ]; do
   [ -d "${2:-}" ] || { echo "collect-rootfs: --tree ${2:-}: not a directory" >&2; exit 2; }
   trees+=("$2")
+  shift 2
+done
+sonames=()
+while [ "${1:-}" = --dlopen ]; do
+  [ -n "${2:-}" ] || usage
+  sonames+=("$2")
   shift 2
 done
 [ $# -gt 0 ] || usage
@@ -65,6 +73,13 @@ copy_with_libs() {
 }
 
 for bin in "$@"; do copy_with_libs "$bin"; done
+for soname in "${sonames[@]}"; do
+  # The path the dynamic loader would open for dlopen("SONAME") on this machine.
+  lib=$(ldconfig -p | awk -v name="$soname" '$1 == name && /x86-64|aarch64|64bit/ {print $NF; exit}')
+  [ -n "$lib" ] || lib=$(ldconfig -p | awk -v name="$soname" '$1 == name {print $NF; exit}')
+  [ -n "$lib" ] || { echo "collect-rootfs: --dlopen $soname: not installed" >&2; exit 1; }
+  copy_with_libs "$lib"
+done
 shopt -s nullglob
 if printf '%s\n' "${!copied[@]}" | grep -q '/libmariadb\.so'; then
   for plugin in /usr/lib/*/libmariadb3/plugin/*.so; do

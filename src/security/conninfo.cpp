@@ -5,6 +5,7 @@
 #include <cctype>
 #include <memory>
 
+#include "client_libs/libpq.hpp"
 #include "common/text.hpp"
 #include "outpost/conn_string.hpp"
 #include "security/secret_policy.hpp"
@@ -46,6 +47,7 @@ bool credential_keyword(std::string_view key) {
 }  // namespace
 
 std::optional<std::vector<ConnPair>> parse_libpq_conninfo(std::string_view text) {
+  if (client_libs::libpq().load() != nullptr) return std::nullopt;
   const std::string copy(text);
   char* error = nullptr;
   std::unique_ptr<PQconninfoOption, void (*)(PQconninfoOption*)> options(

@@ -23,7 +23,9 @@ struct ConnPair {
 /// keyword libpq knows is reported once, with its value when set; credential
 /// marks the keywords libpq itself hides (dispchar "*": password,
 /// sslpassword, …) and any keyword is_secret_key() names. nullopt when libpq
-/// refuses the string.
+/// refuses the string, or when libpq.so.5 cannot be loaded (then no postgres
+/// source can run, and callers fall back to their generic URI and
+/// attribute readings).
 std::optional<std::vector<ConnPair>> parse_libpq_conninfo(std::string_view text);
 
 /// A `scheme://user:password@host:port/path?key=value&…#fragment` URI of any
