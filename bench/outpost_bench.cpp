@@ -3,9 +3,10 @@
 // measured in the same run on the same machine (docs/benchmarks.md).
 //
 //   outpost-bench --agent BIN --hub BIN [--runs N] [--json FILE] [--quick]
-//                 [--only dispatch|throughput|streaming|footprint]...
+//                 [--only dispatch|throughput|streaming|engines|footprint]...
 //
-// Scenarios: dispatch latency, throughput, streaming, footprint.
+// Scenarios: dispatch latency, throughput, streaming (PostgreSQL), engines
+// (the same streaming tables on MariaDB and SQLite), footprint.
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <limits>
 #include <numeric>
@@ -31,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/http_test_client.hpp"
+#include "support/mariadb_server.hpp"
 #include "support/postgres_server.hpp"
 #include "support/process.hpp"
 
@@ -151,10 +154,9 @@ class Hub {
   test::Process& process() { return proc_; }
   [[nodiscard]] std::uint16_t port() const { return port_; }
 
-  std::string create_source(const json& config) {
-    const auto r =
-        admin_.post("/api/v1/admin/sources",
-                    json{{"name", "bench"}, {"type", "postgres"}, {"config", config}}.dump());
+  std::string create_source(const json& config, const std::string& type = "postgres") {
+    const auto r = admin_.post("/api/v1/admin/sources",
+                               json{{"name", "bench"}, {"type", type}, {"config", config}}.dump());
     if (r.status != 201) throw std::runtime_error("create source: " + r.body);
     return json::parse(r.body).at("id").get<std::string>();
   }
@@ -289,6 +291,7 @@ class Bench {
     if (o_.wants("dispatch")) dispatch();
     if (o_.wants("throughput")) throughput();
     if (o_.wants("streaming")) streaming();
+    if (o_.wants("engines")) streaming_engines();
     if (o_.wants("footprint")) footprint();
     print();
   }
@@ -472,11 +475,24 @@ class Bench {
   /// Streams `sql` once through a fresh hub and agent; appends rows/s to
   /// `rates` and returns the agent's peak RSS in MiB.
   double stream_once(const std::string& sql, long rows, bool no_gzip, std::vector<double>& rates) {
+    return stream_once(Source{"postgres", source_config_, {}}, sql, rows, no_gzip, rates);
+  }
+
+  /// A source of any type, with what the agent needs for it (--sqlite-dirs).
+  struct Source {
+    std::string type;
+    json config;
+    std::vector<std::string> agent_args;
+  };
+
+  double stream_once(const Source& src, const std::string& sql, long rows, bool no_gzip,
+                     std::vector<double>& rates) {
     Hub hub(o_);
-    const auto source = hub.create_source(source_config_);
+    const auto source = hub.create_source(src.config, src.type);
     // Lift the agent's result caps (1,000,000 rows, 256 MiB by default) so
     // all rows are sent.
     std::vector<std::string> extra{"--max-result-rows", "100000000", "--max-result-bytes", "4GiB"};
+    extra.insert(extra.end(), src.agent_args.begin(), src.agent_args.end());
     if (no_gzip) extra.emplace_back("--no-gzip");
     Agent agent(o_, hub, 4, extra);
     const auto id = hub.create_job(source, sql);
@@ -495,6 +511,138 @@ class Bench {
               << ms / 1000.0 << " s\n";
     rates.push_back(static_cast<double>(rows) / (ms / 1000.0));
     return static_cast<double>(agent.process().peak_rss_kib()) / 1024.0;
+  }
+
+  // 3b. The same three shapes stored in MariaDB and in SQLite, each read
+  // whole by the agent (gzip and --no-gzip) and by the engine's own client
+  // in the same run: `mariadb --batch --quick` and `sqlite3 -csv`.
+  struct EngineShape {
+    std::string name;
+    long rows;
+    std::string create;  // the statement that makes stream_<name>
+  };
+
+  std::vector<EngineShape> mariadb_shapes() const {
+    const long scale = o_.quick ? 5 : 1;
+    auto table = [](const std::string& name, long rows, const std::string& columns) {
+      return EngineShape{name, rows,
+                         "CREATE TABLE stream_" + name + " AS SELECT " + columns +
+                             " FROM seq_1_to_" + std::to_string(rows)};
+    };
+    return {
+        table("narrow", 1'000'000 / scale,
+              "seq AS id, md5(seq) AS name, CAST(seq * 1.37 AS DECIMAL(14,2)) AS amount, "
+              "TIMESTAMP '2026-01-01 00:00:00' + INTERVAL seq SECOND AS at"),
+        table("wide", 200'000 / scale,
+              "seq AS id, CONCAT('customer ', seq) AS c1, md5(seq) AS c2, md5(seq + 1) AS c3, "
+              "CONCAT('street ', seq % 977, ', city \"', seq % 31, '\"') AS c4, "
+              "REPEAT('x', 20 + seq % 40) AS c5, CONCAT(md5(seq * 3), md5(seq * 5)) AS c6, "
+              "CONCAT('note', CHAR(9), 'with tab') AS c7, CONCAT('é ü ß ', seq) AS c8, "
+              "LPAD(seq, 12, '0') AS c9, IF(seq % 3 = 0, NULL, CONCAT('maybe ', seq)) AS c10"),
+        table("bytea_json", 300'000 / scale,
+              "seq AS id, UNHEX(CONCAT(md5(seq), md5(seq * 7))) AS bin, "
+              "JSON_OBJECT('id', seq, 'tags', JSON_ARRAY('a', 'b'), 'note', "
+              "CONCAT('line \"', seq, '\"'), 'score', seq * 0.5) AS doc"),
+    };
+  }
+
+  std::vector<EngineShape> sqlite_shapes() const {
+    const long scale = o_.quick ? 5 : 1;
+    auto table = [](const std::string& name, long rows, const std::string& columns) {
+      return EngineShape{name, rows,
+                         "CREATE TABLE stream_" + name +
+                             " AS WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g "
+                             "WHERE x < " +
+                             std::to_string(rows) + ") SELECT " + columns + " FROM g"};
+    };
+    return {
+        table("narrow", 1'000'000 / scale,
+              "x AS id, lower(hex(randomblob(16))) AS name, round(x * 1.37, 2) AS amount, "
+              "datetime(1767225600 + x, 'unixepoch') AS at"),
+        table(
+            "wide", 200'000 / scale,
+            "x AS id, 'customer ' || x AS c1, lower(hex(randomblob(16))) AS c2, "
+            "lower(hex(randomblob(16))) AS c3, 'street ' || (x % 977) || ', city \"' || "
+            "(x % 31) || '\"' AS c4, substr(replace(hex(zeroblob(30)), '0', 'x'), 1, 20 + x % 40) "
+            "AS c5, "
+            "lower(hex(randomblob(32))) AS c6, 'note' || char(9) || 'with tab' AS c7, "
+            "'é ü ß ' || x AS c8, printf('%012d', x) AS c9, "
+            "CASE WHEN x % 3 = 0 THEN NULL ELSE 'maybe ' || x END AS c10"),
+        table("bytea_json", 300'000 / scale,
+              "x AS id, randomblob(32) AS bin, json_object('id', x, 'tags', json_array('a', 'b'), "
+              "'note', 'line \"' || x || '\"', 'score', x * 0.5) AS doc"),
+    };
+  }
+
+  void streaming_engines() {
+    std::cerr << "bench: starting MariaDB\n";
+    test::MariaDbServer maria;
+    maria.execute(
+        "CREATE DATABASE bench; CREATE USER 'bench'@'127.0.0.1' IDENTIFIED BY 'bench-pw'; "
+        "GRANT SELECT ON bench.* TO 'bench'@'127.0.0.1'");
+    const Source maria_source{"mysql",
+                              json{{"host", "127.0.0.1"},
+                                   {"port", maria.port()},
+                                   {"user", "bench"},
+                                   {"password", "bench-pw"},
+                                   {"database", "bench"}},
+                              {}};
+    const std::string maria_cli = "MYSQL_PWD=bench-pw mariadb -h 127.0.0.1 -P " +
+                                  std::to_string(maria.port()) +
+                                  " -u bench -D bench --batch --quick -e ";
+    for (const auto& shape : mariadb_shapes()) {
+      std::cerr << "bench: creating MariaDB table stream_" << shape.name << "\n";
+      maria.execute("USE bench; " + shape.create);
+      stream_engine_shape("mariadb", maria_source, shape, [&](const std::string& sql) {
+        return maria_cli + "\"" + sql + "\" > /dev/null";
+      });
+    }
+    const test::TempDir dir;
+    const std::string file = (dir.path() / "bench.db").string();
+    const Source sqlite_source{
+        "sqlite", json{{"path", file}}, {"--sqlite-dirs", dir.path().string()}};
+    for (const auto& shape : sqlite_shapes()) {
+      std::cerr << "bench: creating SQLite table stream_" << shape.name << "\n";
+      FILE* cli = ::popen(("sqlite3 " + file).c_str(), "w");  // the SQL on stdin: no quoting
+      if (cli == nullptr) throw std::runtime_error("cannot run sqlite3");
+      std::fputs((shape.create + ";\n").c_str(), cli);
+      if (::pclose(cli) != 0) throw std::runtime_error("sqlite3 failed: " + shape.create);
+      stream_engine_shape("sqlite", sqlite_source, shape, [&](const std::string& sql) {
+        return "sqlite3 -csv " + file + " \"" + sql + "\" > /dev/null";
+      });
+    }
+  }
+
+  double command_rate(const std::string& cmd, long rows) {
+    const auto t0 = SteadyClock::now();
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
+    return static_cast<double>(rows) /
+           std::chrono::duration<double>(SteadyClock::now() - t0).count();
+  }
+
+  void stream_engine_shape(const std::string& engine, const Source& src, const EngineShape& shape,
+                           const std::function<std::string(const std::string&)>& reference) {
+    const std::string sql = "SELECT * FROM stream_" + shape.name;
+    const std::string label = engine + " " + shape.name;
+    const std::string ref_name =
+        engine == "sqlite" ? "sqlite3 -csv rows/s" : "mariadb --batch --quick rows/s";
+    std::cerr << "bench: streaming " << label << ", " << shape.rows << " rows x " << o_.runs
+              << " runs\n";
+    (void)command_rate(reference(sql), shape.rows);  // warm the table into the cache
+    std::vector<double> rates, plain_rates, ref_rates, peaks;
+    for (int run = 0; run < o_.runs; ++run) {
+      peaks.push_back(stream_once(src, sql, shape.rows, false, rates));
+      (void)stream_once(src, sql, shape.rows, true, plain_rates);
+      ref_rates.push_back(command_rate(reference(sql), shape.rows));
+      std::cerr << "  " << ref_name << ": " << ref_rates.back() << "\n";
+    }
+    const double ref = median(ref_rates);
+    add({"streaming", label + " rows/s", median(rates), "rows/s", ref_name, ref, ">= 1.0x client",
+         median(rates) >= ref});
+    add({"streaming", label + " rows/s --no-gzip", median(plain_rates), "rows/s", ref_name, ref,
+         ">= 1.2x client", median(plain_rates) >= 1.2 * ref});
+    add({"streaming", label + " agent peak RSS", median(peaks), "MiB", "", 0, "<= 32 MiB",
+         median(peaks) <= 32});
   }
 
   // 4. Footprint: idle RSS, RSS with 32 jobs running, idle CPU, start-up, size.
