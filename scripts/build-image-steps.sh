@@ -104,7 +104,9 @@ for bin in "$prefix/bin/outpost-agent" "$prefix/bin/outpost-hub"; do
 done
 # The client libraries the agent opens with dlopen (not in ldd's list), and theirs.
 while read -r soname; do
-  lib=$(ldconfig -p | awk -v name="$soname" '$1 == name {print $NF; exit}')
+  # awk reads to the end: an early exit would SIGPIPE ldconfig and, under
+  # pipefail, fail the assignment (and the script) at random.
+  lib=$(ldconfig -p | awk -v name="$soname" '$1 == name && !found {print $NF; found = 1}')
   [ -n "$lib" ] || fail "the agent opens $soname (deploy/docker/client-libraries.txt): not installed"
   for dep in "$lib" $(ldd "$lib" | awk '$2 == "=>" && $3 ~ /^\// {print $3}'); do
     pkg=$(dpkg -S "$(readlink -f "$dep")" 2>/dev/null | head -n1 | cut -d: -f1) || true

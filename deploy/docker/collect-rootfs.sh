@@ -75,8 +75,10 @@ copy_with_libs() {
 for bin in "$@"; do copy_with_libs "$bin"; done
 for soname in "${sonames[@]}"; do
   # The path the dynamic loader would open for dlopen("SONAME") on this machine.
-  lib=$(ldconfig -p | awk -v name="$soname" '$1 == name && /x86-64|aarch64|64bit/ {print $NF; exit}')
-  [ -n "$lib" ] || lib=$(ldconfig -p | awk -v name="$soname" '$1 == name {print $NF; exit}')
+  # awk reads to the end: an early exit would SIGPIPE ldconfig and, under
+  # pipefail, fail the assignment at random.
+  lib=$(ldconfig -p | awk -v name="$soname" '$1 == name && /x86-64|aarch64|64bit/ && !found {print $NF; found = 1}')
+  [ -n "$lib" ] || lib=$(ldconfig -p | awk -v name="$soname" '$1 == name && !found {print $NF; found = 1}')
   [ -n "$lib" ] || { echo "collect-rootfs: --dlopen $soname: not installed" >&2; exit 1; }
   copy_with_libs "$lib"
 done
