@@ -11,6 +11,7 @@ waits for "agent started" plus a settle second, and reads
 table (scripts/smaps-breakdown.py). Prints the median of each binary.
 """
 import argparse
+import importlib.util
 import json
 import os
 import socket
@@ -48,14 +49,15 @@ def wait_hub(port):
     sys.exit("outpost-hub did not start")
 
 
-def rollup(pid):
-    out = {}
-    with open(f"/proc/{pid}/smaps_rollup") as f:
-        for line in f:
-            fields = line.split()
-            if len(fields) >= 2 and fields[0].endswith(":") and fields[1].isdigit():
-                out[fields[0][:-1]] = int(fields[1])
-    return out
+def _load_smaps_breakdown():
+    spec = importlib.util.spec_from_file_location("smaps_breakdown",
+                                                  os.path.join(HERE, "smaps-breakdown.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+rollup = _load_smaps_breakdown().rollup  # /proc/PID/smaps_rollup as {field: kB}
 
 
 def measure(agent, port, token, breakdown):
