@@ -14,6 +14,8 @@ find_package(SQLite3 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(MARIADB IMPORTED_TARGET libmariadb)
 pkg_check_modules(ODBC IMPORTED_TARGET odbc)
+# libdeflate (Debian libdeflate-dev): whole-buffer gzip for result parts.
+pkg_check_modules(LIBDEFLATE REQUIRED IMPORTED_TARGET libdeflate)
 
 # Asio and Beast are compiled once, in src/http/asio_impl.cpp; every TU that
 # includes them must agree on these definitions.

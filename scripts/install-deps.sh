@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git clang lld llvm libclang-rt-14-dev
   clang-format clang-tidy
   # libraries
-  libboost1.81-dev libssl-dev zlib1g-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libboost1.81-dev libssl-dev zlib1g-dev libdeflate-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev prometheus-cpp-dev libyaml-cpp-dev libpq-dev libsqlite3-dev
   libmariadb-dev unixodbc-dev libgtest-dev libgmock-dev libcctz-dev
   # servers and drivers for the integration tests and the demo

@@ -1,9 +1,11 @@
 // outpost-agent: parse the configuration, set up logging and redaction,
 // assemble the Agent (connectors, signals) and run it.
+#include <malloc.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <iostream>
@@ -68,6 +70,20 @@ void wait_for_signal(asio::signal_set& signals, outpost::runtime::Agent& agent) 
     }
     wait_for_signal(signals, agent);
   });
+}
+
+// A result streams through buffers of a part each (4 MiB by default): the
+// one being filled, the one in flight, its compressed copy. glibc's default
+// raises its mmap threshold to the largest block freed, after which such
+// buffers come from the heaps of whichever threads freed them and stay
+// resident after the job (peak RSS 37-48 MiB while streaming). A fixed
+// threshold gives every block of 256 KiB or more its own mapping, returned to
+// the system when freed. An operator's GLIBC_TUNABLES setting wins.
+void return_large_blocks_to_the_system() {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables != nullptr && std::strstr(tunables, "mmap_threshold") != nullptr) return;
+  constexpr int kMmapThreshold = 256 * 1024;
+  ::mallopt(M_MMAP_THRESHOLD, kMmapThreshold);
 }
 
 // The connectors, the agent and its signals on one io_context thread.
@@ -145,6 +161,7 @@ int main(int argc, char** argv) {
   // First thing: no core dumps and no ptrace by other users' processes, so the
   // token in memory cannot be read from a dump or via /proc/PID/mem.
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  return_large_blocks_to_the_system();
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {

@@ -153,6 +153,7 @@ asio::awaitable<Call<std::string>> Client::send(Outgoing outgoing) {
   req.method = std::move(outgoing.method);
   req.target = std::move(outgoing.target);
   std::string body = std::move(outgoing.body);
+  std::shared_ptr<const std::string> shared_body = std::move(outgoing.shared_body);
   const auto timeout = outgoing.timeout;
   req.headers.push_back({"Authorization", "Bearer " + options_.token});
   req.headers.push_back({"User-Agent", options_.http.user_agent});
@@ -160,16 +161,19 @@ asio::awaitable<Call<std::string>> Client::send(Outgoing outgoing) {
   req.headers.push_back({"Accept", "application/json"});
   req.headers.push_back({"Accept-Encoding", "gzip"});
   if (outgoing.lease_token) req.headers.push_back({"X-Lease-Token", *outgoing.lease_token});
-  if (!body.empty() || req.method != "GET") {
+  const std::size_t size = shared_body ? shared_body->size() : body.size();
+  if (size > 0 || req.method != "GET") {
     req.headers.push_back({"Content-Type", std::move(outgoing.content_type)});
     if (outgoing.body_gzipped) {
       req.headers.push_back({"Content-Encoding", "gzip"});
-    } else if (gzips(body.size())) {
-      body = http::gzip(body);
+    } else if (gzips(size)) {
+      body = http::gzip(shared_body ? *shared_body : body);
+      shared_body.reset();
       req.headers.push_back({"Content-Encoding", "gzip"});
     }
   }
   req.body = std::move(body);
+  req.shared_body = std::move(shared_body);
 
   http::Outcome outcome = co_await http_->send(std::move(req), timeout);
   co_return to_call(std::move(outcome));
@@ -223,15 +227,17 @@ asio::awaitable<Call<Ack>> Client::post_result(std::string job_id, ResultRequest
 }
 
 asio::awaitable<Call<Ack>> Client::put_part(std::string job_id, std::uint64_t seq,
-                                            std::string lease_token, std::string ndjson,
+                                            std::string lease_token,
+                                            std::shared_ptr<const std::string> ndjson,
                                             bool gzipped) {
   Outgoing out{"PUT",
                job_target(job_id, "/parts/" + std::to_string(seq)),
                "application/x-ndjson",
-               std::move(ndjson),
+               {},
                options_.request_timeout,
                std::move(lease_token),
-               gzipped};
+               gzipped,
+               std::move(ndjson)};
   auto raw = co_await send(std::move(out));
   co_return to_ack(raw);
 }

@@ -103,8 +103,10 @@ class Client {
   boost::asio::awaitable<Call<Ack>> post_result(std::string job_id, ResultRequest request);
   /// `gzipped`: `ndjson` is already gzip-compressed (by the caller, on its
   /// own thread, because gzips() said so) and is sent with Content-Encoding.
+  /// The part is shared, not copied: its retries send the same bytes.
   boost::asio::awaitable<Call<Ack>> put_part(std::string job_id, std::uint64_t seq,
-                                             std::string lease_token, std::string ndjson,
+                                             std::string lease_token,
+                                             std::shared_ptr<const std::string> ndjson,
                                              bool gzipped = false);
   boost::asio::awaitable<Call<Ack>> release(std::string job_id, ReleaseRequest request);
   boost::asio::awaitable<Call<Ack>> agent_heartbeat(AgentHeartbeatRequest request);
@@ -134,6 +136,8 @@ class Client {
     std::chrono::milliseconds timeout{0};
     std::optional<std::string> lease_token;
     bool body_gzipped = false;
+    std::shared_ptr<const std::string> shared_body =
+        nullptr;  ///< sent instead of `body`, not copied
   };
   boost::asio::awaitable<Call<std::string>> send(Outgoing out);
 

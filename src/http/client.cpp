@@ -110,7 +110,8 @@ Client::Impl::RequestMessage Client::Impl::build(const Request& request) const {
     req.set(bhttp::field::user_agent, options.user_agent);
   }
   if (!has_accept_encoding) req.set(bhttp::field::accept_encoding, "gzip");
-  req.body() = request.body;
+  const std::string& body = request.shared_body ? *request.shared_body : request.body;
+  req.body() = {body.data(), body.size()};
   req.prepare_payload();
   return req;
 }

@@ -17,7 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/span_body.hpp>
 
 #include "http/client.hpp"
 #include "http/response_reader.hpp"
@@ -45,7 +45,9 @@ struct Client::Impl {
   using Clock = detail::Clock;
   using Connection = detail::Connection;
   using StepError = detail::StepError;
-  using RequestMessage = boost::beast::http::request<boost::beast::http::string_body>;
+  /// The body is a view of the Request's (shared) body, which send() keeps
+  /// alive until the exchange is over: a part is never copied to be sent.
+  using RequestMessage = boost::beast::http::request<boost::beast::http::span_body<const char>>;
 
   /// What close() must reach in one send(): its connection and any timer it waits on.
   struct InFlight {

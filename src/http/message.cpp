@@ -1,8 +1,11 @@
 #include "http/message.hpp"
 
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include <array>
+#include <cstdint>
+#include <memory>
 #include <stdexcept>
 
 #include "common/text.hpp"
@@ -79,7 +82,11 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return common::ascii_iequals(a, b);
 }
 
-Inflated gunzip(std::string_view data, std::size_t max_bytes) {
+namespace {
+
+// zlib's streaming inflate: any gzip or zlib stream, with a specific error
+// for each way it can be wrong, and never more than max_bytes of output.
+Inflated inflate_streaming(std::string_view data, std::size_t max_bytes) {
   Inflated out;
   z_stream zs{};
   // 15 + 32: accept both gzip and zlib headers.
@@ -122,25 +129,69 @@ Inflated gunzip(std::string_view data, std::size_t max_bytes) {
   return out;
 }
 
-std::string gzip(std::string_view data) {
-  z_stream zs{};
-  // 15 + 16: gzip wrapper rather than zlib.
-  // Level 1: on NDJSON result parts it keeps most of level 6's ratio at about
-  // a quarter of the CPU, and the agent compresses every part it sends.
-  if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    throw std::runtime_error("zlib deflateInit2 failed");
+struct CompressorFree {
+  void operator()(libdeflate_compressor* c) const noexcept { libdeflate_free_compressor(c); }
+};
+
+struct DecompressorFree {
+  void operator()(libdeflate_decompressor* d) const noexcept { libdeflate_free_decompressor(d); }
+};
+
+// The common case in one call: a single gzip member whose trailer (ISIZE,
+// the size modulo 2^32) fits the limit is inflated straight into a buffer of
+// that size. Anything else (a zlib stream, several members, trailing bytes,
+// a trailer that lies, corrupt data) returns nullopt and goes to zlib, whose
+// verdict and messages stay the reference.
+std::optional<std::string> inflate_whole(std::string_view data, std::size_t max_bytes) {
+  constexpr std::size_t kMinGzip = 18;  // 10-byte header, empty block, 8-byte trailer
+  if (data.size() < kMinGzip || static_cast<unsigned char>(data[0]) != 0x1f ||
+      static_cast<unsigned char>(data[1]) != 0x8b) {
+    return std::nullopt;
   }
-  std::string out;
-  out.resize(deflateBound(&zs, static_cast<uLong>(data.size())) + 32);
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&zs, Z_FINISH);
-  deflateEnd(&zs);
-  if (rc != Z_STREAM_END) throw std::runtime_error("zlib deflate failed");
-  out.resize(zs.total_out);
+  const auto* tail = reinterpret_cast<const unsigned char*>(data.data() + data.size() - 4);
+  const std::size_t isize = std::size_t{tail[0]} | std::size_t{tail[1]} << 8 |
+                            std::size_t{tail[2]} << 16 | std::size_t{tail[3]} << 24;
+  if (isize > max_bytes) return std::nullopt;
+  thread_local const std::unique_ptr<libdeflate_decompressor, DecompressorFree> decompressor(
+      libdeflate_alloc_decompressor());
+  if (!decompressor) return std::nullopt;
+  std::string out(isize, '\0');
+  std::size_t in_used = 0;
+  std::size_t out_used = 0;
+  const auto rc = libdeflate_gzip_decompress_ex(decompressor.get(), data.data(), data.size(),
+                                                out.data(), out.size(), &in_used, &out_used);
+  if (rc != LIBDEFLATE_SUCCESS || in_used != data.size() || out_used != isize) return std::nullopt;
   return out;
+}
+
+}  // namespace
+
+Inflated gunzip(std::string_view data, std::size_t max_bytes) {
+  if (auto whole = inflate_whole(data, max_bytes)) {
+    Inflated out;
+    out.data = std::move(*whole);
+    return out;
+  }
+  return inflate_streaming(data, max_bytes);
+}
+
+std::string gzip(std::string_view data) {
+  // Level 1: on NDJSON result parts it keeps most of the higher levels'
+  // ratio at a fraction of the CPU, and the agent compresses every part it
+  // sends. libdeflate compresses a whole buffer about three times faster
+  // than zlib's level 1 and a little smaller (docs/benchmarks.md).
+  thread_local const std::unique_ptr<libdeflate_compressor, CompressorFree> compressor(
+      libdeflate_alloc_compressor(1));
+  if (!compressor) throw std::runtime_error("libdeflate: out of memory for a compressor");
+  // Compressed into an uninitialised buffer of the worst-case size (only
+  // the pages written become resident), then copied to one of the exact
+  // size: a part in flight holds its compressed size, not its bound.
+  const std::size_t bound = libdeflate_gzip_compress_bound(compressor.get(), data.size());
+  const std::unique_ptr<char[]> scratch(new char[bound]);
+  const std::size_t size =
+      libdeflate_gzip_compress(compressor.get(), data.data(), data.size(), scratch.get(), bound);
+  if (size == 0) throw std::runtime_error("libdeflate: gzip output larger than its bound");
+  return std::string(scratch.get(), size);
 }
 
 }  // namespace outpost::http

@@ -22,6 +22,9 @@ struct Request {
   std::string target = "/";  ///< path and query, e.g. "/api/v1/agent/connect"
   std::vector<Header> headers;
   std::string body;
+  /// Client requests only: when set, sent instead of `body` and never copied
+  /// (a result part is shared by the uploader's retries and its 413 split).
+  std::shared_ptr<const std::string> shared_body;
   /// Server requests only: the peer's IP address ("127.0.0.1", "::1"), empty
   /// when unknown. Used for per-client limits (the hub console's sign-in).
   std::string remote_address;
@@ -73,9 +76,12 @@ struct Inflated {
 
 /// Inflates a gzip (or zlib) stream without ever holding more than
 /// `max_bytes` of output, so a "zip bomb" fails instead of exhausting memory.
+/// A single gzip member within the limit is inflated by libdeflate in one
+/// call; everything else by zlib, whose errors are the ones reported.
 [[nodiscard]] Inflated gunzip(std::string_view data, std::size_t max_bytes);
 
-/// Compresses `data` as a gzip stream (fastest level). Throws std::runtime_error on zlib failure.
+/// Compresses `data` as one gzip member (libdeflate, level 1). Throws
+/// std::runtime_error when no compressor can be allocated.
 [[nodiscard]] std::string gzip(std::string_view data);
 
 }  // namespace outpost::http

@@ -22,7 +22,7 @@ using std::chrono::milliseconds;
 /// the lease would expire.
 asio::awaitable<UploadStatus> upload_part(std::shared_ptr<RuntimeState> state,
                                           std::shared_ptr<JobState> job, std::uint64_t seq,
-                                          std::string body, bool gzipped) {
+                                          std::shared_ptr<const std::string> body, bool gzipped) {
   Backoff backoff(state->config.backoff, state->config.backoff_cap);
   for (;;) {
     if (job->cancel_reason != CancelReason::kNone || job->released || job->fault) {
@@ -31,9 +31,8 @@ asio::awaitable<UploadStatus> upload_part(std::shared_ptr<RuntimeState> state,
     if (state->faults.part_upload) state->faults.part_upload(job->id());
     std::string job_id = job->id();
     std::string lease = job->lease_token;
-    std::string copy = body;
-    auto call = co_await state->cp->put_part(std::move(job_id), seq, std::move(lease),
-                                             std::move(copy), gzipped);
+    auto call =
+        co_await state->cp->put_part(std::move(job_id), seq, std::move(lease), body, gzipped);
     if (call.ok()) {
       state->contact();
       co_return UploadStatus::kOk;
@@ -68,15 +67,17 @@ class NetworkUploader final : public PartUploader {
       : state_(std::move(state)), job_(std::move(job)) {}
 
   UploadStatus upload(std::uint64_t seq, std::string ndjson) override {
-    return upload_async(seq, std::move(ndjson)).get();
+    return upload_async(seq, std::make_shared<const std::string>(std::move(ndjson))).get();
   }
 
   // The part is gzipped on the compressor thread, neither on the worker
   // (which goes on reading rows meanwhile) nor on the network thread.
-  std::future<UploadStatus> upload_async(std::uint64_t seq, std::string ndjson) override {
+  std::future<UploadStatus> upload_async(std::uint64_t seq,
+                                         std::shared_ptr<const std::string> ndjson) override {
     auto promise = std::make_shared<std::promise<UploadStatus>>();
     auto future = promise->get_future();
-    auto send = [state = state_, job = job_, seq, promise](std::string body, bool gzipped) {
+    auto send = [state = state_, job = job_, seq, promise](std::shared_ptr<const std::string> body,
+                                                           bool gzipped) {
       asio::co_spawn(state->executor, upload_part(state, job, seq, std::move(body), gzipped),
                      [state, job, seq, promise](const std::exception_ptr& e, UploadStatus s) {
                        if (e) {
@@ -90,18 +91,19 @@ class NetworkUploader final : public PartUploader {
                        promise->set_value(e ? UploadStatus::kFailed : s);
                      });
     };
-    if (state_->compressor == nullptr || !state_->cp->gzips(ndjson.size())) {
+    if (state_->compressor == nullptr || !state_->cp->gzips(ndjson->size())) {
       send(std::move(ndjson), false);
       return future;
     }
     asio::post(*state_->compressor, [send, body = std::move(ndjson)]() mutable {
-      std::string packed;
+      std::shared_ptr<const std::string> packed;
       try {
-        packed = http::gzip(body);
+        packed = std::make_shared<const std::string>(http::gzip(*body));
       } catch (const std::exception&) {
-        send(std::move(body), false);  // out of memory for the copy: send it as it is
+        send(std::move(body), false);  // out of memory for the compressed copy: send it as it is
         return;
       }
+      body.reset();  // the streamer still holds it, for a 413 split
       send(std::move(packed), true);
     });
     return future;

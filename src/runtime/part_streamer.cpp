@@ -108,8 +108,8 @@ bool PartStreamer::flush_part() {
   if (buffer_.empty()) return true;
   if (!settle_in_flight() || halted()) return false;
   InFlight part;
-  part.body = std::exchange(buffer_, {});
-  buffer_.reserve(part.body.size());
+  part.body = std::make_shared<const std::string>(std::exchange(buffer_, {}));
+  buffer_.reserve(part.body->size());
   part.status = uploader_.upload_async(next_seq_, part.body);
   in_flight_ = std::move(part);
   return true;
@@ -125,7 +125,7 @@ bool PartStreamer::settle_in_flight() {
     return true;
   }
   if (status == UploadStatus::kTooLarge && !cancel_.cancelled()) {
-    status = split_and_upload(part.body, 0);
+    status = split_and_upload(*part.body, 0);
     if (status == UploadStatus::kOk) return true;
   }
   note_failure(status);

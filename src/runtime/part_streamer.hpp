@@ -3,9 +3,11 @@
 #include <atomic>
 #include <cstdint>
 #include <future>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -34,10 +36,14 @@ class PartUploader {
   /// Blocks the calling (worker) thread until the network thread has an answer.
   virtual UploadStatus upload(std::uint64_t seq, std::string ndjson) = 0;
   /// Starts the upload and returns at once, so the worker can produce the
-  /// next part meanwhile. The default uploads synchronously.
-  virtual std::future<UploadStatus> upload_async(std::uint64_t seq, std::string ndjson) {
+  /// next part meanwhile. The part is shared with the streamer, which keeps
+  /// it to split it on 413, so it is never copied. The default uploads
+  /// synchronously.
+  virtual std::future<UploadStatus> upload_async(std::uint64_t seq,
+                                                 std::shared_ptr<const std::string> ndjson) {
+    const std::shared_ptr<const std::string> part = std::move(ndjson);
     std::promise<UploadStatus> done;
-    done.set_value(upload(seq, std::move(ndjson)));
+    done.set_value(upload(seq, *part));
     return done.get_future();
   }
 };
@@ -116,7 +122,8 @@ class PartStreamer final : public ResultSink {
   RowWriter writer_{row_};
   std::string buffer_;  ///< NDJSON lines not yet uploaded
   struct InFlight {
-    std::string body;  ///< kept to split it should the control plane answer 413
+    std::shared_ptr<const std::string>
+        body;  ///< kept to split it should the control plane answer 413
     std::future<UploadStatus> status;
   };
   std::optional<InFlight> in_flight_;

@@ -42,9 +42,10 @@ class AsyncUploader final : public PartUploader {
     for (auto& t : threads_) t.join();
   }
   UploadStatus upload(std::uint64_t seq, std::string ndjson) override {
-    return upload_async(seq, std::move(ndjson)).get();
+    return upload_async(seq, std::make_shared<const std::string>(std::move(ndjson))).get();
   }
-  std::future<UploadStatus> upload_async(std::uint64_t seq, std::string ndjson) override {
+  std::future<UploadStatus> upload_async(std::uint64_t seq,
+                                         std::shared_ptr<const std::string> ndjson) override {
     auto promise = std::make_shared<std::promise<UploadStatus>>();
     auto future = promise->get_future();
     const int now = ++in_flight_;
@@ -59,10 +60,10 @@ class AsyncUploader final : public PartUploader {
         if (!script.empty()) {
           status = script.front();
           script.pop_front();
-        } else if (refuse_over > 0 && body.size() > refuse_over) {
+        } else if (refuse_over > 0 && body->size() > refuse_over) {
           status = UploadStatus::kTooLarge;
         } else {
-          parts.emplace_back(seq, std::move(body));
+          parts.emplace_back(seq, *body);
         }
         ++calls;
       }
