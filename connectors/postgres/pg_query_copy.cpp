@@ -185,6 +185,7 @@ std::optional<JobResult> run_query_copy(Session& session, JobContext& ctx, const
   if (auto failed = describe(session, ctx, tag, plan, copyable)) return failed;
   if (!copyable) return std::nullopt;
   ctx.sink.set_columns(plan.columns);
+  session.allow_light_reset();
   // Extended protocol: exactly one statement. The newline keeps the query's
   // last line from running into the closing parenthesis.
   if (!session.send("COPY (\n" + ctx.job.query.sql + "\n) TO STDOUT")) {

@@ -2,6 +2,7 @@
 
 #include <system_error>
 #include <thread>
+#include <utility>
 
 #include <poll.h>
 
@@ -212,13 +213,23 @@ bool Session::reset_for_pool(std::chrono::steady_clock::time_point deadline) {
       "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL; UNLISTEN *; "
       "SELECT pg_catalog.pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; "
       "DISCARD SEQUENCES";
+  // What outlives the rollback of a read-only transaction that ran one query,
+  // and the tag a new session's probe set for the whole session.
+  static const std::string kAfterRollback =
+      "ROLLBACK; RESET application_name; SELECT pg_catalog.pg_advisory_unlock_all(); "
+      "DEALLOCATE ALL";
+  const bool light = std::exchange(light_reset_, false);
   if (abandoned_ || retired_ || cancel_sent_.load() || PQstatus(conn_.get()) != CONNECTION_OK) {
     return false;
   }
   const auto tx = PQtransactionStatus(conn_.get());
   if (tx != PQTRANS_IDLE && tx != PQTRANS_INTRANS && tx != PQTRANS_INERROR) return false;
   bind(nullptr, deadline);
-  auto r = exec_simple(tx == PQTRANS_IDLE ? kReset : "ROLLBACK; " + kReset);
+  // Light only while the job's own transaction is still open: nothing it ran
+  // can have been committed.
+  auto r = exec_simple(tx == PQTRANS_IDLE ? kReset
+                       : light            ? kAfterRollback
+                                          : "ROLLBACK; " + kReset);
   bind(nullptr, std::chrono::steady_clock::time_point::max());
   return r && PQresultStatus(r.get()) == PGRES_COMMAND_OK && reusable();
 }

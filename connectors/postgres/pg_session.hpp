@@ -108,6 +108,14 @@ class Session {
   /// does, which itself cannot follow a ROLLBACK in the same message. True
   /// when the session is clean and reusable afterwards.
   [[nodiscard]] bool reset_for_pool(std::chrono::steady_clock::time_point deadline);
+  /// The job ran nothing but one query inside its read-only transaction (the
+  /// COPY path): rolling that transaction back already undoes what a query
+  /// can set (GUCs, LISTEN, temporary objects, cursors), so the next
+  /// reset_for_pool() only adds what outlives a rollback (session advisory
+  /// locks, statements prepared through SPI, the session-wide tag of a new
+  /// session's probe) instead of the whole of DISCARD ALL, which costs the
+  /// server about three times as much. For this job only.
+  void allow_light_reset() noexcept { light_reset_ = true; }
 
   /// The libpq error text, trimmed.
   [[nodiscard]] std::string error_message() const;
@@ -128,6 +136,7 @@ class Session {
   std::atomic<bool> cancel_sent_{false};
   bool abandoned_ = false;
   bool retired_ = false;
+  bool light_reset_ = false;
   std::optional<SessionInfo> info_;
 };
 

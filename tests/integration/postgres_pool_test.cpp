@@ -72,6 +72,36 @@ TEST(PostgresPool, SessionStateDoesNotLeakIntoTheNextJob) {
   EXPECT_EQ(next.rows()[0][1], 0);
 }
 
+// A query job on the COPY path gets the light reset (the rollback of its
+// read-only transaction, then what outlives one). A function can leave both
+// things a rollback keeps: a session advisory lock and a statement prepared
+// through SPI. The next job on the same session must see neither.
+TEST(PostgresPool, TheResetAfterACopyQueryClearsWhatOutlivesItsRollback) {
+  server().exec(
+      "CREATE OR REPLACE FUNCTION pool_leave_state() RETURNS int LANGUAGE plpgsql AS $$ "
+      "BEGIN EXECUTE 'PREPARE pool_leftover AS SELECT 1'; "
+      "PERFORM set_config('search_path', 'other', false); PERFORM pg_advisory_lock(77); "
+      "RETURN pg_backend_pid(); END $$",
+      kDatabase);
+  PostgresConnector connector;
+  const auto first = backend_pid(connector, reader_config(), "SELECT pool_leave_state()");
+  CollectingSink next;
+  const auto r = run(connector,
+                     make_job(JobType::kQuery, reader_config(),
+                              {{"sql",
+                                "SELECT pg_backend_pid(), "
+                                "(SELECT count(*) FROM pg_prepared_statements), "
+                                "(SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                "AND pid = pg_backend_pid()), current_setting('search_path')"}}),
+                     next);
+  ASSERT_TRUE(r.ok()) << error_text(r);
+  ASSERT_EQ(next.rows().size(), 1u);
+  EXPECT_EQ(next.rows()[0][0].dump(), first);  // the same, pooled session
+  EXPECT_EQ(next.rows()[0][1], 0);
+  EXPECT_EQ(next.rows()[0][2], 0);
+  EXPECT_EQ(next.rows()[0][3], "\"$user\", public");
+}
+
 TEST(PostgresPool, TruncatedOrFailedStreamsAreNotPooled) {
   PostgresConnector connector;
   CollectingSink sink;
