@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -105,18 +106,46 @@ double pss_mib(pid_t pid) {
   return 0;
 }
 
-/// CPU seconds (user + system) a process has used, from /proc/<pid>/stat.
-double cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+/// The fields of /proc/<pid>/stat after the command: state(0), ppid(1) ...
+/// utime(11) stime(12) cutime(13) cstime(14). Empty when the process is gone.
+std::vector<std::string> stat_fields(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/stat");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const auto close = text.rfind(')');
+  std::vector<std::string> fields;
+  if (close == std::string::npos || close + 2 > text.size()) return fields;
   std::istringstream rest(text.substr(close + 2));
   std::string field;
-  std::vector<std::string> fields;
   while (rest >> field) fields.push_back(field);
-  // Fields after the command: state(0) ... utime(11) stime(12).
-  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  return (std::stod(fields.at(11)) + std::stod(fields.at(12))) / ticks;
+  return fields;
+}
+
+double ticks_to_seconds(const std::string& a, const std::string& b) {
+  return (std::stod(a) + std::stod(b)) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+/// CPU seconds (user + system) a process has used, from /proc/<pid>/stat.
+double cpu_seconds(pid_t pid) {
+  const auto fields = stat_fields(std::to_string(pid));
+  return ticks_to_seconds(fields.at(11), fields.at(12));
+}
+
+/// CPU seconds of a server and its children: its own, its reaped children's
+/// (cutime, cstime) and those of the children still running (PostgreSQL's
+/// backends are children of the postmaster).
+double tree_cpu_seconds(pid_t root) {
+  const auto own = stat_fields(std::to_string(root));
+  double total =
+      ticks_to_seconds(own.at(11), own.at(12)) + ticks_to_seconds(own.at(13), own.at(14));
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const auto fields = stat_fields(name);
+    if (fields.size() > 12 && fields[1] == std::to_string(root)) {
+      total += ticks_to_seconds(fields[11], fields[12]);
+    }
+  }
+  return total;
 }
 
 /// The hub, started as a process, with an admin client and one agent token.
@@ -352,11 +381,13 @@ class Bench {
       ids.reserve(static_cast<std::size_t>(jobs));
       for (int i = 0; i < jobs; ++i) ids.push_back(hub.create_job(source, "SELECT 1"));
       const double hub_cpu0 = cpu_seconds(hub.process().pid());
+      const double pg_cpu0 = tree_cpu_seconds(postmaster_pid());
       const double t0 = seconds_since_epoch();
       Agent agent(o_, hub, 16);
       hub.wait_job(ids.back(), milliseconds(600'000));
       const double agent_cpu = cpu_seconds(agent.process().pid());
       const double hub_cpu = cpu_seconds(hub.process().pid()) - hub_cpu0;
+      const double pg_cpu = tree_cpu_seconds(postmaster_pid()) - pg_cpu0;
       // Jobs finish in roughly FIFO order: the last is done, so check all and
       // take the latest finish time the hub recorded.
       double last_finish = 0;
@@ -369,14 +400,22 @@ class Bench {
       }
       const double secs = last_finish - t0;
       rates.push_back(jobs / secs);
-      // Where the two cores went: the agent, the hub and (the rest) PostgreSQL.
+      // Where the two cores went: the agent, the hub and PostgreSQL.
       std::cerr << "  run " << run + 1 << ": " << jobs / secs << " jobs/s in " << secs
                 << " s; CPU per job: agent " << agent_cpu / jobs * 1e6 << " us, hub "
-                << hub_cpu / jobs * 1e6 << " us\n";
+                << hub_cpu / jobs * 1e6 << " us, postgres " << pg_cpu / jobs * 1e6 << " us\n";
       refs.push_back(pgbench_select1_tps());
     }
     add({"throughput", "query jobs/s", median(rates), "jobs/s", "pgbench SELECT 1 tps (16c)",
          median(refs), ">= 1500 jobs/s", median(rates) >= 1500});
+  }
+
+  /// The cluster's postmaster: the first line of its postmaster.pid.
+  pid_t postmaster_pid() const {
+    std::ifstream in(pg_.dir() / "data" / "postmaster.pid");
+    long pid = 0;
+    if (!(in >> pid) || pid <= 0) throw std::runtime_error("bench: no postmaster.pid");
+    return static_cast<pid_t>(pid);
   }
 
   // The database's own ceiling for the same statement from 16 connections:
@@ -498,6 +537,8 @@ class Bench {
     const auto id = hub.create_job(source, sql);
     const double agent_cpu0 = cpu_seconds(agent.process().pid());
     const double hub_cpu0 = cpu_seconds(hub.process().pid());
+    const bool postgres = src.type == "postgres";
+    const double pg_cpu0 = postgres ? tree_cpu_seconds(postmaster_pid()) : 0;
     const auto finished = agent.job_finished(id);
     if (finished.status != "succeeded" || finished.rows != static_cast<std::uint64_t>(rows)) {
       throw std::runtime_error("streaming job " + id + " ended " + finished.status + " with " +
@@ -507,8 +548,10 @@ class Bench {
     const double ms = finished.duration_ms;
     std::cerr << "  " << (no_gzip ? "--no-gzip" : "gzip") << ": " << rows / (ms / 1000.0)
               << " rows/s; CPU agent " << cpu_seconds(agent.process().pid()) - agent_cpu0
-              << " s, hub " << cpu_seconds(hub.process().pid()) - hub_cpu0 << " s over "
-              << ms / 1000.0 << " s\n";
+              << " s, hub " << cpu_seconds(hub.process().pid()) - hub_cpu0 << " s";
+    if (postgres)
+      std::cerr << ", postgres " << tree_cpu_seconds(postmaster_pid()) - pg_cpu0 << " s";
+    std::cerr << " over " << ms / 1000.0 << " s\n";
     rates.push_back(static_cast<double>(rows) / (ms / 1000.0));
     return static_cast<double>(agent.process().peak_rss_kib()) / 1024.0;
   }
