@@ -171,7 +171,8 @@ asio::awaitable<Outcome> Client::Impl::send(std::shared_ptr<Impl> self, Request 
     auto connection = attempt == 0 ? self->take_idle() : nullptr;
     const bool reused = connection != nullptr;
     if (!reused) {
-      connection = std::make_unique<Connection>(self->executor, self->context);
+      connection =
+          std::make_unique<Connection>(self->executor, self->context ? &*self->context : nullptr);
       flight.connection = connection.get();
       auto error = co_await open(self, *connection, flight, deadline);
       if (error) co_return failed(std::move(error));
@@ -204,7 +205,7 @@ Client::Client(boost::asio::any_io_executor executor, ClientOptions options) {
   // http://), so a plain-HTTP agent does not read the CA store at all.
   if (impl_->options.base.is_https()) {
     configure_client_context(
-        impl_->context.native_handle(),
+        impl_->context->native_handle(),
         {impl_->options.ca_file, impl_->options.client_cert, impl_->options.client_key});
   }
   const Url& base = impl_->options.base;

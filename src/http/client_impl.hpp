@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -29,7 +30,9 @@ namespace detail {
 using Clock = std::chrono::steady_clock;
 
 struct Connection {
-  Connection(const boost::asio::any_io_executor& executor, boost::asio::ssl::context& context)
+  /// `context` is null for a plain-HTTP client: the connection then has no
+  /// TLS layer at all.
+  Connection(const boost::asio::any_io_executor& executor, boost::asio::ssl::context* context)
       : stream(executor, context) {}
   Stream stream;
   boost::beast::flat_buffer buffer;
@@ -71,13 +74,15 @@ struct Client::Impl {
   };
 
   Impl(boost::asio::any_io_executor ex, ClientOptions opts)
-      : executor(std::move(ex)),
-        options(std::move(opts)),
-        context(boost::asio::ssl::context::tls_client) {}
+      : executor(std::move(ex)), options(std::move(opts)) {
+    if (options.base.is_https()) context.emplace(boost::asio::ssl::context::tls_client);
+  }
 
   boost::asio::any_io_executor executor;
   ClientOptions options;
-  boost::asio::ssl::context context;
+  /// Only for an https:// base URL (proxies are http://): a plain-HTTP agent
+  /// never initialises OpenSSL's TLS state, per client or per connection.
+  std::optional<boost::asio::ssl::context> context;
   std::string proxy_authorization;  // "Basic …" or empty; never logged
   std::string host_header;
   std::vector<std::unique_ptr<Connection>> idle;

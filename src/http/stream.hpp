@@ -26,10 +26,15 @@ class Stream {
   using executor_type = boost::beast::tcp_stream::executor_type;
 
   /// A client connection: TCP first (connect, proxy CONNECT), TLS after
-  /// the handshake. The TLS layer exists from the start so it can wrap the
-  /// same TCP stream.
-  Stream(const boost::asio::any_io_executor& executor, boost::asio::ssl::context& context) {
-    tls_.emplace(executor, context);
+  /// the handshake when `context` is given. The TLS layer then exists from
+  /// the start so it can wrap the same TCP stream; a plain-HTTP client
+  /// (null `context`) has none.
+  Stream(const boost::asio::any_io_executor& executor, boost::asio::ssl::context* context) {
+    if (context != nullptr) {
+      tls_.emplace(executor, *context);
+    } else {
+      plain_.emplace(executor);
+    }
   }
   /// A server connection on an accepted socket: TLS when `context` is given
   /// (the handshake still has to run), plain TCP otherwise, so a plain
