@@ -17,6 +17,30 @@ pkg_check_modules(ODBC IMPORTED_TARGET odbc)
 # libdeflate (Debian libdeflate-dev): whole-buffer gzip for result parts.
 pkg_check_modules(LIBDEFLATE REQUIRED IMPORTED_TARGET libdeflate)
 
+# spdlog (log.cpp only) and fmt (log.cpp and container_limits.cpp only) are
+# compiled into those files from their headers, and yaml-cpp (the sources
+# file only) is linked from Debian's static archive: the agent then maps no
+# libspdlog, libfmt or libyaml-cpp, whose relocated data and touched pages
+# counted 0.9 MiB of an idle agent's RSS (docs/benchmarks.md, "Idle RSS").
+add_library(outpost_fmt INTERFACE)
+target_link_libraries(outpost_fmt INTERFACE fmt::fmt-header-only)
+add_library(outpost_spdlog INTERFACE)
+get_target_property(_spdlog_includes spdlog::spdlog_header_only INTERFACE_INCLUDE_DIRECTORIES)
+target_include_directories(outpost_spdlog SYSTEM INTERFACE ${_spdlog_includes})
+target_compile_definitions(outpost_spdlog INTERFACE SPDLOG_FMT_EXTERNAL)
+target_link_libraries(outpost_spdlog INTERFACE outpost_fmt Threads::Threads)
+find_library(YAML_CPP_ARCHIVE NAMES libyaml-cpp.a)
+add_library(outpost_yaml_cpp INTERFACE)
+if(YAML_CPP_ARCHIVE)
+  get_target_property(_yaml_includes yaml-cpp INTERFACE_INCLUDE_DIRECTORIES)
+  if(_yaml_includes)
+    target_include_directories(outpost_yaml_cpp SYSTEM INTERFACE ${_yaml_includes})
+  endif()
+  target_link_libraries(outpost_yaml_cpp INTERFACE ${YAML_CPP_ARCHIVE})
+else()
+  target_link_libraries(outpost_yaml_cpp INTERFACE yaml-cpp)
+endif()
+
 # Asio and Beast are compiled once, in src/http/asio_impl.cpp; every TU that
 # includes them must agree on these definitions.
 add_library(outpost_boost INTERFACE)

@@ -240,15 +240,24 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session>
       const bool keep_alive = parser_->get().keep_alive();
       auto converted = to_request(parser_->release(), options().max_body_bytes);
       if (auto* req = std::get_if<Request>(&converted)) {
-        error_code peer_ec;
-        const auto peer = socket().remote_endpoint(peer_ec);
-        if (!peer_ec) req->remote_address = peer.address().to_string();
+        req->remote_address = peer_address();
         co_return std::make_pair(std::move(*req), keep_alive);
       }
       refusal_ = std::get<Refusal>(std::move(converted));
     }
     if (refusal_) co_await fail(refusal_->status, refusal_->code, std::move(refusal_->message));
     co_return std::nullopt;
+  }
+
+  /// The peer's address as text (empty if the socket cannot tell), asked of
+  /// the kernel once per connection rather than once per request.
+  const std::string& peer_address() {
+    if (!peer_address_) {
+      error_code ec;
+      const auto peer = socket().remote_endpoint(ec);
+      peer_address_ = ec ? std::string() : peer.address().to_string();
+    }
+    return *peer_address_;
   }
 
   /// The Responder for the request numbered `seq`: its answer is posted to
@@ -419,6 +428,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session>
   beast::flat_buffer buffer_;
   std::optional<Parser> parser_;    ///< the request being read
   std::optional<Refusal> refusal_;  ///< why it is refused, when it is
+  std::optional<std::string> peer_address_;  ///< the peer's address, read once
   asio::steady_timer wake_;
   std::shared_ptr<PeerWatch> watch_;  // after stream_: destroyed before the socket it watches
   std::optional<Response> pending_;

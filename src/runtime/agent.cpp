@@ -9,7 +9,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include "http/proxy.hpp"
 #include "observability/health_server.hpp"
@@ -21,6 +20,7 @@
 #include "runtime/container_limits.hpp"
 #include "runtime/network_guard.hpp"
 #include "runtime/state.hpp"
+#include "runtime/worker_pool.hpp"
 #include "security/audit_log.hpp"
 #include "security/egress.hpp"
 #include "security/secret_policy.hpp"
@@ -41,9 +41,9 @@ class AgentResources {
   OpenNetworkGuard open_guard;
   std::unique_ptr<security::EgressGuard> egress;
   std::unique_ptr<security::AuditLog> audit;
-  std::unique_ptr<asio::thread_pool> workers;
-  std::unique_ptr<asio::thread_pool> canceller;
-  std::unique_ptr<asio::thread_pool> compressor;
+  std::unique_ptr<WorkerPool> workers;
+  std::unique_ptr<WorkerPool> canceller;
+  std::unique_ptr<WorkerPool> compressor;
   std::unique_ptr<obs::HealthServer> health;
   std::function<void()> on_exit;
   obs::Logger log{"runtime"};
@@ -250,9 +250,10 @@ Agent::Agent(config::AgentConfig config, ConnectorRegistry& registry, asio::io_c
   wire_sources_and_secrets(s, r.log);
   make_clients(s, *base, proxy);
   r.health = make_health_server(state_, r.metrics);
-  r.workers = std::make_unique<asio::thread_pool>(static_cast<std::size_t>(capacity));
-  r.canceller = std::make_unique<asio::thread_pool>(1);
-  r.compressor = std::make_unique<asio::thread_pool>(1);
+  // Their threads start on first use (an idle agent has none).
+  r.workers = std::make_unique<WorkerPool>(static_cast<std::size_t>(capacity));
+  r.canceller = std::make_unique<WorkerPool>(1);
+  r.compressor = std::make_unique<WorkerPool>(1);
   s.workers = r.workers.get();
   s.canceller = r.canceller.get();
   s.compressor = r.compressor.get();

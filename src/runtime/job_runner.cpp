@@ -182,13 +182,16 @@ asio::awaitable<void> fail_job(std::shared_ptr<RuntimeState> state, std::shared_
   finish_job(*state, job, outcome, error);
 }
 
-/// Holds one of --max-per-source's slots for a source while the job runs.
+/// Holds one of --max-per-source's slots for a source while the job runs,
+/// and counts the job among those running (each has a worker thread).
 class SourceSlot {
  public:
   SourceSlot(RuntimeState& state, std::string key) : state_(state), key_(std::move(key)) {
     ++state_.running_per_source[key_];
+    ++state_.running_jobs;
   }
   ~SourceSlot() {
+    --state_.running_jobs;
     if (--state_.running_per_source[key_] <= 0) state_.running_per_source.erase(key_);
     state_.wake.notify();
   }
@@ -258,7 +261,9 @@ asio::awaitable<void> run_job(std::shared_ptr<RuntimeState> state, std::shared_p
         std::min<std::uint64_t>(state->config.max_result_rows,
                                 c.job.query.max_rows.value_or(state->config.max_result_rows)),
         state->config.max_result_bytes};
-    outcome = co_await asio::co_spawn(state->workers->get_executor(), execute(state, job, limits),
+    // One worker thread per running job: the pool starts one if it has fewer.
+    auto& workers = state->workers->with_threads(static_cast<std::size_t>(state->running_jobs));
+    outcome = co_await asio::co_spawn(workers.get_executor(), execute(state, job, limits),
                                       asio::use_awaitable);
     job->running = false;
   }

@@ -37,7 +37,7 @@ void cancel_job(RuntimeState& state, const std::shared_ptr<JobState>& job, Cance
   if (job->cancel_reason != CancelReason::kNone) return;
   job->cancel_reason = reason;
   if (job->running) {
-    asio::post(*state.canceller, [job, reason] { job->cancel.cancel(reason); });
+    asio::post(state.canceller->with_threads(1), [job, reason] { job->cancel.cancel(reason); });
   } else {
     job->cancel.cancel(reason);  // no connector yet, so no hook can block
   }

@@ -95,7 +95,7 @@ class NetworkUploader final : public PartUploader {
       send(std::move(ndjson), false);
       return future;
     }
-    asio::post(*state_->compressor, [send, body = std::move(ndjson)]() mutable {
+    asio::post(state_->compressor->with_threads(1), [send, body = std::move(ndjson)]() mutable {
       std::shared_ptr<const std::string> packed;
       try {
         packed = std::make_shared<const std::string>(http::gzip(*body));

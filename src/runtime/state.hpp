@@ -24,12 +24,9 @@
 #include "runtime/job_prep.hpp"
 #include "runtime/notifier.hpp"
 #include "runtime/rate_limiter.hpp"
+#include "runtime/worker_pool.hpp"
 #include "security/audit_log.hpp"
 #include "security/sources_file.hpp"
-
-namespace boost::asio {
-class thread_pool;  // <boost/asio/thread_pool.hpp> only where a pool is used
-}
 
 // Private to src/runtime: the state shared by the agent's coroutines. Every
 // member is touched on the network thread only, except where noted.
@@ -109,11 +106,12 @@ struct RuntimeState {
   PrepareContext prepare;
   std::shared_ptr<security::SourcesFile> sources;  ///< --sources-file, replaced on SIGHUP
   security::AuditLog* audit = nullptr;             ///< --audit-log (thread safe)
-  boost::asio::thread_pool* workers = nullptr;
-  boost::asio::thread_pool* canceller = nullptr;
+  WorkerPool* workers = nullptr;                   ///< connectors, one thread per running job
+  WorkerPool* canceller = nullptr;                 ///< cancel hooks (one thread)
   /// gzips result parts off the workers' path (one thread; it never waits).
-  boost::asio::thread_pool* compressor = nullptr;
+  WorkerPool* compressor = nullptr;
   std::atomic<int> busy_workers{0};  ///< connectors running now (any thread)
+  int running_jobs = 0;              ///< jobs handed to the workers
 
   std::map<std::string, std::shared_ptr<JobState>> jobs;
   std::map<std::string, int> running_per_source;
