@@ -188,9 +188,9 @@ void rss_round(const Hub& hub, const std::string& token, const Options& o, std::
 }
 
 /// Two rounds of `total` jobs with --retain 10s, and between them a pause
-/// longer than the hub's retention interval (60 s), so the first round's
-/// jobs are deleted before the second runs: bounded memory means the second
-/// round does not raise RSS.
+/// longer than --retain plus the hub's retention interval (half of it), so
+/// the first round's jobs are deleted before the second runs: bounded memory
+/// means the second round does not raise RSS.
 Json rss_case(Env& env, bool postgres, std::uint64_t total) {
   auto db = postgres ? env.fresh_db() : nullptr;
   Hub hub(env.options.hub, env.dir.path().string(), db.get(), {"--retain", "10s"});
@@ -201,7 +201,7 @@ Json rss_case(Env& env, bool postgres, std::uint64_t total) {
   samples.push_back({{"jobs", 0}, {"rss_kib", start}});
   rss_round(hub, token, env.options, total, done, samples);
   const long first_round = rss_kib(hub.pid());
-  std::this_thread::sleep_for(75s);  // one retention pass (every 60 s) deletes round one
+  std::this_thread::sleep_for(20s);  // 10 s old, then a pass (every 5 s) deletes round one
   const long after_retention = rss_kib(hub.pid());
   samples.push_back({{"jobs", done}, {"rss_kib", after_retention}, {"after_retention_pass", true}});
   rss_round(hub, token, env.options, total, done, samples);

@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iomanip>
 #include <iostream>
 #include <limits>
 #include <numeric>
@@ -318,16 +319,28 @@ class Bench {
     std::cerr << "bench: starting PostgreSQL\n";
     pg_.exec("CREATE ROLE bench LOGIN PASSWORD 'bench-pw'; GRANT pg_read_all_data TO bench;");
     source_config_ = pg_.source_config("bench", "bench-pw");
-    if (o_.wants("dispatch")) dispatch();
-    if (o_.wants("throughput")) throughput();
-    if (o_.wants("streaming")) streaming();
-    if (o_.wants("engines")) streaming_engines();
-    if (o_.wants("footprint")) footprint();
+    timed("dispatch", &Bench::dispatch);
+    timed("throughput", &Bench::throughput);
+    timed("streaming", &Bench::streaming);
+    timed("engines", &Bench::streaming_engines);
+    timed("footprint", &Bench::footprint);
     print();
   }
 
  private:
   void add(Row r) { rows_.push_back(std::move(r)); }
+
+  /// Runs a scenario if it was asked for, and says how long it took
+  /// (scripts/bench.sh has 10 minutes on a fresh machine, build included).
+  void timed(const std::string& scenario, void (Bench::*run)()) {
+    if (!o_.wants(scenario)) return;
+    const double t0 = seconds_since_epoch();
+    (this->*run)();
+    std::cerr << "bench: " << scenario << " took " << std::fixed << std::setprecision(0)
+              << seconds_since_epoch() - t0 << " s\n";
+    std::cerr.unsetf(std::ios::floatfield);
+    std::cerr << std::setprecision(6);
+  }
 
   // 1. Dispatch latency: admin call → the statement running on the server.
   void dispatch() {
@@ -694,7 +707,7 @@ class Bench {
 
   // 4. Footprint: idle RSS, RSS with 32 jobs running, idle CPU, start-up, size.
   void footprint() {
-    std::cerr << "bench: footprint (idle CPU is measured over 60 s)\n";
+    std::cerr << "bench: footprint (idle CPU is measured over 30 s)\n";
     std::vector<double> startups;
     for (int run = 0; run < o_.runs; ++run) {
       Hub hub(o_);
@@ -712,8 +725,10 @@ class Bench {
         "python3 scripts/smaps-breakdown.py " + std::to_string(agent.process().pid()) + " >&2";
     if (std::system(breakdown.c_str()) != 0) std::cerr << "bench: no smaps breakdown\n";
     const double cpu0 = cpu_seconds(agent.process().pid());
-    std::this_thread::sleep_for(std::chrono::seconds(o_.quick ? 10 : 60));
-    const double idle_cpu = (cpu_seconds(agent.process().pid()) - cpu0) * (o_.quick ? 6.0 : 1.0);
+    // 30 s: three clock ticks (10 ms) in it are 0.06 s/min, above the target.
+    const int idle_seconds = o_.quick ? 10 : 30;
+    std::this_thread::sleep_for(std::chrono::seconds(idle_seconds));
+    const double idle_cpu = (cpu_seconds(agent.process().pid()) - cpu0) * 60.0 / idle_seconds;
     std::vector<std::string> ids;
     for (int i = 0; i < 32; ++i) ids.push_back(hub.create_job(source, "SELECT pg_sleep(3)"));
     double busy_rss = 0;

@@ -1,7 +1,9 @@
 // outpost-hub: the reference control plane. The only hub file with CLI11.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -250,6 +252,11 @@ void apply_serving(Flags& f, HubOptions& options) {
   options.server.idle_timeout = duration_flag("--idle-timeout", f.idle_timeout);
   options.store.max_wait = std::max(options.store.max_wait, options.store.poll_wait);
   options.store.retain = days_flag("--retain", f.retain);
+  // A pass every minute, or every half of a shorter --retain, so a job is
+  // never kept much past 1.5 times what was asked (at least a second apart).
+  options.store.retention_interval =
+      std::clamp(options.store.retain / 2, std::chrono::milliseconds(1'000),
+                 std::chrono::milliseconds(60'000));
   options.console.idle_timeout = duration_flag("--console-idle-timeout", f.console_idle);
 }
 

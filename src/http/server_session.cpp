@@ -426,8 +426,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session>
   std::uint64_t id_ = 0;
   Stream stream_;
   beast::flat_buffer buffer_;
-  std::optional<Parser> parser_;    ///< the request being read
-  std::optional<Refusal> refusal_;  ///< why it is refused, when it is
+  std::optional<Parser> parser_;             ///< the request being read
+  std::optional<Refusal> refusal_;           ///< why it is refused, when it is
   std::optional<std::string> peer_address_;  ///< the peer's address, read once
   asio::steady_timer wake_;
   std::shared_ptr<PeerWatch> watch_;  // after stream_: destroyed before the socket it watches

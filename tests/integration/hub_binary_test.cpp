@@ -21,10 +21,17 @@ Process::Options options(std::vector<std::string> args) {
   return o;
 }
 
+/// outpost-hub on loopback `port` with admin token ADMIN-SECRET-42, then `extra`.
+Process::Options hub_on(std::uint16_t port, const std::vector<std::string>& extra) {
+  std::vector<std::string> args{hub_binary(), "--listen", "127.0.0.1:" + std::to_string(port),
+                                "--admin-token", "ADMIN-SECRET-42"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return options(std::move(args));
+}
+
 TEST(HubBinaryTest, ServesTheAdminApiAndStopsCleanlyOnSigterm) {
   const auto port = free_port();
-  Process hub(options({hub_binary(), "--listen", "127.0.0.1:" + std::to_string(port),
-                       "--admin-token", "ADMIN-SECRET-42", "--lease-ttl", "30s"}));
+  Process hub(hub_on(port, {"--lease-ttl", "30s"}));
   ASSERT_TRUE(hub.wait_for_output("hub started", 10s)) << hub.stdout_text() << hub.stderr_text();
 
   HttpTestClient admin("127.0.0.1", port);
@@ -62,6 +69,31 @@ TEST(HubBinaryTest, ServesTheAdminApiAndStopsCleanlyOnSigterm) {
   // Neither the admin token nor the agent token is ever logged.
   EXPECT_EQ(hub.stdout_text().find("ADMIN-SECRET-42"), std::string::npos);
   EXPECT_EQ(hub.stdout_text().find(token["token"].get<std::string>()), std::string::npos);
+}
+
+// Retention runs every minute, or every half of a shorter --retain: a
+// cancelled job under --retain 2s is gone seconds later, not a minute later.
+TEST(HubBinaryTest, AShortRetainIsSweptWithinAFewSeconds) {
+  const auto port = free_port();
+  Process hub(hub_on(port, {"--retain", "2s"}));
+  ASSERT_TRUE(hub.wait_for_output("hub started", 10s)) << hub.stdout_text() << hub.stderr_text();
+  HttpTestClient admin("127.0.0.1", port);
+  admin.set_header("Authorization", "Bearer ADMIN-SECRET-42");
+  auto src = admin.post("/api/v1/admin/sources",
+                        R"({"name": "warehouse", "type": "postgres", "config": {"host": "db"}})");
+  ASSERT_EQ(src.status, 201);
+  const std::string src_id = Json::parse(src.body)["id"];
+  auto job =
+      admin.post("/api/v1/admin/jobs", R"({"source_id": ")" + src_id +
+                                           R"(", "type": "query", "params": {"sql": "SELECT 1"}})");
+  ASSERT_EQ(job.status, 201);
+  const std::string job_id = Json::parse(job.body)["id"];
+  ASSERT_EQ(admin.post("/api/v1/admin/jobs/" + job_id + "/cancel", "").status, 202);
+  EXPECT_EQ(Json::parse(admin.get("/api/v1/admin/jobs/" + job_id).body)["status"], "cancelled");
+  // Deleted by the first pass after it is 2 s old (passes every second);
+  // with the old fixed minute it would still be there at 15 s.
+  EXPECT_TRUE(
+      eventually([&] { return admin.get("/api/v1/admin/jobs/" + job_id).status == 404; }, 15s));
 }
 
 TEST(HubBinaryTest, RefusesPlainHttpOffLoopback) {
