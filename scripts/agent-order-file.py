@@ -10,8 +10,9 @@ Runs outpost-hub (memory store) and the agent under valgrind's callgrind
 twice, over HTTPS (a throwaway certificate, as in production) and plain
 HTTP: start-up, long polls for --seconds, and a few /healthz, /readyz and
 /metrics probes, as an idle agent in Kubernetes sees. Every function of the
-agent's own binary that ran is written, sorted by name, into a linker script
-that the release link of outpost-agent uses (cmake/Footprint.cmake).
+agent's own binary that ran is written into a linker script that the
+release link of outpost-agent uses (cmake/Footprint.cmake): what both runs
+ran, then what only one did, each group sorted by name.
 
 The agent's release text is about 4 MB, of which an idle agent runs about
 0.5 MB, spread over most of its pages: the kernel maps file pages 64 KiB
